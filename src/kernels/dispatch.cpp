@@ -1,0 +1,21 @@
+// Dispatch-once: each kernel family's table is chosen on first use from active_isa().
+#include "kernels/convert/convert_kernels.h"
+
+namespace qforge::kernels {
+
+std::optional<ConvertKernels> convert_kernels_for(Isa isa) {
+  if (static_cast<int>(isa) > static_cast<int>(detected_isa())) return std::nullopt;
+  switch (isa) {
+    case Isa::Scalar: return convert_kernels_scalar();
+    case Isa::Avx2: return convert_kernels_avx2();
+    case Isa::Avx512: return convert_kernels_avx512();
+  }
+  return std::nullopt;
+}
+
+const ConvertKernels& convert_kernels() {
+  static const ConvertKernels table = *convert_kernels_for(active_isa());
+  return table;
+}
+
+}  // namespace qforge::kernels

@@ -1,0 +1,82 @@
+// qforge info [--json]: the CPU's features, the ISA level kernels use, and each kernel
+// family's choice.
+#include <cstdio>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "args.h"
+#include "commands.h"
+#include "kernels/convert/convert_kernels.h"
+#include "qforge/cpu.h"
+#include "qforge/error.h"
+
+namespace qforge::cli {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: qforge info [--json]\n"
+    "  CPU features (CPUID, with XCR0 for what the OS enables), the ISA level kernels use and\n"
+    "  the kernels chosen. QFORGE_ISA=scalar|avx2|avx512 caps the level.\n";
+
+std::vector<std::pair<const char*, bool>> feature_list(const CpuFeatures& f) {
+  return {{"sse4.2", f.sse42},         {"avx", f.avx},           {"avx2", f.avx2},
+          {"fma", f.fma},              {"f16c", f.f16c},         {"avx512f", f.avx512f},
+          {"avx512bw", f.avx512bw},    {"avx512vl", f.avx512vl}, {"avx512dq", f.avx512dq},
+          {"avx512_vnni", f.avx512_vnni}, {"avx512_bf16", f.avx512_bf16}, {"avx_vnni", f.avx_vnni},
+          {"amx_tile", f.amx_tile},    {"amx_int8", f.amx_int8}, {"amx_bf16", f.amx_bf16}};
+}
+
+}  // namespace
+
+int cmd_info(std::span<const std::string> argv) {
+  Args args("info", argv);
+  if (args.flag("--help")) {
+    std::printf("%s", kUsage);
+    return 0;
+  }
+  const bool json = args.flag("--json");
+  const auto models = args.positionals();
+  args.finish();
+  if (!models.empty())
+    throw Error(ErrorCategory::Unsupported, "info: cannot read '" + models.front() +
+                                                "': this build reads no model formats yet (safetensors, GGUF, Hugging "
+                                                "Face folders and llama2.c checkpoints are planned)");
+
+  const CpuFeatures& f = cpu_features();
+  const char* env = std::getenv("QFORGE_ISA");
+  const Isa detected = detected_isa();
+  const Isa active = active_isa();
+  const auto& convert = kernels::convert_kernels();
+  if (json) {
+    nlohmann::json j;
+    j["version"] = QFORGE_VERSION;
+    j["cpu"] = {{"vendor", f.vendor}, {"brand", f.brand}};
+    for (const auto& [name, on] : feature_list(f)) j["features"][name] = on;
+    j["os_support"] = {{"avx", f.os_avx}, {"avx512", f.os_avx512}, {"amx", f.os_amx}};
+    j["isa"] = {{"detected", isa_name(detected)}, {"active", isa_name(active)}, {"QFORGE_ISA", env ? env : ""}};
+    j["kernels"] = {{"convert", isa_name(convert.isa)}};
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+  std::printf("qforge %s\n\n", QFORGE_VERSION);
+  std::printf("cpu       %s (%s)\n", f.brand.empty() ? "unknown" : f.brand.c_str(), f.vendor.c_str());
+  std::string have, lack;
+  for (const auto& [name, on] : feature_list(f)) (on ? have : lack) += std::string(" ") + name;
+  std::printf("has      %s\n", have.empty() ? " -" : have.c_str());
+  std::printf("lacks    %s\n", lack.empty() ? " -" : lack.c_str());
+  std::printf("os saves  avx %s, avx512 %s, amx %s\n", f.os_avx ? "yes" : "no", f.os_avx512 ? "yes" : "no",
+              f.os_amx ? "yes" : "no");
+  std::printf("isa       %s (detected %s%s)\n", std::string(isa_name(active)).c_str(),
+              std::string(isa_name(detected)).c_str(),
+              env && *env ? (std::string(", capped by QFORGE_ISA=") + env).c_str() : "");
+  std::printf("\nkernels\n");
+  std::printf("  convert f32<->f16/bf16   %s\n", std::string(isa_name(convert.isa)).c_str());
+  std::printf("  convert f32<->fp8        scalar (256-entry decode table)\n");
+  std::printf("  int8 matmul              scalar reference\n");
+  return 0;
+}
+
+}  // namespace qforge::cli
