@@ -68,8 +68,8 @@ ExactValue exact_from_double(double x);
 ExactValue exact_from_bits(uint64_t bits, FloatFormat f);
 
 // The reference encoder: correctly rounded (ties to even) with subnormals.
-// NaN gives the format's canonical quiet NaN; formats without NaN (fp4_e2m1) map NaN to +0
-// only through this function's caller, which must reject NaN first (see QScheme).
+// NaN gives the format's canonical quiet NaN with NaN's sign; formats without NaN (fp4_e2m1)
+// give ±0, so callers must reject NaN first (QScheme's quantize does).
 uint64_t encode_exact(const ExactValue& v, FloatFormat f, Overflow overflow);
 
 // Exact value of a bit pattern (every format here fits in a double exactly).

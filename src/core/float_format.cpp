@@ -76,7 +76,7 @@ uint64_t encode_exact(const ExactValue& v, FloatFormat f, Overflow overflow) {
   const uint64_t sign = v.negative ? f.sign_bit() : 0;
   switch (v.kind) {
     case ExactValue::Kind::Zero: return sign;
-    case ExactValue::Kind::NaN: return f.has_nan() ? canonical_nan(f) : 0;
+    case ExactValue::Kind::NaN: return sign | (f.has_nan() ? canonical_nan(f) : 0);
     case ExactValue::Kind::Inf: return sign | overflow_result(f, overflow);
     case ExactValue::Kind::Finite: break;
   }

@@ -50,9 +50,9 @@ float round_with(float x, Rounding mode) {
 }
 
 ScaleZero choose_scale_zero(float rmin, float rmax, const QScheme& scheme) {
+  if (rmin > rmax) rmin = rmax = 0;  // nothing observed (an empty cell starts at [+Inf, −Inf])
   if (!std::isfinite(rmin) || !std::isfinite(rmax))
     throw Error(ErrorCategory::Numeric, "choose_scale_zero: range is not finite");
-  if (rmin > rmax) rmin = rmax = 0;  // nothing observed
   const int32_t qmin = scheme.qmin(), qmax = scheme.qmax();
   if (scheme.codebook != Codebook::None) {
     const double amax = std::max(std::fabs(static_cast<double>(rmin)), std::fabs(static_cast<double>(rmax)));

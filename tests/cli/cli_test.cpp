@@ -1,0 +1,85 @@
+// The qforge binary as a user runs it: output, exit codes, one-line errors.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <string>
+
+namespace {
+
+struct CliResult {
+  int code;
+  std::string out;  // stdout and stderr together
+};
+
+CliResult run(const std::string& args, const std::string& env = "") {
+  const std::string cmd = env + " '" + std::string(QFORGE_CLI_PATH) + "' " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return {-1, "popen failed"};
+  std::string out;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+TEST(Cli, DtypesValueShowsOneThirdInEveryFloatType) {
+  const CliResult r = run("dtypes --value 1/3");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "0.333333343267440795898437500")) << r.out;  // f32
+  EXPECT_TRUE(contains(r.out, "0.333251953125")) << r.out;                 // f16
+  EXPECT_TRUE(contains(r.out, "0.333984375")) << r.out;                    // bf16
+  EXPECT_TRUE(contains(r.out, "0.333333333333333314829616256247390992939472198486328125")) << r.out;  // f64
+  EXPECT_TRUE(contains(r.out, "f8_e4m3")) << r.out;
+}
+
+TEST(Cli, DtypesTableListsEveryType) {
+  const CliResult r = run("dtypes");
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const char* t : {"f64", "f32", "f16", "bf16", "f8_e4m3", "f8_e5m2", "i8", "u8", "i16", "i32", "i64", "i4",
+                        "u4", "i3", "i2", "nf4", "fp4_e2m1", "ternary"})
+    EXPECT_TRUE(contains(r.out, std::string("\n") + t + " ")) << t;
+  EXPECT_TRUE(contains(r.out, "65504"));
+  EXPECT_TRUE(contains(r.out, "57344"));
+  EXPECT_TRUE(contains(r.out, "-9223372036854775808"));
+}
+
+TEST(Cli, DtypesJsonAndSaturation) {
+  const CliResult r = run("dtypes --value 1000 --saturate --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "\"decimal\": \"448.")) << r.out;  // e4m3 saturates to 448
+  const CliResult n = run("dtypes --value 1000");
+  EXPECT_TRUE(contains(n.out, "nan")) << n.out;  // e4m3fn has no Inf
+}
+
+TEST(Cli, InfoReportsIsaAndHonoursTheCap) {
+  const CliResult r = run("info");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "isa ")) << r.out;
+  const CliResult s = run("info", "QFORGE_ISA=scalar");
+  ASSERT_EQ(s.code, 0) << s.out;
+  EXPECT_TRUE(contains(s.out, "isa       scalar")) << s.out;
+  EXPECT_TRUE(contains(s.out, "convert f32<->f16/bf16   scalar")) << s.out;
+}
+
+TEST(Cli, BadInputGetsOneLineAndNonZeroExit) {
+  for (const auto& [args, env, expect] : std::initializer_list<std::tuple<std::string, std::string, std::string>>{
+           {"frobnicate", "", "unknown command 'frobnicate'; available: info, dtypes"},
+           {"dtypes --value abc", "", "cannot read 'abc' as a number"},
+           {"dtypes --bogus", "", "unknown argument '--bogus'"},
+           {"info", "QFORGE_ISA=sse9", "supported: scalar, avx2, avx512"},
+           {"info model.gguf", "", "cannot read 'model.gguf'"}}) {
+    const CliResult r = run(args, env);
+    EXPECT_EQ(r.code, 1) << args;
+    EXPECT_TRUE(contains(r.out, "qforge: ")) << r.out;
+    EXPECT_TRUE(contains(r.out, expect)) << r.out;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << "one line: " << r.out;
+  }
+}
+
+}  // namespace
