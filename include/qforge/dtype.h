@@ -15,7 +15,8 @@ namespace qforge {
 
 enum class DType : uint8_t {
   f64, f32, f16, bf16, f8_e4m3, f8_e5m2,  // floats
-  i8, u8, i16, i32, i64,                   // byte-addressable integers
+  i8, u8, i16, u16, i32, u32, i64, u64,    // byte-addressable integers
+  boolean,                                 // 1 byte, 0 or 1 (safetensors BOOL)
   i4, u4, i3, i2,                          // sub-byte integer codes
   nf4, fp4_e2m1, ternary,                  // sub-byte codebooks
 };
@@ -32,8 +33,8 @@ struct DTypeInfo {
   bool is_signed;
   double min;              // most negative finite value
   double max;              // largest finite value
-  int64_t int_min = 0;     // integers: exact bounds (i64 does not fit a double)
-  int64_t int_max = 0;
+  int64_t int_min = 0;     // integers: exact bounds (i64 and u64 do not fit a double)
+  uint64_t int_max = 0;
   // Floats (zero otherwise). Codebooks fill eps/tiny with their smallest positive step.
   std::optional<FloatFormat> format;
   double eps = 0;                 // distance from 1.0 to the next larger value
@@ -52,9 +53,10 @@ struct DTypeInfo {
 };
 
 inline constexpr std::array kAllDTypes = {
-    DType::f64, DType::f32, DType::f16, DType::bf16, DType::f8_e4m3, DType::f8_e5m2,
-    DType::i8,  DType::u8,  DType::i16, DType::i32,  DType::i64,     DType::i4,
-    DType::u4,  DType::i3,  DType::i2,  DType::nf4,  DType::fp4_e2m1, DType::ternary};
+    DType::f64, DType::f32, DType::f16,  DType::bf16,    DType::f8_e4m3, DType::f8_e5m2,
+    DType::i8,  DType::u8,  DType::i16,  DType::u16,     DType::i32,     DType::u32,
+    DType::i64, DType::u64, DType::boolean, DType::i4,   DType::u4,      DType::i3,
+    DType::i2,  DType::nf4, DType::fp4_e2m1, DType::ternary};
 
 const DTypeInfo& dtype_info(DType t);
 std::string_view dtype_name(DType t);

@@ -44,10 +44,10 @@ DTypeInfo int_info(DType t, std::string_view name, std::string_view desc, int bi
   i.is_signed = is_signed;
   if (is_signed) {
     i.int_min = bits == 64 ? std::numeric_limits<int64_t>::min() : -(int64_t{1} << (bits - 1));
-    i.int_max = bits == 64 ? std::numeric_limits<int64_t>::max() : (int64_t{1} << (bits - 1)) - 1;
+    i.int_max = (uint64_t{1} << (bits - 1)) - 1;
   } else {
     i.int_min = 0;
-    i.int_max = (int64_t{1} << bits) - 1;
+    i.int_max = bits == 64 ? std::numeric_limits<uint64_t>::max() : (uint64_t{1} << bits) - 1;
   }
   i.min = static_cast<double>(i.int_min);
   i.max = static_cast<double>(i.int_max);
@@ -66,8 +66,15 @@ std::vector<DTypeInfo> build_table() {
   t.push_back(int_info(DType::i8, "i8", "signed 8-bit integer", 8, true));
   t.push_back(int_info(DType::u8, "u8", "unsigned 8-bit integer", 8, false));
   t.push_back(int_info(DType::i16, "i16", "signed 16-bit integer", 16, true));
+  t.push_back(int_info(DType::u16, "u16", "unsigned 16-bit integer", 16, false));
   t.push_back(int_info(DType::i32, "i32", "signed 32-bit integer", 32, true));
+  t.push_back(int_info(DType::u32, "u32", "unsigned 32-bit integer", 32, false));
   t.push_back(int_info(DType::i64, "i64", "signed 64-bit integer", 64, true));
+  t.push_back(int_info(DType::u64, "u64", "unsigned 64-bit integer", 64, false));
+  DTypeInfo b = int_info(DType::boolean, "bool", "boolean stored in one byte (0 or 1)", 8, false);
+  b.int_max = 1;
+  b.max = 1;
+  t.push_back(b);
   t.push_back(int_info(DType::i4, "i4", "signed 4-bit code", 4, true));
   t.push_back(int_info(DType::u4, "u4", "unsigned 4-bit code", 4, false));
   t.push_back(int_info(DType::i3, "i3", "signed 3-bit code", 3, true));
@@ -100,10 +107,12 @@ std::vector<DTypeInfo> build_table() {
   ter.min = -1;
   ter.max = 1;
   ter.int_min = -1;
-  ter.int_max = 1;
+  ter.int_max = 1;  // codes of the trit values
   ter.eps = 1;
   ter.smallest_normal = ter.smallest_subnormal = 1;
   t.push_back(ter);
+  for (size_t k = 0; k < t.size(); ++k)
+    if (static_cast<size_t>(t[k].dtype) != k) throw Error(ErrorCategory::Internal, "dtype table out of enum order");
   return t;
 }
 
@@ -123,6 +132,7 @@ constexpr Alias kAliases[] = {
     {"float8_e4m3fn", DType::f8_e4m3}, {"e5m2", DType::f8_e5m2}, {"float8_e5m2", DType::f8_e5m2},
     {"int8", DType::i8},      {"uint8", DType::u8},       {"int16", DType::i16},
     {"int32", DType::i32},    {"int64", DType::i64},      {"int4", DType::i4},
+    {"uint16", DType::u16},   {"uint32", DType::u32},     {"uint64", DType::u64},
     {"uint4", DType::u4},     {"int3", DType::i3},        {"int2", DType::i2},
     {"fp4", DType::fp4_e2m1}, {"e2m1", DType::fp4_e2m1},  {"ternary158", DType::ternary},
 };

@@ -41,12 +41,13 @@ TEST(Cli, DtypesValueShowsOneThirdInEveryFloatType) {
 TEST(Cli, DtypesTableListsEveryType) {
   const CliResult r = run("dtypes");
   ASSERT_EQ(r.code, 0) << r.out;
-  for (const char* t : {"f64", "f32", "f16", "bf16", "f8_e4m3", "f8_e5m2", "i8", "u8", "i16", "i32", "i64", "i4",
+  for (const char* t : {"f64", "f32", "f16", "bf16", "f8_e4m3", "f8_e5m2", "i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64", "bool", "i4",
                         "u4", "i3", "i2", "nf4", "fp4_e2m1", "ternary"})
     EXPECT_TRUE(contains(r.out, std::string("\n") + t + " ")) << t;
   EXPECT_TRUE(contains(r.out, "65504"));
   EXPECT_TRUE(contains(r.out, "57344"));
   EXPECT_TRUE(contains(r.out, "-9223372036854775808"));
+  EXPECT_TRUE(contains(r.out, "18446744073709551615"));
 }
 
 TEST(Cli, DtypesJsonAndSaturation) {

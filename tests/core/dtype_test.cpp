@@ -9,7 +9,7 @@ namespace qforge {
 namespace {
 
 TEST(DType, TableIsIndexedByEnumAndComplete) {
-  ASSERT_EQ(kAllDTypes.size(), 18u);
+  ASSERT_EQ(kAllDTypes.size(), 22u);
   for (DType t : kAllDTypes) {
     EXPECT_EQ(dtype_info(t).dtype, t);
     EXPECT_EQ(dtype_from_name(dtype_name(t)), t);
@@ -70,7 +70,11 @@ TEST(DType, IntegerInfoMatchesTorchIinfo) {
   EXPECT_EQ(dtype_info(DType::i16).int_min, -32768);
   EXPECT_EQ(dtype_info(DType::i32).int_max, 2147483647);
   EXPECT_EQ(dtype_info(DType::i64).int_min, std::numeric_limits<int64_t>::min());
-  EXPECT_EQ(dtype_info(DType::i64).int_max, std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(dtype_info(DType::i64).int_max, static_cast<uint64_t>(std::numeric_limits<int64_t>::max()));
+  EXPECT_EQ(dtype_info(DType::u64).int_max, std::numeric_limits<uint64_t>::max());
+  EXPECT_EQ(dtype_info(DType::u16).int_max, 65535u);
+  EXPECT_EQ(dtype_info(DType::boolean).int_max, 1u);
+  EXPECT_EQ(dtype_info(DType::boolean).byte_size(), 1);
   EXPECT_EQ(dtype_info(DType::i4).int_min, -8);
   EXPECT_EQ(dtype_info(DType::u4).int_max, 15);
   EXPECT_EQ(dtype_info(DType::i3).int_min, -4);

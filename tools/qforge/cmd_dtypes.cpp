@@ -39,7 +39,7 @@ std::string num(double v) {
 }
 
 std::string range_value(const DTypeInfo& i, bool is_max) {
-  if (i.kind == DTypeKind::Integer) return std::to_string(is_max ? i.int_max : i.int_min);
+  if (i.kind == DTypeKind::Integer) return is_max ? std::to_string(i.int_max) : std::to_string(i.int_min);
   return num(is_max ? i.max : i.min);
 }
 
