@@ -2,7 +2,7 @@
 # Installs what qforge needs to build and test, from Debian's packages, only if missing.
 #   scripts/setup.sh                  build dependencies
 #   scripts/setup.sh --test-oracles   also the Python packages the tests use as independent
-#                                     oracles (numpy, ml_dtypes); never needed by qforge itself
+#                                     oracles (numpy, ml_dtypes, gguf, safetensors); never needed by qforge itself
 set -euo pipefail
 
 packages=(g++ cmake ninja-build pkg-config libgtest-dev libgmock-dev nlohmann-json3-dev python3)
@@ -19,10 +19,10 @@ if ((${#missing[@]})); then
 fi
 
 if [ "${1:-}" = "--test-oracles" ]; then
-  if ! python3 -c "import numpy, ml_dtypes" 2>/dev/null; then
-    echo "setup: installing test oracles from PyPI: numpy ml_dtypes"
-    python3 -m pip install --quiet numpy ml_dtypes 2>/dev/null ||
-      python3 -m pip install --quiet --break-system-packages numpy ml_dtypes ||
-      echo "setup: could not install numpy/ml_dtypes; the oracle tests will be skipped"
+  if ! python3 -c "import numpy, ml_dtypes, gguf, safetensors" 2>/dev/null; then
+    echo "setup: installing test oracles from PyPI: numpy ml_dtypes gguf safetensors"
+    python3 -m pip install --quiet numpy ml_dtypes gguf safetensors 2>/dev/null ||
+      python3 -m pip install --quiet --break-system-packages numpy ml_dtypes gguf safetensors ||
+      echo "setup: could not install the oracles; the oracle tests will be skipped"
   fi
 fi
