@@ -58,6 +58,8 @@ class Tensor {
   int64_t numel() const { return numel_; }
   size_t nbytes() const { return static_cast<size_t>(numel_) * static_cast<size_t>(dtype_info(dtype_).byte_size()); }
   bool owns_data() const { return owned_; }
+  // What keeps the bytes alive (the allocation, or the owner a borrowed view holds).
+  const std::shared_ptr<const void>& storage() const { return storage_; }
 
   const void* data() const { return data_; }
   void* mutable_data();  // throws on a borrowed tensor

@@ -10,6 +10,7 @@
 #include "args.h"
 #include "commands.h"
 #include "kernels/convert/convert_kernels.h"
+#include "model_summary.h"
 #include "qforge/cpu.h"
 #include "qforge/error.h"
 
@@ -17,9 +18,12 @@ namespace qforge::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: qforge info [--json]\n"
-    "  CPU features (CPUID, with XCR0 for what the OS enables), the ISA level kernels use and\n"
-    "  the kernels chosen. QFORGE_ISA=scalar|avx2|avx512 caps the level.\n";
+    "usage: qforge info [MODEL] [--tensors] [--json]\n"
+    "  without MODEL: CPU features (CPUID, with XCR0 for what the OS enables), the ISA level\n"
+    "  kernels use and the kernels chosen. QFORGE_ISA=scalar|avx2|avx512 caps the level.\n"
+    "  with MODEL (a Hugging Face folder, .safetensors, .gguf or llama2.c .bin): architecture,\n"
+    "  hyper-parameters, parameter count, bits per weight, the memory the weights need in each\n"
+    "  type; --tensors lists every tensor.\n";
 
 std::vector<std::pair<const char*, bool>> feature_list(const CpuFeatures& f) {
   return {{"sse4.2", f.sse42},         {"avx", f.avx},           {"avx2", f.avx2},
@@ -38,12 +42,14 @@ int cmd_info(std::span<const std::string> argv) {
     return 0;
   }
   const bool json = args.flag("--json");
+  const bool tensors = args.flag("--tensors");
   const auto models = args.positionals();
   args.finish();
-  if (!models.empty())
-    throw Error(ErrorCategory::Unsupported, "info: cannot read '" + models.front() +
-                                                "': this build reads no model formats yet (safetensors, GGUF, Hugging "
-                                                "Face folders and llama2.c checkpoints are planned)");
+  if (models.size() > 1) throw Error(ErrorCategory::InvalidArgument, "info: give one model, got " + std::to_string(models.size()));
+  if (!models.empty()) {
+    print_model_summary(open_model(models.front()), tensors, json);
+    return 0;
+  }
 
   const CpuFeatures& f = cpu_features();
   const char* env = std::getenv("QFORGE_ISA");

@@ -16,7 +16,8 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
-    {"info", qforge::cli::cmd_info, "CPU features and the kernels chosen for them"},
+    {"info", qforge::cli::cmd_info, "CPU features and kernels; with a model: its architecture, tensors and size"},
+    {"convert", qforge::cli::cmd_convert, "convert between safetensors, GGUF (quantized as llama.cpp does) and llama2.c"},
     {"dtypes", qforge::cli::cmd_dtypes, "every data type's range and precision; --value X shows X stored in each float type"},
 };
 

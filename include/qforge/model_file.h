@@ -1,0 +1,75 @@
+// A model as stored on disk, whatever the format: canonical tensor names, shapes, storage
+// types and zero-copy data, plus the config and vocabulary when the files carry them.
+//
+// Canonical names are llama.cpp's GGUF names (token_embd.weight, blk.N.attn_q.weight, ...)
+// with PyTorch's [out, in] orientation; q/k weights follow llama.cpp's RoPE layout for the
+// architecture (Hugging Face llama/mistral weights are permuted on read, as its converter does).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "qforge/ggml_types.h"
+#include "qforge/model_config.h"
+#include "qforge/tensor.h"
+
+namespace qforge {
+
+enum class ModelFormat { Safetensors, Gguf, HfFolder, Llama2c };
+std::string_view model_format_name(ModelFormat f);
+
+struct ModelTensor {
+  std::string name;         // canonical
+  std::string source_name;  // as the file names it
+  Shape shape;              // outermost first
+  DType dtype = DType::f32; // element type of plain data
+  std::optional<GgmlType> block;  // set for GGUF block-quantized data
+  std::span<const uint8_t> data;
+  int64_t rope_permute_heads = 0;  // > 0: rows are permuted into llama.cpp's RoPE layout on read
+  bool stored_transposed = false;  // data is [in, out] (GPT-2's Conv1D); read back as [out, in]
+
+  int64_t numel() const { return shape_numel(shape); }
+  uint64_t nbytes() const { return data.size(); }
+  std::string type_name() const;  // "q4_k", "bf16", ...
+};
+
+struct Vocab {
+  std::string model = "llama";  // tokenizer.ggml.model
+  std::vector<std::string> tokens;
+  std::vector<float> scores;
+  std::vector<int32_t> types;  // 1 normal, 2 unknown, 3 control, 6 byte (llama.cpp's token types)
+  int64_t bos = 1, eos = 2, unk = 0;
+};
+
+struct ModelFile {
+  std::string path;
+  ModelFormat format = ModelFormat::Safetensors;
+  uint64_t file_bytes = 0;
+  std::optional<ModelConfig> config;
+  std::optional<Vocab> vocab;
+  std::map<std::string, std::string> metadata;  // safetensors __metadata__ or GGUF scalars, as text
+  std::vector<ModelTensor> tensors;
+  std::vector<std::shared_ptr<const void>> keepalive;
+
+  const ModelTensor* find(const std::string& canonical_name) const;
+};
+
+// A Hugging Face folder, a .safetensors file (or its index), a .gguf file, or a llama2.c
+// checkpoint (a tokenizer.bin beside it is read too). Errors name the file and the field.
+ModelFile open_model(const std::string& path);
+
+// The f32 values of a tensor: dequantized, converted, RoPE-permuted as the name promises.
+Tensor tensor_to_f32(const ModelTensor& t);
+
+// Hugging Face name → canonical name (empty when the name is not recognised).
+std::string canonical_tensor_name(const std::string& hf_name, ModelFamily family);
+
+// llama2.c pieces: the 7-int32 legacy header and tokenizer.bin.
+ModelFile read_llama2c(const std::string& path);
+Vocab read_llama2c_tokenizer(const std::string& path, int64_t vocab_size);
+
+}  // namespace qforge

@@ -1,0 +1,154 @@
+#include "qforge/model_writer.h"
+
+#include <cstring>
+
+#include "qforge/error.h"
+#include "qforge/float_convert.h"
+#include "qforge/gguf.h"
+#include "qforge/safetensors.h"
+
+namespace qforge {
+namespace {
+
+std::string gguf_architecture(const ModelConfig& c) {
+  if (c.architecture == "mistral") return "llama";  // llama.cpp runs Mistral as llama
+  return c.architecture;
+}
+
+void set_arch_metadata(GgufWriter& w, const ModelConfig& c) {
+  const std::string a = gguf_architecture(c);
+  w.set("general.architecture", GgufValue::of_string(a));
+  const auto u32 = [](int64_t v) { return GgufValue::of_u32(static_cast<uint32_t>(v)); };
+  w.set(a + ".context_length", u32(c.context_length));
+  w.set(a + ".embedding_length", u32(c.hidden_size));
+  w.set(a + ".block_count", u32(c.num_layers));
+  w.set(a + ".feed_forward_length", u32(c.intermediate_size));
+  w.set(a + ".attention.head_count", u32(c.num_heads));
+  if (c.family == ModelFamily::Gpt2) {
+    w.set(a + ".attention.layer_norm_epsilon", GgufValue::of_f32(static_cast<float>(c.norm_eps)));
+    return;
+  }
+  w.set(a + ".attention.head_count_kv", u32(c.num_kv_heads));
+  w.set(a + ".rope.freq_base", GgufValue::of_f32(static_cast<float>(c.rope_theta)));
+  w.set(a + ".attention.layer_norm_rms_epsilon", GgufValue::of_f32(static_cast<float>(c.norm_eps)));
+  w.set(a + ".rope.dimension_count", u32(c.head_dim));
+  if (c.head_dim * c.num_heads != c.hidden_size) {
+    w.set(a + ".attention.key_length", u32(c.head_dim));
+    w.set(a + ".attention.value_length", u32(c.head_dim));
+  }
+  w.set(a + ".vocab_size", u32(c.vocab_size));
+}
+
+void set_vocab_metadata(GgufWriter& w, const Vocab& v) {
+  w.set("tokenizer.ggml.model", GgufValue::of_string(v.model));
+  std::vector<GgufValue> tokens, scores, types;
+  for (const auto& t : v.tokens) tokens.push_back(GgufValue::of_string(t));
+  for (float s : v.scores) scores.push_back(GgufValue::of_f32(s));
+  for (int32_t t : v.types) types.push_back(GgufValue::of_i32(t));
+  w.set("tokenizer.ggml.tokens", GgufValue::of_array(GgufType::String, std::move(tokens)));
+  if (!scores.empty()) w.set("tokenizer.ggml.scores", GgufValue::of_array(GgufType::F32, std::move(scores)));
+  if (!types.empty()) w.set("tokenizer.ggml.token_type", GgufValue::of_array(GgufType::I32, std::move(types)));
+  if (v.bos >= 0) w.set("tokenizer.ggml.bos_token_id", GgufValue::of_u32(static_cast<uint32_t>(v.bos)));
+  if (v.eos >= 0) w.set("tokenizer.ggml.eos_token_id", GgufValue::of_u32(static_cast<uint32_t>(v.eos)));
+  if (v.unk >= 0) w.set("tokenizer.ggml.unknown_token_id", GgufValue::of_u32(static_cast<uint32_t>(v.unk)));
+}
+
+// True when the tensor's bytes already are what the output wants, so they can be copied.
+bool raw_copy_ok(const ModelTensor& t, DType want) {
+  return !t.block && t.dtype == want && t.rope_permute_heads == 0 && !t.stored_transposed;
+}
+
+std::vector<uint8_t> encode_f32(const Tensor& f32, DType to) {
+  const auto x = f32.span<float>();
+  std::vector<uint8_t> out(x.size() * static_cast<size_t>(dtype_info(to).byte_size()));
+  switch (to) {
+    case DType::f32: std::memcpy(out.data(), x.data(), out.size()); break;
+    case DType::f16: convert_f32_to_f16(x, {reinterpret_cast<uint16_t*>(out.data()), x.size()}); break;
+    case DType::bf16: convert_f32_to_bf16(x, {reinterpret_cast<uint16_t*>(out.data()), x.size()}); break;
+    default: throw Error(ErrorCategory::InvalidArgument, "cannot store weights as " + std::string(dtype_name(to)) + "; supported: f32, f16, bf16");
+  }
+  return out;
+}
+
+}  // namespace
+
+uint32_t llama_file_type(GgmlType t) {
+  switch (t) {
+    case GgmlType::F32: return 0;
+    case GgmlType::F16: return 1;
+    case GgmlType::Q4_0: return 2;
+    case GgmlType::Q4_1: return 3;
+    case GgmlType::Q8_0: return 7;
+    case GgmlType::Q5_0: return 8;
+    case GgmlType::Q5_1: return 9;
+    case GgmlType::Q4_K: return 14;  // Q4_K_S: every weight Q4_K
+    case GgmlType::Q6_K: return 18;
+    case GgmlType::BF16: return 32;
+    case GgmlType::TQ1_0: return 36;
+    case GgmlType::TQ2_0: return 37;
+    default: throw Error(ErrorCategory::InvalidArgument, "no llama file type for " + std::string(ggml_type_info(t).name));
+  }
+}
+
+std::vector<WrittenTensor> write_gguf_model(const ModelFile& m, const std::string& path, GgmlType type) {
+  if (!ggml_type_info(type).can_quantize)
+    throw Error(ErrorCategory::InvalidArgument, "cannot write GGUF tensors of type " + std::string(ggml_type_info(type).name) +
+                                                    "; supported: " + ggml_writable_type_names());
+  GgufWriter w;
+  if (m.config) set_arch_metadata(w, *m.config);
+  w.set("general.name", GgufValue::of_string(std::string(model_format_name(m.format)) + " model converted by qforge"));
+  w.set("general.file_type", GgufValue::of_u32(llama_file_type(type)));
+  const bool quantized = !ggml_type_info(type).plain;
+  if (quantized) w.set("general.quantization_version", GgufValue::of_u32(2));
+  if (m.vocab) set_vocab_metadata(w, *m.vocab);
+
+  std::vector<WrittenTensor> report;
+  for (const auto& t : m.tensors) {
+    GgmlType out = t.shape.size() >= 2 ? type : GgmlType::F32;
+    std::string note;
+    const auto row = static_cast<uint64_t>(t.shape.back());
+    if (row % static_cast<uint64_t>(ggml_type_info(out).block_elems) != 0) {
+      note = "row of " + std::to_string(row) + " is not a whole number of " + std::string(ggml_type_info(out).name) +
+             " blocks: stored as f16";
+      out = GgmlType::F16;
+    }
+    if (t.block && *t.block == out && t.rope_permute_heads == 0) {
+      w.add_tensor(t.name, t.shape, out, t.data);  // already in the wanted block type
+    } else if (out == GgmlType::F32 && raw_copy_ok(t, DType::f32)) {
+      w.add_tensor(t.name, t.shape, out, t.data);
+    } else {
+      const Tensor x = tensor_to_f32(t);
+      std::vector<uint8_t> bytes(static_cast<size_t>(ggml_row_bytes(out, row)) * static_cast<size_t>(t.numel() / static_cast<int64_t>(row)));
+      ggml_quantize(out, x.span<float>(), bytes);
+      w.add_tensor(t.name, t.shape, out, std::move(bytes));
+    }
+    report.push_back({t.name, std::string(ggml_type_info(out).name), t.shape,
+                      ggml_row_bytes(out, row) * static_cast<uint64_t>(t.numel() / static_cast<int64_t>(row)), note});
+  }
+  w.write(path);
+  return report;
+}
+
+std::vector<WrittenTensor> write_safetensors_model(const ModelFile& m, const std::string& path,
+                                                   std::optional<DType> dtype) {
+  std::vector<NamedTensor> out;
+  std::vector<WrittenTensor> report;
+  for (const auto& t : m.tensors) {
+    const DType want = dtype ? *dtype : (t.block ? DType::f32 : t.dtype);
+    Tensor stored;
+    if (raw_copy_ok(t, want)) {
+      stored = Tensor::borrow(want, t.shape, t.data.data());
+    } else {
+      const std::vector<uint8_t> bytes = encode_f32(tensor_to_f32(t), want);
+      stored = Tensor::zeros(want, t.shape);
+      std::memcpy(stored.mutable_data(), bytes.data(), bytes.size());
+    }
+    report.push_back({t.name, std::string(dtype_name(want)), t.shape, stored.nbytes(), ""});
+    out.push_back({t.name, std::move(stored)});
+  }
+  std::map<std::string, std::string> meta = {{"format", "pt"}};
+  write_safetensors(path, out, meta);
+  return report;
+}
+
+}  // namespace qforge
