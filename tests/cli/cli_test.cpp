@@ -5,7 +5,12 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <string>
+
+#include "support/shared_data.h"
+#include "support/temp_dir.h"
 
 namespace {
 
@@ -70,17 +75,58 @@ TEST(Cli, InfoReportsIsaAndHonoursTheCap) {
 
 TEST(Cli, BadInputGetsOneLineAndNonZeroExit) {
   for (const auto& [args, env, expect] : std::initializer_list<std::tuple<std::string, std::string, std::string>>{
-           {"frobnicate", "", "unknown command 'frobnicate'; available: info, dtypes"},
+           {"frobnicate", "", "unknown command 'frobnicate'; available: info, convert, dtypes"},
            {"dtypes --value abc", "", "cannot read 'abc' as a number"},
            {"dtypes --bogus", "", "unknown argument '--bogus'"},
            {"info", "QFORGE_ISA=sse9", "supported: scalar, avx2, avx512"},
-           {"info model.gguf", "", "cannot read 'model.gguf'"}}) {
+           {"info /nonexistent/model.gguf", "", "/nonexistent/model.gguf: no such file"},
+           {"convert /nonexistent/m.bin -o x.gguf", "", "no such file"},
+           {"convert a b -o x.gguf", "", "exactly one input"}}) {
     const CliResult r = run(args, env);
     EXPECT_EQ(r.code, 1) << args;
     EXPECT_TRUE(contains(r.out, "qforge: ")) << r.out;
     EXPECT_TRUE(contains(r.out, expect)) << r.out;
     EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << "one line: " << r.out;
   }
+}
+
+}  // namespace
+
+namespace {
+
+TEST(CliModels, InfoAndConvertStories260K) {
+  QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
+  qforge::testing::TempDir dir;
+  const CliResult info = run("info '" + bin.string() + "' --tensors");
+  ASSERT_EQ(info.code, 0) << info.out;
+  EXPECT_TRUE(contains(info.out, "llama: 5 layers, hidden 64, ffn 172, heads 8 (kv 4, head_dim 8), vocab 512")) << info.out;
+  EXPECT_TRUE(contains(info.out, "260032")) << info.out;
+  EXPECT_TRUE(contains(info.out, "blk.4.ffn_down.weight")) << info.out;
+  const std::string out = dir.file("s.gguf");
+  const CliResult conv = run("convert '" + bin.string() + "' -o '" + out + "' --type q8_0");
+  ASSERT_EQ(conv.code, 0) << conv.out;
+  EXPECT_TRUE(contains(conv.out, "47 tensors")) << conv.out;
+  const CliResult back = run("info '" + out + "' --json");
+  ASSERT_EQ(back.code, 0) << back.out;
+  EXPECT_TRUE(contains(back.out, "\"q8_0\"")) << back.out;
+  EXPECT_TRUE(contains(back.out, "\"num_kv_heads\": 4")) << back.out;
+}
+
+// A corrupt input gives one line naming the file, a non-zero exit, and no output file.
+TEST(CliModels, CorruptInputLeavesNothingBehind) {
+  qforge::testing::TempDir dir;
+  const std::string bad = dir.file("bad.gguf");
+  const uint8_t bytes[] = {'G', 'G', 'U', 'F', 99, 0, 0, 0};  // version 99
+  qforge::testing::write_bytes(bad, bytes);
+  const std::string out = dir.file("out.safetensors");
+  const CliResult r = run("convert '" + bad + "' -o '" + out + "'");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(contains(r.out, "bad.gguf: version: 99 is not supported")) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(out));
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), {}), 1) << "no temporary left behind";
+  const CliResult t = run("convert '" + bad + "' -o '" + dir.file("x.bin") + "'");
+  EXPECT_TRUE(contains(t.out, "version")) << t.out;  // the input is read (and refused) first
 }
 
 }  // namespace
