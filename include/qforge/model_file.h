@@ -68,8 +68,11 @@ Tensor tensor_to_f32(const ModelTensor& t);
 // Hugging Face name → canonical name (empty when the name is not recognised).
 std::string canonical_tensor_name(const std::string& hf_name, ModelFamily family);
 
-// llama2.c pieces: the 7-int32 legacy header and tokenizer.bin.
+// llama2.c pieces: the 7-int32 legacy header and tokenizer.bin (the parse_ forms take bytes
+// already in memory; `keepalive` owns them).
 ModelFile read_llama2c(const std::string& path);
+ModelFile parse_llama2c(std::span<const uint8_t> bytes, const std::string& path, std::shared_ptr<const void> keepalive);
 Vocab read_llama2c_tokenizer(const std::string& path, int64_t vocab_size);
+Vocab parse_llama2c_tokenizer(std::span<const uint8_t> bytes, const std::string& path, int64_t vocab_size);
 
 }  // namespace qforge

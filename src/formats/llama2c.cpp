@@ -8,9 +8,8 @@
 
 namespace qforge {
 
-ModelFile read_llama2c(const std::string& path) {
-  auto m = MappedFile::open(path);
-  formats::ByteReader r(m->bytes(), path);
+ModelFile parse_llama2c(std::span<const uint8_t> bytes, const std::string& path, std::shared_ptr<const void> keepalive) {
+  formats::ByteReader r(bytes, path);
   const char* names[7] = {"dim", "hidden_dim", "n_layers", "n_heads", "n_kv_heads", "vocab_size", "seq_len"};
   int64_t h[7];
   for (int i = 0; i < 7; ++i) h[i] = r.read<int32_t>(names[i]);
@@ -28,7 +27,7 @@ ModelFile read_llama2c(const std::string& path) {
   ModelFile f;
   f.path = path;
   f.format = ModelFormat::Llama2c;
-  f.file_bytes = m->size();
+  f.file_bytes = bytes.size();
   ModelConfig c;
   c.architecture = "llama";
   c.vocab_size = vocab;
@@ -50,8 +49,8 @@ ModelFile read_llama2c(const std::string& path) {
   // Weights in file order; per-layer tensors are stored as [layers, ...] stacks.
   auto add = [&](const std::string& name, Shape shape) {
     uint64_t n = static_cast<uint64_t>(shape_numel(shape)) * 4;
-    const auto bytes = r.take(n, name);
-    f.tensors.push_back({name, name, std::move(shape), DType::f32, std::nullopt, bytes});
+    const auto data = r.take(n, name);
+    f.tensors.push_back({name, name, std::move(shape), DType::f32, std::nullopt, data});
   };
   auto add_layers = [&](const std::string& suffix, Shape shape) {
     for (int64_t l = 0; l < layers; ++l) add("blk." + std::to_string(l) + "." + suffix, shape);
@@ -70,8 +69,15 @@ ModelFile read_llama2c(const std::string& path) {
   r.take(static_cast<uint64_t>(seq * head_dim / 2) * 4 * 2, "freq_cis tables");  // RoPE tables, recomputed by qforge
   if (!shared) add("output.weight", {vocab, dim});
   if (r.remaining() != 0) r.fail("weights", std::to_string(r.remaining()) + " bytes left over after the last tensor");
-  f.keepalive.push_back(std::move(m));
+  f.keepalive.push_back(std::move(keepalive));
+  return f;
+}
 
+ModelFile read_llama2c(const std::string& path) {
+  auto m = MappedFile::open(path);
+  const auto bytes = m->bytes();
+  ModelFile f = parse_llama2c(bytes, path, std::move(m));
+  const int64_t vocab = f.config->vocab_size;
   // llama2.c's run.c looks for tokenizer.bin; custom vocabularies are named tok<N>.bin.
   const auto dir = std::filesystem::path(path).parent_path();
   for (const auto& name : {std::string("tokenizer.bin"), "tok" + std::to_string(vocab) + ".bin"}) {
@@ -85,7 +91,11 @@ ModelFile read_llama2c(const std::string& path) {
 
 Vocab read_llama2c_tokenizer(const std::string& path, int64_t vocab_size) {
   const auto m = MappedFile::open(path);
-  formats::ByteReader r(m->bytes(), path);
+  return parse_llama2c_tokenizer(m->bytes(), path, vocab_size);
+}
+
+Vocab parse_llama2c_tokenizer(std::span<const uint8_t> bytes, const std::string& path, int64_t vocab_size) {
+  formats::ByteReader r(bytes, path);
   const auto max_len = r.read<int32_t>("max_token_length");
   if (max_len <= 0 || max_len > 65536) r.fail("max_token_length", std::to_string(max_len) + " is outside 1..65536");
   Vocab v;
@@ -95,8 +105,8 @@ Vocab read_llama2c_tokenizer(const std::string& path, int64_t vocab_size) {
     const float score = r.read<float>(field + " score");
     const auto len = r.read<int32_t>(field + " length");
     if (len < 0 || len > max_len) r.fail(field, "length " + std::to_string(len) + " is outside 0..max_token_length");
-    const auto bytes = r.take(static_cast<uint64_t>(len), field);
-    std::string text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    const auto piece_bytes = r.take(static_cast<uint64_t>(len), field);
+    std::string text(reinterpret_cast<const char*>(piece_bytes.data()), piece_bytes.size());
     // Restore SentencePiece's pieces: llama2.c wrote U+2581 as ' ' and decorated <s>, </s>.
     int32_t type = 1;
     if (id == 0) { text = "<unk>"; type = 2; }
