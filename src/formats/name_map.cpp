@@ -1,5 +1,6 @@
 // Hugging Face tensor names → canonical (llama.cpp GGUF) names.
-#include <regex>
+#include <cctype>
+#include <optional>
 
 #include "qforge/model_file.h"
 
@@ -36,19 +37,25 @@ constexpr Rule kGpt2Layer[] = {
     {"mlp.c_proj.weight", "ffn_down.weight"}, {"mlp.c_proj.bias", "ffn_down.bias"},
 };
 
+// "PREFIX<digits>.rest" → (digits, rest)
+std::optional<std::pair<std::string, std::string>> split_layer(const std::string& name, const std::string& prefix) {
+  if (name.rfind(prefix, 0) != 0) return std::nullopt;
+  size_t i = prefix.size(), j = i;
+  while (j < name.size() && std::isdigit(static_cast<unsigned char>(name[j]))) ++j;
+  if (j == i || j >= name.size() || name[j] != '.') return std::nullopt;
+  return std::make_pair(name.substr(i, j - i), name.substr(j + 1));
+}
+
 }  // namespace
 
 std::string canonical_tensor_name(const std::string& hf, ModelFamily family) {
-  static const std::regex llama_layer(R"(model\.layers\.(\d+)\.(.+))");
-  static const std::regex gpt2_layer(R"((?:transformer\.)?h\.(\d+)\.(.+))");
-  std::smatch m;
   if (family == ModelFamily::Llama) {
     if (hf == "model.embed_tokens.weight") return "token_embd.weight";
     if (hf == "model.norm.weight") return "output_norm.weight";
     if (hf == "lm_head.weight") return "output.weight";
-    if (std::regex_match(hf, m, llama_layer))
+    if (const auto l = split_layer(hf, "model.layers."))
       for (const Rule& r : kLlamaLayer)
-        if (m[2] == r.hf) return "blk." + m[1].str() + "." + r.canonical;
+        if (l->second == r.hf) return "blk." + l->first + "." + r.canonical;
     return {};
   }
   const std::string h = hf.rfind("transformer.", 0) == 0 ? hf.substr(12) : hf;
@@ -57,9 +64,9 @@ std::string canonical_tensor_name(const std::string& hf, ModelFamily family) {
   if (h == "ln_f.weight") return "output_norm.weight";
   if (h == "ln_f.bias") return "output_norm.bias";
   if (hf == "lm_head.weight") return "output.weight";
-  if (std::regex_match(hf, m, gpt2_layer))
+  if (const auto l = split_layer(h, "h."))
     for (const Rule& r : kGpt2Layer)
-      if (m[2] == r.hf) return "blk." + m[1].str() + "." + r.canonical;
+      if (l->second == r.hf) return "blk." + l->first + "." + r.canonical;
   return {};
 }
 
