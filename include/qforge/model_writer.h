@@ -17,9 +17,14 @@ struct WrittenTensor {
   std::string note;  // why it differs from the requested type, if it does
 };
 
-// 2-D weights get `type` (rows that are not a whole number of blocks fall back to f16, as
-// llama-quantize does); 1-D tensors (norms, biases) stay f32. Quantizers are llama.cpp's
-// reference routines, bit for bit.
+// The type a tensor of this shape is stored as when `requested` is asked for: 1-D tensors
+// (norms, biases) stay f32; a row that is not a whole number of blocks falls back as
+// llama-quantize does (q4_k → q5_0, q6_k → q8_0), and to f16 when that does not fit either.
+// `note` (optional) receives the reason for a fallback.
+GgmlType gguf_storage_type(const Shape& shape, GgmlType requested, std::string* note = nullptr);
+
+// Every tensor stored as gguf_storage_type() says. Quantizers are llama.cpp's reference
+// routines, bit for bit.
 std::vector<WrittenTensor> write_gguf_model(const ModelFile& m, const std::string& path, GgmlType type);
 
 // Canonical names; `dtype` (f32, f16, bf16) converts every float tensor, otherwise plain

@@ -70,7 +70,22 @@ std::vector<uint8_t> encode_f32(const Tensor& f32, DType to) {
   return out;
 }
 
+bool fits(GgmlType t, uint64_t row) { return row % static_cast<uint64_t>(ggml_type_info(t).block_elems) == 0; }
+
 }  // namespace
+
+GgmlType gguf_storage_type(const Shape& shape, GgmlType requested, std::string* note) {
+  if (shape.size() < 2) return GgmlType::F32;
+  const auto row = static_cast<uint64_t>(shape.back());
+  if (fits(requested, row)) return requested;
+  GgmlType out = GgmlType::F16;
+  if (requested == GgmlType::Q4_K && fits(GgmlType::Q5_0, row)) out = GgmlType::Q5_0;
+  if (requested == GgmlType::Q6_K && fits(GgmlType::Q8_0, row)) out = GgmlType::Q8_0;
+  if (note)
+    *note = "row of " + std::to_string(row) + " is not a whole number of " + std::string(ggml_type_info(requested).name) +
+            " blocks: stored as " + std::string(ggml_type_info(out).name);
+  return out;
+}
 
 uint32_t llama_file_type(GgmlType t) {
   switch (t) {
@@ -104,14 +119,9 @@ std::vector<WrittenTensor> write_gguf_model(const ModelFile& m, const std::strin
 
   std::vector<WrittenTensor> report;
   for (const auto& t : m.tensors) {
-    GgmlType out = t.shape.size() >= 2 ? type : GgmlType::F32;
     std::string note;
+    const GgmlType out = gguf_storage_type(t.shape, type, &note);
     const auto row = static_cast<uint64_t>(t.shape.back());
-    if (row % static_cast<uint64_t>(ggml_type_info(out).block_elems) != 0) {
-      note = "row of " + std::to_string(row) + " is not a whole number of " + std::string(ggml_type_info(out).name) +
-             " blocks: stored as f16";
-      out = GgmlType::F16;
-    }
     if (t.block && *t.block == out && t.rope_permute_heads == 0) {
       w.add_tensor(t.name, t.shape, out, t.data);  // already in the wanted block type
     } else if (out == GgmlType::F32 && raw_copy_ok(t, DType::f32)) {

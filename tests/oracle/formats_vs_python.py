@@ -109,4 +109,18 @@ with tempfile.TemporaryDirectory() as d:
         check(fields["general.architecture"] == "llama" and fields["llama.attention.head_count_kv"] == 4
               and len(fields["tokenizer.ggml.tokens"]) == 512, "gguf-py reads qforge's metadata")
 
+    # 4. a real model: every tensor of the SmolLM2 demo GGUF dequantizes as gguf-py does
+    cache = os.environ.get("QFORGE_CACHE") or os.path.expanduser("~/.cache/qforge")
+    smol = os.environ.get("QFORGE_DEMO_MODEL") or os.path.join(cache, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
+    if os.path.exists(smol):
+        st = os.path.join(d, "smol.safetensors")
+        qforge("convert", smol, "-o", st, "--type", "f32")
+        ours = load_file(st)
+        r = GGUFReader(smol)
+        differ = [t.name for t in r.tensors
+                  if not np.array_equal(quants.dequantize(t.data, t.tensor_type).reshape(ours[t.name].shape), ours[t.name])]
+        check(not differ, f"all {len(r.tensors)} SmolLM2 tensors dequantize as gguf-py does {differ[:3]}")
+    else:
+        print(f"note: {smol} not cached (scripts/setup.sh --demo-model); the SmolLM2 check is skipped")
+
 sys.exit(0 if ok else 1)

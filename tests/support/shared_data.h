@@ -29,3 +29,18 @@ inline std::optional<std::filesystem::path> shared_file(const std::filesystem::p
     GTEST_SKIP() << "shared data missing: " << (::qforge::testing::shared_dir() / (rel)).string() \
                  << " (set QFORGE_SHARED to the shared/ folder)";                                  \
   const std::filesystem::path var = *var##_opt
+
+namespace qforge::testing {
+
+// The demo model scripts/setup.sh caches (SmolLM2-135M-Instruct, Q4_1 GGUF), or nullopt.
+inline std::optional<std::filesystem::path> demo_model() {
+  if (const char* env = std::getenv("QFORGE_DEMO_MODEL"); env && *env) return std::filesystem::path(env);
+  std::filesystem::path cache;
+  if (const char* c = std::getenv("QFORGE_CACHE"); c && *c) cache = c;
+  else if (const char* home = std::getenv("HOME"); home && *home) cache = std::filesystem::path(home) / ".cache/qforge";
+  const auto p = cache / "models/SmolLM2-135M-Instruct.Q4_1.gguf";
+  if (!cache.empty() && std::filesystem::exists(p)) return p;
+  return std::nullopt;
+}
+
+}  // namespace qforge::testing

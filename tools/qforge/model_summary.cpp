@@ -5,20 +5,18 @@
 #include <nlohmann/json.hpp>
 
 #include "qforge/ggml_types.h"
+#include "qforge/model_writer.h"
 
 namespace qforge::cli {
 namespace {
 
-// Bytes of tensor data if the model were stored as `type` by `qforge convert`: 2-D weights in
-// that type (f16 when a row is not a whole number of blocks), 1-D tensors in f32.
+// Bytes of tensor data if `qforge convert --type` stored the model as `type`.
 uint64_t bytes_as(const ModelFile& m, GgmlType type) {
   uint64_t total = 0;
   for (const auto& t : m.tensors) {
     const auto row = static_cast<uint64_t>(t.shape.empty() ? 1 : t.shape.back());
-    const auto rows = static_cast<uint64_t>(t.numel()) / (row ? row : 1);
-    GgmlType out = t.shape.size() >= 2 ? type : GgmlType::F32;
-    if (row % static_cast<uint64_t>(ggml_type_info(out).block_elems) != 0) out = GgmlType::F16;
-    total += rows * ggml_row_bytes(out, row);
+    if (row == 0) continue;
+    total += static_cast<uint64_t>(t.numel()) / row * ggml_row_bytes(gguf_storage_type(t.shape, type), row);
   }
   return total;
 }
