@@ -16,6 +16,10 @@ namespace {
 
 std::optional<DType> dtype_of_ggml(GgmlType t) { return ggml_type_info(t).plain; }
 
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 ModelConfig config_from_gguf(const GgufFile& g) {
   const auto arch = g.get_string("general.architecture");
   if (!arch) throw Error(ErrorCategory::BadFile, g.path + ": general.architecture: missing");
@@ -163,14 +167,6 @@ const ModelTensor* ModelFile::find(const std::string& name) const {
 ModelFile open_model(const std::string& path) {
   if (fs::is_directory(path)) return from_hf_folder(path);
   if (!fs::exists(path)) throw Error(ErrorCategory::Io, path + ": no such file or directory");
-  if (path.size() >= 11 && path.compare(path.size() - 11, 11, ".index.json") == 0) {
-    ModelFile f;
-    f.path = path;
-    f.format = ModelFormat::Safetensors;
-    f.file_bytes = fs::file_size(path);
-    add_safetensors(f, read_safetensors_index(path), std::nullopt);
-    return f;
-  }
   char magic[8] = {};
   {
     const auto m = MappedFile::open(path);
@@ -181,20 +177,19 @@ ModelFile open_model(const std::string& path) {
     f.file_bytes = fs::file_size(path);
     return f;
   }
-  const bool st_ext = path.size() >= 12 && path.compare(path.size() - 12, 12, ".safetensors") == 0;
-  if (st_ext) {
+  const bool index = ends_with(path, ".index.json");
+  if (index || ends_with(path, ".safetensors")) {
     ModelFile f;
     f.path = path;
     f.format = ModelFormat::Safetensors;
     f.file_bytes = fs::file_size(path);
+    // a config.json beside the weights gives them an architecture and canonical names
     const auto cfg = fs::path(path).parent_path() / "config.json";
-    std::optional<ModelConfig> c;
-    if (fs::exists(cfg)) c = read_hf_config(cfg.string());
-    f.config = c;
-    add_safetensors(f, read_safetensors(path), c);
+    if (fs::exists(cfg)) f.config = read_hf_config(cfg.string());
+    add_safetensors(f, index ? read_safetensors_index(path) : read_safetensors(path), f.config);
     return f;
   }
-  if (path.size() >= 4 && path.compare(path.size() - 4, 4, ".bin") == 0) return read_llama2c(path);
+  if (ends_with(path, ".bin")) return read_llama2c(path);
   throw Error(ErrorCategory::Unsupported,
               path + ": unrecognised model file; supported: a Hugging Face folder, .safetensors, "
                      "model.safetensors.index.json, .gguf, a llama2.c .bin checkpoint");

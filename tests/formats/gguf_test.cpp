@@ -126,6 +126,7 @@ TEST(Gguf, HostileFilesGetOneLineErrors) {
   // a valid minimal file, then the same with one field broken
   auto good = [] { return Builder().header(3, 1, 0).tensor("t", {32}, 0, 0).pad().data(128); };
   EXPECT_NO_THROW(parse_gguf(good().bytes(), "ok.gguf"));
+  EXPECT_EQ(parse_gguf(Builder().header(2, 1, 0).tensor("t", {32}, 0, 0).pad().data(128).bytes(), "v2.gguf").version, 2u);
   expect_bad({'G', 'G'}, "magic");
   expect_bad(Builder().put<uint32_t>(0x46554747u + 1).put<uint32_t>(3).bytes(), "not a GGUF file");
   expect_bad(Builder().header(99, 0, 0).bytes(), "99 is not supported");
