@@ -1,0 +1,51 @@
+// The transformer runtime (float weights, f32 compute): Llama-family decoders — RMSNorm,
+// RoPE (llama.cpp's pair layout for llama/mistral, half-split for qwen2/qwen3, llama3 scaling),
+// grouped-query attention with a KV cache, SwiGLU, tied or separate output, optional q/k/v
+// biases (Qwen2) and q/k RMSNorm (Qwen3).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "qforge/model_file.h"
+
+namespace qforge {
+
+struct EngineOptions {
+  int threads = 2;
+  int64_t context = 0;  // KV cache length; 0 = the model's context length
+};
+
+// Sees the activations entering each linear layer (n_tokens × in_features, row-major), so
+// calibration can reuse the runtime. Canonical weight names, e.g. "blk.3.attn_q.weight".
+using LinearObserver = std::function<void(const std::string& weight, const float* x, int64_t n_tokens, int64_t in)>;
+
+class LlamaModel {
+ public:
+  // Weights are converted to f32 once at load (f16/bf16/quantized files included).
+  static std::unique_ptr<LlamaModel> load(const ModelFile& file, const EngineOptions& options = {});
+  ~LlamaModel();
+
+  const ModelConfig& config() const;
+  int64_t position() const;  // tokens in the KV cache
+  int64_t context() const;
+  void reset();              // empties the KV cache
+
+  // Runs tokens at positions position()..position()+n−1 (a whole prompt at once, or one token
+  // while decoding) and returns logits: vocab_size floats for the last token, or for every
+  // token (n × vocab_size) when all_logits is set. Results do not depend on the thread count.
+  std::vector<float> forward(std::span<const int32_t> tokens, bool all_logits = false);
+
+  void set_observer(LinearObserver observer);
+
+ private:
+  LlamaModel();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace qforge

@@ -1,0 +1,51 @@
+#include "engine/ops.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace qforge::engine {
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+  // Eight independent partial sums: the compiler keeps them in registers (and vectorizes),
+  // and the summation order is fixed, so every caller gets the same result.
+  float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int k = 0; k < 8; ++k) s[k] += a[i + k] * b[i + k];
+  float tail = 0;
+  for (; i < n; ++i) tail += a[i] * b[i];
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + tail;
+}
+
+void linear_f32(ThreadPool& pool, const float* x, int64_t n_tokens, int64_t in, const float* w, const float* bias,
+                int64_t out, float* y) {
+  pool.parallel_for(out, [&](int64_t begin, int64_t end) {
+    for (int64_t t = 0; t < n_tokens; ++t)
+      for (int64_t o = begin; o < end; ++o) {
+        const float v = dot_f32(x + t * in, w + o * in, in);
+        y[t * out + o] = bias ? v + bias[o] : v;
+      }
+  });
+}
+
+void rms_norm(const float* x, const float* weight, int64_t n, double eps, float* y) {
+  double ss = 0;
+  for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+  const auto scale = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale * weight[i];
+}
+
+void softmax(float* x, int64_t n) {
+  const float mx = *std::max_element(x, x + n);
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - mx);
+    sum += x[i];
+  }
+  const auto inv = static_cast<float>(1.0 / sum);
+  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+float silu(float x) { return x / (1.0f + std::exp(-x)); }
+
+}  // namespace qforge::engine

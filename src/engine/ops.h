@@ -1,0 +1,20 @@
+// f32 building blocks of the decoder. Each is deterministic and independent of threading.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/thread_pool.h"
+
+namespace qforge::engine {
+
+// y[t, o] = Σ_i x[t, i]·w[o, i] (+ bias[o]) for t < n_tokens; rows of w split over threads.
+void linear_f32(ThreadPool& pool, const float* x, int64_t n_tokens, int64_t in, const float* w, const float* bias,
+                int64_t out, float* y);
+// y = x / sqrt(mean(x²) + eps) · weight
+void rms_norm(const float* x, const float* weight, int64_t n, double eps, float* y);
+// in place, over one row of logits or scores
+void softmax(float* x, int64_t n);
+float silu(float x);
+float dot_f32(const float* a, const float* b, int64_t n);
+
+}  // namespace qforge::engine
