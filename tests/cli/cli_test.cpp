@@ -75,7 +75,7 @@ TEST(Cli, InfoReportsIsaAndHonoursTheCap) {
 
 TEST(Cli, BadInputGetsOneLineAndNonZeroExit) {
   for (const auto& [args, env, expect] : std::initializer_list<std::tuple<std::string, std::string, std::string>>{
-           {"frobnicate", "", "unknown command 'frobnicate'; available: info, convert, dtypes"},
+           {"frobnicate", "", "unknown command 'frobnicate'; available: info, convert, run, dtypes"},
            {"dtypes --value abc", "", "cannot read 'abc' as a number"},
            {"dtypes --bogus", "", "unknown argument '--bogus'"},
            {"info", "QFORGE_ISA=sse9", "supported: scalar, avx2, avx512"},
@@ -110,6 +110,20 @@ TEST(CliModels, InfoAndConvertStories260K) {
   ASSERT_EQ(back.code, 0) << back.out;
   EXPECT_TRUE(contains(back.out, "\"q8_0\"")) << back.out;
   EXPECT_TRUE(contains(back.out, "\"num_kv_heads\": 4")) << back.out;
+}
+
+TEST(CliModels, RunGeneratesGreedilyAndBySeed) {
+  QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
+  const CliResult g = run("run '" + bin.string() + "' -p 'Once upon a time' -n 12");
+  ASSERT_EQ(g.code, 0) << g.out;
+  EXPECT_TRUE(contains(g.out, "Once upon a time, there was a little girl named Lily")) << g.out;
+  const CliResult a = run("run '" + bin.string() + "' -n 20 --temp 1 --top-k 40 --seed 7");
+  const CliResult b = run("run '" + bin.string() + "' -n 20 --temp 1 --top-k 40 --seed 7 -t 1");
+  const auto text = [](const std::string& out) { return out.substr(0, out.find('\n')); };  // before the speed line
+  EXPECT_EQ(text(a.out), text(b.out)) << "a seed reproduces a sampled generation, whatever the thread count";
+  const CliResult bad = run("run '" + bin.string() + "' --temp hot");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_TRUE(contains(bad.out, "--temp expects a number")) << bad.out;
 }
 
 // A corrupt input gives one line naming the file, a non-zero exit, and no output file.
