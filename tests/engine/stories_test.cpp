@@ -99,6 +99,8 @@ TEST(Stories260K, SameTokensFromTheGgufQforgeWrites) {
   EXPECT_EQ(greedy(*a, 1, 60), greedy(*b, 1, 60));
 }
 
+// qforge follows llama.cpp's SentencePiece tokenizer (identical ids on all of wiki.test.raw);
+// the sentencepiece library agrees too except that it also collapses runs of whitespace.
 TEST(SpmTokenizer, EncodesLikeSentencePiece) {
   QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
   const ModelFile f = open_model(bin.string());

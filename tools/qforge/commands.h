@@ -11,5 +11,6 @@ int cmd_dtypes(std::span<const std::string> args);
 int cmd_info(std::span<const std::string> args);
 int cmd_convert(std::span<const std::string> args);
 int cmd_run(std::span<const std::string> args);
+int cmd_eval(std::span<const std::string> args);
 
 }  // namespace qforge::cli

@@ -1,0 +1,117 @@
+// qforge eval MODEL --ppl TEXT [--ppl-mode llamacpp|gptq] [--ctx N] [--chunks N] [-t N] [--json]
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "args.h"
+#include "commands.h"
+#include "model_summary.h"
+#include "qforge/error.h"
+#include "qforge/eval.h"
+#include "qforge/tokenizer.h"
+
+namespace qforge::cli {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: qforge eval MODEL --ppl TEXT [--ppl-mode llamacpp|gptq] [--ctx N] [--chunks N] [-t N] [--json]\n"
+    "  llamacpp: windows of --ctx tokens (default 512), BOS first in each, the second half scored —\n"
+    "            the numbers llama-perplexity prints\n"
+    "  gptq:     the file's lines joined as dataset rows with \"\\n\\n\", one BOS, non-overlapping\n"
+    "            windows, every token scored — the GPTQ/AWQ papers' protocol (pass wiki.test.raw)\n";
+
+int64_t integer(const std::optional<std::string>& s, int64_t fallback, const char* flag) {
+  if (!s) return fallback;
+  size_t used = 0;
+  try {
+    const long long v = std::stoll(*s, &used);
+    if (used == s->size() && v >= 0) return v;
+  } catch (const std::exception&) {
+  }
+  throw Error(ErrorCategory::InvalidArgument, std::string("eval: ") + flag + " expects a non-negative integer, got '" + *s + "'");
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorCategory::Io, path + ": cannot open");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+int cmd_eval(std::span<const std::string> argv) {
+  Args args("eval", argv);
+  if (args.flag("--help")) {
+    std::printf("%s", kUsage);
+    return 0;
+  }
+  const auto ppl_file = args.option("--ppl");
+  const std::string mode_name = args.option("--ppl-mode").value_or("llamacpp");
+  const int64_t ctx = integer(args.option("--ctx"), 512, "--ctx");
+  const int64_t chunks = integer(args.option("--chunks"), 0, "--chunks");
+  const auto threads = static_cast<int>(integer(args.option("-t"), 2, "-t"));
+  const bool json = args.flag("--json");
+  const auto models = args.positionals();
+  args.finish();
+  if (models.size() != 1) throw Error(ErrorCategory::InvalidArgument, "eval: give exactly one model (see qforge eval --help)");
+  if (!ppl_file) throw Error(ErrorCategory::InvalidArgument, "eval: nothing to measure; give --ppl TEXT");
+  PplOptions o;
+  if (mode_name == "llamacpp") o.mode = PplMode::LlamaCpp;
+  else if (mode_name == "gptq") o.mode = PplMode::Gptq;
+  else throw Error(ErrorCategory::InvalidArgument, "eval: --ppl-mode '" + mode_name + "' is unknown; supported: llamacpp, gptq");
+  o.ctx = ctx;
+  o.max_chunks = chunks;
+
+  const ModelFile f = open_model(models.front());
+  if (!f.vocab) throw Error(ErrorCategory::Unsupported, models.front() + ": no tokenizer qforge can read");
+  const SpmTokenizer tok(*f.vocab);
+  auto model = LlamaModel::load(f, {.threads = threads});
+  const std::string raw = read_file(*ppl_file);
+  const std::vector<int32_t> tokens = tok.encode(o.mode == PplMode::Gptq ? gptq_join_rows(raw) : raw, true);
+  const auto start = std::chrono::steady_clock::now();
+  const bool terminal = ::isatty(STDERR_FILENO) != 0;
+  int64_t last_tenth = -1;
+  o.progress = [&](int64_t done, int64_t total, double running) {
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double eta = s / static_cast<double>(done) * static_cast<double>(total - done);
+    if (terminal) {  // one line, rewritten in place
+      std::fprintf(stderr, "\rchunk %lld/%lld  ppl %.4f  ETA %.0f s   %s", static_cast<long long>(done),
+                   static_cast<long long>(total), running, eta, done == total ? "\n" : "");
+    } else if (const int64_t tenth = done * 10 / total; tenth != last_tenth) {  // plain lines, every 10 %
+      last_tenth = tenth;
+      std::fprintf(stderr, "chunk %lld/%lld  ppl %.4f  ETA %.0f s\n", static_cast<long long>(done),
+                   static_cast<long long>(total), running, eta);
+    }
+  };
+  const PplResult r = perplexity(*model, tokens, tok.bos(), o);
+  uint64_t params = 0, bytes = 0;
+  for (const auto& t : f.tensors) {
+    params += static_cast<uint64_t>(t.numel());
+    bytes += t.nbytes();
+  }
+  const double bpw = 8.0 * static_cast<double>(bytes) / static_cast<double>(params);
+  if (json) {
+    nlohmann::json j = {{"model", models.front()}, {"text", *ppl_file}, {"ppl_mode", ppl_mode_name(o.mode)},
+                        {"ppl", r.ppl}, {"ppl_error", r.ppl_error}, {"mean_nll", r.mean_nll}, {"ctx", r.ctx},
+                        {"chunks", r.chunks}, {"tokens_scored", r.tokens_scored}, {"text_tokens", tokens.size()},
+                        {"parameters", params}, {"bytes", bytes}, {"bits_per_weight", bpw}};
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+  std::printf("model    %s: %llu parameters, %s, %.2f bits per weight\n", models.front().c_str(),
+              static_cast<unsigned long long>(params), human_bytes(bytes).c_str(), bpw);
+  std::printf("text     %s: %zu tokens\n", ppl_file->c_str(), tokens.size());
+  std::printf("ppl      %.4f +/- %.4f  (mode %s, ctx %lld, %lld chunks, %lld tokens scored)\n", r.ppl, r.ppl_error,
+              std::string(ppl_mode_name(o.mode)).c_str(), static_cast<long long>(r.ctx), static_cast<long long>(r.chunks),
+              static_cast<long long>(r.tokens_scored));
+  return 0;
+}
+
+}  // namespace qforge::cli
