@@ -17,6 +17,10 @@ if [ -f "$shared/models/stories260K/stories260K.bin" ]; then
   "$qforge" info "$shared/models/stories260K/stories260K.bin"
   "$qforge" convert "$shared/models/stories260K/stories260K.bin" -o "$out/stories260K-q8_0.gguf" --type q8_0
   "$qforge" info "$out/stories260K-q8_0.gguf"
+  "$qforge" run "$out/stories260K-q8_0.gguf" -p "Once upon a time" -n 60
+  wiki="$shared/data/wikitext-2-raw/wiki.test.raw"
+  "$qforge" eval "$shared/models/stories260K/stories260K.bin" --ppl "$wiki" --chunks 100
+  "$qforge" eval "$out/stories260K-q8_0.gguf" --ppl "$wiki" --chunks 100
 else
   echo "demo: $shared/models/stories260K not found (set QFORGE_SHARED); model steps skipped"
 fi

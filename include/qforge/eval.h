@@ -34,6 +34,19 @@ struct PplResult {
 // `tokens` is the whole tokenized text with one BOS first (both protocols start that way).
 PplResult perplexity(LlamaModel& model, std::span<const int32_t> tokens, int32_t bos, const PplOptions& options);
 
+// KL divergence of a model from a base model on the tokens llama.cpp's protocol scores (the
+// second half of each window): the statistics llama-perplexity --kl-divergence reports.
+struct KldResult {
+  double mean_kld = 0, kld_error = 0;  // mean of KL(base ‖ model) per token, ± one standard error
+  double median_kld = 0, p99_kld = 0, max_kld = 0;
+  double top1_agreement = 0;  // fraction of tokens where both models' most likely token is the same
+  double rms_dp = 0;          // RMS of p_model(next) − p_base(next), the probability of the true next token
+  double base_ppl = 0, model_ppl = 0;
+  int64_t tokens_scored = 0;
+};
+KldResult kl_divergence(LlamaModel& base, LlamaModel& model, std::span<const int32_t> tokens, int32_t bos,
+                        const PplOptions& options);
+
 // The GPTQ evaluation string from WikiText's raw file: lines are dataset rows ("" for blank
 // lines, line + "\n" otherwise), joined with "\n\n", as `"\n\n".join(dataset["text"])` does.
 std::string gptq_join_rows(const std::string& raw_text);

@@ -20,10 +20,13 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: qforge eval MODEL --ppl TEXT [--ppl-mode llamacpp|gptq] [--ctx N] [--chunks N] [-t N] [--json]\n"
+    "       qforge eval MODEL --kld-base BASE --text TEXT [--ctx N] [--chunks N] [-t N] [--json]\n"
     "  llamacpp: windows of --ctx tokens (default 512), BOS first in each, the second half scored —\n"
     "            the numbers llama-perplexity prints\n"
     "  gptq:     the file's lines joined as dataset rows with \"\\n\\n\", one BOS, non-overlapping\n"
-    "            windows, every token scored — the GPTQ/AWQ papers' protocol (pass wiki.test.raw)\n";
+    "            windows, every token scored — the GPTQ/AWQ papers' protocol (pass wiki.test.raw)\n"
+    "  --kld-base: KL divergence from BASE on llama.cpp's scored tokens: mean (± error), median,\n"
+    "            99th percentile and max, top-1 agreement and RMS of the change in p(next token)\n";
 
 int64_t integer(const std::optional<std::string>& s, int64_t fallback, const char* flag) {
   if (!s) return fallback;
@@ -53,6 +56,8 @@ int cmd_eval(std::span<const std::string> argv) {
     return 0;
   }
   const auto ppl_file = args.option("--ppl");
+  const auto kld_base = args.option("--kld-base");
+  const auto kld_text = args.option("--text");
   const std::string mode_name = args.option("--ppl-mode").value_or("llamacpp");
   const int64_t ctx = integer(args.option("--ctx"), 512, "--ctx");
   const int64_t chunks = integer(args.option("--chunks"), 0, "--chunks");
@@ -61,7 +66,8 @@ int cmd_eval(std::span<const std::string> argv) {
   const auto models = args.positionals();
   args.finish();
   if (models.size() != 1) throw Error(ErrorCategory::InvalidArgument, "eval: give exactly one model (see qforge eval --help)");
-  if (!ppl_file) throw Error(ErrorCategory::InvalidArgument, "eval: nothing to measure; give --ppl TEXT");
+  if (!ppl_file && !kld_base) throw Error(ErrorCategory::InvalidArgument, "eval: nothing to measure; give --ppl TEXT or --kld-base BASE --text TEXT");
+  if (kld_base && !kld_text) throw Error(ErrorCategory::InvalidArgument, "eval: --kld-base needs --text TEXT");
   PplOptions o;
   if (mode_name == "llamacpp") o.mode = PplMode::LlamaCpp;
   else if (mode_name == "gptq") o.mode = PplMode::Gptq;
@@ -73,8 +79,6 @@ int cmd_eval(std::span<const std::string> argv) {
   if (!f.vocab) throw Error(ErrorCategory::Unsupported, models.front() + ": no tokenizer qforge can read");
   const SpmTokenizer tok(*f.vocab);
   auto model = LlamaModel::load(f, {.threads = threads});
-  const std::string raw = read_file(*ppl_file);
-  const std::vector<int32_t> tokens = tok.encode(o.mode == PplMode::Gptq ? gptq_join_rows(raw) : raw, true);
   const auto start = std::chrono::steady_clock::now();
   const bool terminal = ::isatty(STDERR_FILENO) != 0;
   int64_t last_tenth = -1;
@@ -90,13 +94,36 @@ int cmd_eval(std::span<const std::string> argv) {
                    static_cast<long long>(total), running, eta);
     }
   };
-  const PplResult r = perplexity(*model, tokens, tok.bos(), o);
   uint64_t params = 0, bytes = 0;
   for (const auto& t : f.tensors) {
     params += static_cast<uint64_t>(t.numel());
     bytes += t.nbytes();
   }
   const double bpw = 8.0 * static_cast<double>(bytes) / static_cast<double>(params);
+  if (kld_base) {
+    const ModelFile bf = open_model(*kld_base);
+    auto base = LlamaModel::load(bf, {.threads = threads});
+    const std::vector<int32_t> tokens = tok.encode(read_file(*kld_text), true);
+    const KldResult k = kl_divergence(*base, *model, tokens, tok.bos(), o);
+    if (json) {
+      nlohmann::json j = {{"model", models.front()}, {"base", *kld_base}, {"text", *kld_text}, {"mean_kld", k.mean_kld},
+                          {"kld_error", k.kld_error}, {"median_kld", k.median_kld}, {"p99_kld", k.p99_kld},
+                          {"max_kld", k.max_kld}, {"top1_agreement", k.top1_agreement}, {"rms_dp", k.rms_dp},
+                          {"base_ppl", k.base_ppl}, {"model_ppl", k.model_ppl}, {"tokens_scored", k.tokens_scored},
+                          {"bits_per_weight", bpw}};
+      std::printf("%s\n", j.dump(2).c_str());
+      return 0;
+    }
+    std::printf("model    %s (%.2f bits per weight) against base %s\n", models.front().c_str(), bpw, kld_base->c_str());
+    std::printf("KLD      mean %.6f +/- %.6f, median %.6f, 99%% %.6f, max %.6f  (%lld tokens)\n", k.mean_kld, k.kld_error,
+                k.median_kld, k.p99_kld, k.max_kld, static_cast<long long>(k.tokens_scored));
+    std::printf("top-1    %.2f%% same token; RMS dp %.3f%%\n", 100 * k.top1_agreement, 100 * k.rms_dp);
+    std::printf("ppl      model %.4f, base %.4f on the same tokens\n", k.model_ppl, k.base_ppl);
+    return 0;
+  }
+  const std::string raw = read_file(*ppl_file);
+  const std::vector<int32_t> tokens = tok.encode(o.mode == PplMode::Gptq ? gptq_join_rows(raw) : raw, true);
+  const PplResult r = perplexity(*model, tokens, tok.bos(), o);
   if (json) {
     nlohmann::json j = {{"model", models.front()}, {"text", *ppl_file}, {"ppl_mode", ppl_mode_name(o.mode)},
                         {"ppl", r.ppl}, {"ppl_error", r.ppl_error}, {"mean_nll", r.mean_nll}, {"ctx", r.ctx},
