@@ -20,8 +20,10 @@ float dot_f32(const float* a, const float* b, int64_t n) {
 void linear_f32(ThreadPool& pool, const float* x, int64_t n_tokens, int64_t in, const float* w, const float* bias,
                 int64_t out, float* y) {
   pool.parallel_for(out, [&](int64_t begin, int64_t end) {
-    for (int64_t t = 0; t < n_tokens; ++t)
-      for (int64_t o = begin; o < end; ++o) {
+    // Weight rows outside, tokens inside: a row is read from memory once and reused from cache
+    // for every token of a prompt.
+    for (int64_t o = begin; o < end; ++o)
+      for (int64_t t = 0; t < n_tokens; ++t) {
         const float v = dot_f32(x + t * in, w + o * in, in);
         y[t * out + o] = bias ? v + bias[o] : v;
       }
