@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -31,8 +32,10 @@ struct PplResult {
   int64_t ctx = 0;
 };
 
-// `tokens` is the whole tokenized text with one BOS first (both protocols start that way).
-PplResult perplexity(LlamaModel& model, std::span<const int32_t> tokens, int32_t bos, const PplOptions& options);
+// `tokens` is the whole tokenized text, with BOS first when the model uses one; `bos` is that
+// token (llama.cpp's protocol starts every window with it), or nullopt for models without BOS.
+PplResult perplexity(LlamaModel& model, std::span<const int32_t> tokens, std::optional<int32_t> bos,
+                     const PplOptions& options);
 
 // KL divergence of a model from a base model on the tokens llama.cpp's protocol scores (the
 // second half of each window): the statistics llama-perplexity --kl-divergence reports.
@@ -44,8 +47,8 @@ struct KldResult {
   double base_ppl = 0, model_ppl = 0;
   int64_t tokens_scored = 0;
 };
-KldResult kl_divergence(LlamaModel& base, LlamaModel& model, std::span<const int32_t> tokens, int32_t bos,
-                        const PplOptions& options);
+KldResult kl_divergence(LlamaModel& base, LlamaModel& model, std::span<const int32_t> tokens,
+                        std::optional<int32_t> bos, const PplOptions& options);
 
 // The GPTQ evaluation string from WikiText's raw file: lines are dataset rows ("" for blank
 // lines, line + "\n" otherwise), joined with "\n\n", as `"\n\n".join(dataset["text"])` does.

@@ -38,11 +38,15 @@ struct ModelTensor {
 };
 
 struct Vocab {
-  std::string model = "llama";  // tokenizer.ggml.model
+  std::string model = "llama";  // tokenizer.ggml.model: "llama" (SentencePiece) or "gpt2" (byte-level BPE)
+  std::string pre;              // tokenizer.ggml.pre: the byte-level pre-tokenizer ("gpt2", "smollm", ...)
   std::vector<std::string> tokens;
   std::vector<float> scores;
-  std::vector<int32_t> types;  // 1 normal, 2 unknown, 3 control, 6 byte (llama.cpp's token types)
+  std::vector<int32_t> types;   // 1 normal, 2 unknown, 3 control, 6 byte (llama.cpp's token types)
+  std::vector<std::string> merges;  // byte-level BPE merges "a b", highest priority first
   int64_t bos = 1, eos = 2, unk = 0;
+  bool add_bos = true;
+  bool add_space_prefix = true;
 };
 
 struct ModelFile {

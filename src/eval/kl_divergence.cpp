@@ -20,8 +20,8 @@ void log_softmax(const float* logits, int64_t n, std::vector<double>& out) {
 
 }  // namespace
 
-KldResult kl_divergence(LlamaModel& base, LlamaModel& model, std::span<const int32_t> tokens, int32_t bos,
-                        const PplOptions& o) {
+KldResult kl_divergence(LlamaModel& base, LlamaModel& model, std::span<const int32_t> tokens,
+                        std::optional<int32_t> bos, const PplOptions& o) {
   if (base.config().vocab_size != model.config().vocab_size)
     throw Error(ErrorCategory::InvalidArgument, "kl_divergence: the models' vocabularies differ (" +
                                                     std::to_string(base.config().vocab_size) + " vs " +
@@ -37,7 +37,7 @@ KldResult kl_divergence(LlamaModel& base, LlamaModel& model, std::span<const int
   std::vector<int32_t> window(static_cast<size_t>(n_ctx));
   for (int64_t c = 0; c < chunks; ++c) {
     std::copy_n(tokens.begin() + c * n_ctx, n_ctx, window.begin());
-    window[0] = bos;
+    if (bos) window[0] = *bos;
     base.reset();
     const auto a = base.forward(window, true);
     model.reset();  // after base ran: the two may be one model

@@ -32,7 +32,7 @@ std::string gptq_join_rows(const std::string& raw) {
   return out;
 }
 
-PplResult perplexity(LlamaModel& m, std::span<const int32_t> tokens, int32_t bos, const PplOptions& o) {
+PplResult perplexity(LlamaModel& m, std::span<const int32_t> tokens, std::optional<int32_t> bos, const PplOptions& o) {
   const int64_t n_ctx = std::min(o.ctx, m.context());
   if (n_ctx < 2) throw Error(ErrorCategory::InvalidArgument, "perplexity: the context must hold at least 2 tokens");
   int64_t chunks = static_cast<int64_t>(tokens.size()) / n_ctx;
@@ -47,7 +47,7 @@ PplResult perplexity(LlamaModel& m, std::span<const int32_t> tokens, int32_t bos
   std::vector<int32_t> window(static_cast<size_t>(n_ctx));
   for (int64_t c = 0; c < chunks; ++c) {
     std::copy_n(tokens.begin() + c * n_ctx, n_ctx, window.begin());
-    if (o.mode == PplMode::LlamaCpp) window[0] = bos;  // every llama.cpp chunk starts with BOS
+    if (o.mode == PplMode::LlamaCpp && bos) window[0] = *bos;  // every llama.cpp chunk starts with BOS
     m.reset();
     const std::vector<float> logits = m.forward(window, /*all_logits=*/true);
     const int64_t first = o.mode == PplMode::LlamaCpp ? n_ctx / 2 : 0;

@@ -69,6 +69,12 @@ std::optional<Vocab> vocab_from_gguf(const GgufFile& g) {
     for (const auto& x : s->items) v.scores.push_back(static_cast<float>(x.as_float().value_or(0)));
   if (const GgufValue* t = g.find("tokenizer.ggml.token_type"); t && t->type == GgufType::Array)
     for (const auto& x : t->items) v.types.push_back(static_cast<int32_t>(x.as_int().value_or(1)));
+  v.pre = g.get_string("tokenizer.ggml.pre").value_or("");
+  if (const GgufValue* mg = g.find("tokenizer.ggml.merges"); mg && mg->type == GgufType::Array)
+    for (const auto& x : mg->items) v.merges.push_back(x.s);
+  if (const GgufValue* b = g.find("tokenizer.ggml.add_bos_token"); b && b->type == GgufType::Bool) v.add_bos = b->u != 0;
+  else v.add_bos = v.model == "llama";  // llama.cpp's default: SentencePiece adds BOS, byte-level BPE does not
+  if (const GgufValue* b = g.find("tokenizer.ggml.add_space_prefix"); b && b->type == GgufType::Bool) v.add_space_prefix = b->u != 0;
   v.bos = g.get_int("tokenizer.ggml.bos_token_id").value_or(-1);
   v.eos = g.get_int("tokenizer.ggml.eos_token_id").value_or(-1);
   v.unk = g.get_int("tokenizer.ggml.unknown_token_id").value_or(-1);

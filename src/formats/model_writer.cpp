@@ -48,6 +48,14 @@ void set_vocab_metadata(GgufWriter& w, const Vocab& v) {
   w.set("tokenizer.ggml.tokens", GgufValue::of_array(GgufType::String, std::move(tokens)));
   if (!scores.empty()) w.set("tokenizer.ggml.scores", GgufValue::of_array(GgufType::F32, std::move(scores)));
   if (!types.empty()) w.set("tokenizer.ggml.token_type", GgufValue::of_array(GgufType::I32, std::move(types)));
+  if (!v.pre.empty()) w.set("tokenizer.ggml.pre", GgufValue::of_string(v.pre));
+  if (!v.merges.empty()) {
+    std::vector<GgufValue> merges;
+    for (const auto& m : v.merges) merges.push_back(GgufValue::of_string(m));
+    w.set("tokenizer.ggml.merges", GgufValue::of_array(GgufType::String, std::move(merges)));
+  }
+  w.set("tokenizer.ggml.add_bos_token", GgufValue::of_bool(v.add_bos));
+  if (v.model == "llama") w.set("tokenizer.ggml.add_space_prefix", GgufValue::of_bool(v.add_space_prefix));
   if (v.bos >= 0) w.set("tokenizer.ggml.bos_token_id", GgufValue::of_u32(static_cast<uint32_t>(v.bos)));
   if (v.eos >= 0) w.set("tokenizer.ggml.eos_token_id", GgufValue::of_u32(static_cast<uint32_t>(v.eos)));
   if (v.unk >= 0) w.set("tokenizer.ggml.unknown_token_id", GgufValue::of_u32(static_cast<uint32_t>(v.unk)));

@@ -20,10 +20,11 @@ size_t utf8_len(unsigned char c) {
 }  // namespace
 
 SpmTokenizer::SpmTokenizer(const Vocab& v)
-    : pieces_(v.tokens), scores_(v.scores), types_(v.types), bos_(static_cast<int32_t>(v.bos)),
-      eos_(static_cast<int32_t>(v.eos)), unk_(static_cast<int32_t>(v.unk)) {
-  if (v.model != "llama")
-    throw Error(ErrorCategory::Unsupported, "tokenizer model '" + v.model + "' is not supported yet; supported: llama (SentencePiece)");
+    : pieces_(v.tokens), scores_(v.scores), types_(v.types), unk_(static_cast<int32_t>(v.unk)),
+      space_prefix_(v.add_space_prefix) {
+  bos_ = static_cast<int32_t>(v.bos);
+  eos_ = static_cast<int32_t>(v.eos);
+  add_bos_ = v.add_bos;
   scores_.resize(pieces_.size(), 0.0f);
   types_.resize(pieces_.size(), 1);
   for (size_t i = 0; i < pieces_.size(); ++i) index_.emplace(pieces_[i], static_cast<int32_t>(i));
@@ -39,7 +40,7 @@ std::vector<int32_t> SpmTokenizer::encode(std::string_view text, bool add_bos) c
   std::vector<int32_t> out;
   if (add_bos) out.push_back(bos_);
   if (text.empty()) return out;
-  std::string s(kSpace);
+  std::string s(space_prefix_ ? kSpace : std::string_view());
   for (char ch : text) {
     if (ch == ' ') s += kSpace;
     else s += ch;
@@ -114,7 +115,7 @@ std::string SpmTokenizer::decode_piece(int32_t prev, int32_t id) const {
   return out;
 }
 
-std::string SpmTokenizer::decode(std::span<const int32_t> ids) const {
+std::string Tokenizer::decode(std::span<const int32_t> ids) const {
   std::string out;
   int32_t prev = -1;
   for (int32_t id : ids) {
@@ -122,6 +123,13 @@ std::string SpmTokenizer::decode(std::span<const int32_t> ids) const {
     prev = id;
   }
   return out;
+}
+
+std::unique_ptr<Tokenizer> make_tokenizer(const Vocab& v) {
+  if (v.model == "llama") return std::make_unique<SpmTokenizer>(v);
+  if (v.model == "gpt2") return std::make_unique<BpeTokenizer>(v);
+  throw Error(ErrorCategory::Unsupported,
+              "tokenizer model '" + v.model + "' is not supported; supported: llama (SentencePiece), gpt2 (byte-level BPE)");
 }
 
 }  // namespace qforge

@@ -77,8 +77,10 @@ int cmd_eval(std::span<const std::string> argv) {
 
   const ModelFile f = open_model(models.front());
   if (!f.vocab) throw Error(ErrorCategory::Unsupported, models.front() + ": no tokenizer qforge can read");
-  const SpmTokenizer tok(*f.vocab);
+  const auto tokenizer = make_tokenizer(*f.vocab);
+  const Tokenizer& tok = *tokenizer;
   auto model = LlamaModel::load(f, {.threads = threads});
+  const std::optional<int32_t> bos = tok.add_bos() ? std::optional<int32_t>(tok.bos()) : std::nullopt;
   const auto start = std::chrono::steady_clock::now();
   const bool terminal = ::isatty(STDERR_FILENO) != 0;
   int64_t last_tenth = -1;
@@ -103,8 +105,8 @@ int cmd_eval(std::span<const std::string> argv) {
   if (kld_base) {
     const ModelFile bf = open_model(*kld_base);
     auto base = LlamaModel::load(bf, {.threads = threads});
-    const std::vector<int32_t> tokens = tok.encode(read_file(*kld_text), true);
-    const KldResult k = kl_divergence(*base, *model, tokens, tok.bos(), o);
+    const std::vector<int32_t> tokens = tok.encode(read_file(*kld_text), tok.add_bos());
+    const KldResult k = kl_divergence(*base, *model, tokens, bos, o);
     if (json) {
       nlohmann::json j = {{"model", models.front()}, {"base", *kld_base}, {"text", *kld_text}, {"mean_kld", k.mean_kld},
                           {"kld_error", k.kld_error}, {"median_kld", k.median_kld}, {"p99_kld", k.p99_kld},
@@ -122,8 +124,8 @@ int cmd_eval(std::span<const std::string> argv) {
     return 0;
   }
   const std::string raw = read_file(*ppl_file);
-  const std::vector<int32_t> tokens = tok.encode(o.mode == PplMode::Gptq ? gptq_join_rows(raw) : raw, true);
-  const PplResult r = perplexity(*model, tokens, tok.bos(), o);
+  const std::vector<int32_t> tokens = tok.encode(o.mode == PplMode::Gptq ? gptq_join_rows(raw) : raw, tok.add_bos());
+  const PplResult r = perplexity(*model, tokens, bos, o);
   if (json) {
     nlohmann::json j = {{"model", models.front()}, {"text", *ppl_file}, {"ppl_mode", ppl_mode_name(o.mode)},
                         {"ppl", r.ppl}, {"ppl_error", r.ppl_error}, {"mean_nll", r.mean_nll}, {"ctx", r.ctx},
