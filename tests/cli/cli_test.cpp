@@ -75,7 +75,7 @@ TEST(Cli, InfoReportsIsaAndHonoursTheCap) {
 
 TEST(Cli, BadInputGetsOneLineAndNonZeroExit) {
   for (const auto& [args, env, expect] : std::initializer_list<std::tuple<std::string, std::string, std::string>>{
-           {"frobnicate", "", "unknown command 'frobnicate'; available: info, convert, run, eval, dtypes"},
+           {"frobnicate", "", "unknown command 'frobnicate'; available: info, convert, run, eval, synth, dtypes"},
            {"dtypes --value abc", "", "cannot read 'abc' as a number"},
            {"dtypes --bogus", "", "unknown argument '--bogus'"},
            {"info", "QFORGE_ISA=sse9", "supported: scalar, avx2, avx512"},

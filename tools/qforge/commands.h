@@ -12,5 +12,6 @@ int cmd_info(std::span<const std::string> args);
 int cmd_convert(std::span<const std::string> args);
 int cmd_run(std::span<const std::string> args);
 int cmd_eval(std::span<const std::string> args);
+int cmd_synth(std::span<const std::string> args);
 
 }  // namespace qforge::cli
