@@ -33,6 +33,11 @@ void convert_bf16_to_f32(std::span<const uint16_t> in, std::span<float> out);
 void convert_f32_to_f8(std::span<const float> in, std::span<uint8_t> out, DType f8, Overflow overflow);
 void convert_f8_to_f32(std::span<const uint8_t> in, std::span<float> out, DType f8);
 
+// 16-bit elements stored in bytes that may sit at any address (file data, whose alignment a
+// hostile file chooses): decoded through an aligned copy when the bytes are misaligned.
+void convert_f16_bytes_to_f32(std::span<const uint8_t> in, std::span<float> out);
+void convert_bf16_bytes_to_f32(std::span<const uint8_t> in, std::span<float> out);
+
 // f32 value after a round trip through a float dtype (f64 and f32 are returned unchanged).
 float round_trip_f32(float x, DType t, Overflow overflow = Overflow::InfOrNan);
 

@@ -2,6 +2,8 @@
 #include "qforge/float_convert.h"
 
 #include <array>
+#include <cstring>
+#include <vector>
 
 #include "core/small_float.h"
 #include "kernels/convert/convert_kernels.h"
@@ -72,6 +74,31 @@ void convert_f32_to_bf16(std::span<const float> in, std::span<uint16_t> out) {
 void convert_bf16_to_f32(std::span<const uint16_t> in, std::span<float> out) {
   check_sizes(in.size(), out.size(), "convert_bf16_to_f32");
   kernels::convert_kernels().bf16_to_f32(in.data(), out.data(), in.size());
+}
+
+namespace {
+
+// A uint16_t view of bytes: the bytes themselves when aligned, else an aligned copy in scratch.
+std::span<const uint16_t> u16_view(std::span<const uint8_t> in, std::vector<uint16_t>& scratch, const char* what) {
+  if (in.size() % 2 != 0)
+    throw Error(ErrorCategory::InvalidArgument, std::string(what) + ": odd byte count " + std::to_string(in.size()));
+  if (reinterpret_cast<uintptr_t>(in.data()) % alignof(uint16_t) == 0)
+    return {reinterpret_cast<const uint16_t*>(in.data()), in.size() / 2};
+  scratch.resize(in.size() / 2);
+  std::memcpy(scratch.data(), in.data(), in.size());
+  return scratch;
+}
+
+}  // namespace
+
+void convert_f16_bytes_to_f32(std::span<const uint8_t> in, std::span<float> out) {
+  std::vector<uint16_t> scratch;
+  convert_f16_to_f32(u16_view(in, scratch, "convert_f16_bytes_to_f32"), out);
+}
+
+void convert_bf16_bytes_to_f32(std::span<const uint8_t> in, std::span<float> out) {
+  std::vector<uint16_t> scratch;
+  convert_bf16_to_f32(u16_view(in, scratch, "convert_bf16_bytes_to_f32"), out);
 }
 
 void convert_f32_to_f8(std::span<const float> in, std::span<uint8_t> out, DType f8, Overflow o) {

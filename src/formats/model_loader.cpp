@@ -211,8 +211,8 @@ Tensor tensor_to_f32(const ModelTensor& t) {
     const auto* p = t.data.data();
     switch (t.dtype) {
       case DType::f32: std::memcpy(y.data(), p, n * 4); break;
-      case DType::f16: convert_f16_to_f32({reinterpret_cast<const uint16_t*>(p), n}, y); break;
-      case DType::bf16: convert_bf16_to_f32({reinterpret_cast<const uint16_t*>(p), n}, y); break;
+      case DType::f16: convert_f16_bytes_to_f32(t.data, y); break;  // file data may be misaligned
+      case DType::bf16: convert_bf16_bytes_to_f32(t.data, y); break;
       case DType::f8_e4m3: case DType::f8_e5m2: convert_f8_to_f32({p, n}, y, t.dtype); break;
       case DType::f64:
         for (size_t i = 0; i < n; ++i) { double v; std::memcpy(&v, p + 8 * i, 8); y[i] = static_cast<float>(v); }

@@ -122,6 +122,29 @@ TEST(Gguf, CustomAlignment) {
   EXPECT_EQ(f.tensors[1].offset, 64u);
 }
 
+// general.alignment = 1 is legal, so f16 data can start at an odd address; found by fuzz_gguf.
+TEST(Gguf, MisalignedF16DataDecodes) {
+  auto build = [](uint64_t offset) {
+    Builder b;
+    b.header(3, 1, 1).str("general.alignment").put<uint32_t>(4).put<uint32_t>(1);
+    b.tensor("t", {4}, 1, offset);
+    return b;
+  };
+  // the data section starts right after the header; put the tensor at an odd byte of the file
+  const uint64_t offset = build(0).b.size() % 2 == 0 ? 1 : 0;
+  Builder b = build(offset);
+  b.data(offset, 0);
+  for (int h : {0x3C00, 0xC000, 0x3555, 0x7BFF}) b.put(static_cast<uint16_t>(h));
+  const std::vector<uint8_t> bytes = b.bytes();  // the parsed file borrows these
+  const GgufFile f = parse_gguf(bytes, "odd.gguf");
+  ASSERT_EQ(f.alignment, 1u);
+  const Tensor x = f.to_f32(f.tensors[0]);
+  EXPECT_EQ(x.span<float>()[0], 1.0f);
+  EXPECT_EQ(x.span<float>()[1], -2.0f);
+  EXPECT_EQ(x.span<float>()[2], 0.333251953125f);
+  EXPECT_EQ(x.span<float>()[3], 65504.0f);
+}
+
 TEST(Gguf, HostileFilesGetOneLineErrors) {
   // a valid minimal file, then the same with one field broken
   auto good = [] { return Builder().header(3, 1, 0).tensor("t", {32}, 0, 0).pad().data(128); };

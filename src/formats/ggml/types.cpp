@@ -113,8 +113,8 @@ void ggml_dequantize(GgmlType t, std::span<const uint8_t> src, std::span<float> 
   const size_t n = dst.size();
   switch (t) {
     case G::F32: std::memcpy(y, src.data(), n * 4); return;
-    case G::F16: convert_f16_to_f32({reinterpret_cast<const uint16_t*>(src.data()), n}, dst); return;
-    case G::BF16: convert_bf16_to_f32({reinterpret_cast<const uint16_t*>(src.data()), n}, dst); return;
+    case G::F16: convert_f16_bytes_to_f32(src, dst); return;  // file data may be misaligned
+    case G::BF16: convert_bf16_bytes_to_f32(src, dst); return;
     case G::Q4_0: ggml::dequantize_q4_0(src, y, n); return;
     case G::Q4_1: ggml::dequantize_q4_1(src, y, n); return;
     case G::Q5_0: ggml::dequantize_q5_0(src, y, n); return;
