@@ -82,6 +82,7 @@ namespace {
 std::span<const uint16_t> u16_view(std::span<const uint8_t> in, std::vector<uint16_t>& scratch, const char* what) {
   if (in.size() % 2 != 0)
     throw Error(ErrorCategory::InvalidArgument, std::string(what) + ": odd byte count " + std::to_string(in.size()));
+  if (in.empty()) return {};
   if (reinterpret_cast<uintptr_t>(in.data()) % alignof(uint16_t) == 0)
     return {reinterpret_cast<const uint16_t*>(in.data()), in.size() / 2};
   scratch.resize(in.size() / 2);
