@@ -29,4 +29,7 @@ class MappedFile {
   size_t size_ = 0;
 };
 
+// The whole file as a string (config files, evaluation texts); Error(Io) names the path.
+std::string read_file_text(const std::string& path);
+
 }  // namespace qforge

@@ -37,6 +37,12 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
   return f;
 }
 
+std::string read_file_text(const std::string& path) {
+  const auto m = MappedFile::open(path);
+  const auto b = m->bytes();
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
 MappedFile::~MappedFile() {
   if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }

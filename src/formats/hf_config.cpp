@@ -1,11 +1,10 @@
 // config.json → ModelConfig for the Llama family (llama, mistral, qwen2, qwen3; SmolLM and
 // TinyLlama are llama) and GPT-2.
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "qforge/error.h"
+#include "qforge/mapped_file.h"
 #include "qforge/model_config.h"
 
 namespace qforge {
@@ -40,14 +39,6 @@ std::optional<int64_t> token_id(const json& j, const char* key) {
   if (v.is_number_integer()) return v.get<int64_t>();
   if (v.is_array() && !v.empty() && v[0].is_number_integer()) return v[0].get<int64_t>();  // eos lists
   return std::nullopt;
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCategory::Io, path + ": cannot open");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 }  // namespace
@@ -153,10 +144,10 @@ ModelConfig parse_hf_config(const std::string& text, const std::string& src) {
 }
 
 ModelConfig read_hf_config(const std::string& path) {
-  ModelConfig c = parse_hf_config(read_text(path), path);
+  ModelConfig c = parse_hf_config(read_file_text(path), path);
   const auto gen = std::filesystem::path(path).parent_path() / "generation_config.json";
   if (std::filesystem::exists(gen)) {
-    const json g = json::parse(read_text(gen.string()), nullptr, false);
+    const json g = json::parse(read_file_text(gen.string()), nullptr, false);
     if (g.is_object()) {
       if (g.contains("temperature") && g["temperature"].is_number()) c.temperature = g["temperature"].get<double>();
       if (g.contains("top_p") && g["top_p"].is_number()) c.top_p = g["top_p"].get<double>();

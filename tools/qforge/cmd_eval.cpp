@@ -3,9 +3,7 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 
 #include "args.h"
@@ -13,6 +11,7 @@
 #include "model_summary.h"
 #include "qforge/error.h"
 #include "qforge/eval.h"
+#include "qforge/mapped_file.h"
 #include "qforge/tokenizer.h"
 
 namespace qforge::cli {
@@ -37,14 +36,6 @@ int64_t integer(const std::optional<std::string>& s, int64_t fallback, const cha
   } catch (const std::exception&) {
   }
   throw Error(ErrorCategory::InvalidArgument, std::string("eval: ") + flag + " expects a non-negative integer, got '" + *s + "'");
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCategory::Io, path + ": cannot open");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 }  // namespace
@@ -105,7 +96,7 @@ int cmd_eval(std::span<const std::string> argv) {
   if (kld_base) {
     const ModelFile bf = open_model(*kld_base);
     auto base = LlamaModel::load(bf, {.threads = threads});
-    const std::vector<int32_t> tokens = tok.encode(read_file(*kld_text), tok.add_bos());
+    const std::vector<int32_t> tokens = tok.encode(read_file_text(*kld_text), tok.add_bos());
     const KldResult k = kl_divergence(*base, *model, tokens, bos, o);
     if (json) {
       nlohmann::json j = {{"model", models.front()}, {"base", *kld_base}, {"text", *kld_text}, {"mean_kld", k.mean_kld},
@@ -123,7 +114,7 @@ int cmd_eval(std::span<const std::string> argv) {
     std::printf("ppl      model %.4f, base %.4f on the same tokens\n", k.model_ppl, k.base_ppl);
     return 0;
   }
-  const std::string raw = read_file(*ppl_file);
+  const std::string raw = read_file_text(*ppl_file);
   const std::vector<int32_t> tokens = tok.encode(o.mode == PplMode::Gptq ? gptq_join_rows(raw) : raw, tok.add_bos());
   const PplResult r = perplexity(*model, tokens, bos, o);
   if (json) {
