@@ -2,6 +2,7 @@
 // Q2_K..Q6_K; quantizers for Q4_K and Q6_K that reproduce llama.cpp's *_ref routines
 // (no importance matrix), operation order included, since the outputs are compared bit for bit.
 #include <algorithm>
+#include <utility>
 
 #include "formats/ggml/blocks.h"
 #include "formats/ggml/common.h"
@@ -20,6 +21,13 @@ void unpack_scale_min(int j, const uint8_t* q, uint8_t* sc, uint8_t* m) {
     *sc = static_cast<uint8_t>((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
     *m = static_cast<uint8_t>((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
   }
+}
+
+// Sub-block j's effective scale d·sc and offset dmin·m (Q4_K and Q5_K).
+std::pair<float, float> scale_and_min(int j, const uint8_t* scales, float d, float dmin) {
+  uint8_t sc, m;
+  unpack_scale_min(j, scales, &sc, &m);
+  return {d * sc, dmin * m};
 }
 
 void pack_scale_min(int j, uint8_t ls, uint8_t lm, uint8_t* q) {
@@ -280,11 +288,8 @@ void dequantize_q4_k(std::span<const uint8_t> src, float* y, size_t n) {
     const auto b = load_block<BlockQ4_K>(src, i);
     const float d = fp32(b.d), dmin = fp32(b.dmin);
     for (int j = 0; j < QK_K / 64; ++j) {
-      uint8_t sc, m;
-      unpack_scale_min(2 * j, b.scales, &sc, &m);
-      const float d1 = d * sc, m1 = dmin * m;
-      unpack_scale_min(2 * j + 1, b.scales, &sc, &m);
-      const float d2 = d * sc, m2 = dmin * m;
+      const auto [d1, m1] = scale_and_min(2 * j, b.scales, d, dmin);
+      const auto [d2, m2] = scale_and_min(2 * j + 1, b.scales, d, dmin);
       const uint8_t* q = b.qs + 32 * j;
       for (int l = 0; l < 32; ++l) *y++ = d1 * static_cast<float>(q[l] & 0xF) - m1;
       for (int l = 0; l < 32; ++l) *y++ = d2 * static_cast<float>(q[l] >> 4) - m2;
@@ -297,11 +302,8 @@ void dequantize_q5_k(std::span<const uint8_t> src, float* y, size_t n) {
     const auto b = load_block<BlockQ5_K>(src, i);
     const float d = fp32(b.d), dmin = fp32(b.dmin);
     for (int j = 0; j < QK_K / 64; ++j) {
-      uint8_t sc, m;
-      unpack_scale_min(2 * j, b.scales, &sc, &m);
-      const float d1 = d * sc, m1 = dmin * m;
-      unpack_scale_min(2 * j + 1, b.scales, &sc, &m);
-      const float d2 = d * sc, m2 = dmin * m;
+      const auto [d1, m1] = scale_and_min(2 * j, b.scales, d, dmin);
+      const auto [d2, m2] = scale_and_min(2 * j + 1, b.scales, d, dmin);
       const uint8_t* ql = b.qs + 32 * j;
       const auto u1 = static_cast<uint8_t>(1u << (2 * j)), u2 = static_cast<uint8_t>(2u << (2 * j));
       for (int l = 0; l < 32; ++l) *y++ = d1 * static_cast<float>((ql[l] & 0xF) + ((b.qh[l] & u1) ? 16 : 0)) - m1;
