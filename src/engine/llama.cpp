@@ -13,6 +13,7 @@ namespace {
 
 struct Layer {
   Tensor attn_norm, wq, wk, wv, wo, bq, bk, bv, q_norm, k_norm, ffn_norm, w_gate, w_up, w_down;
+  std::string prefix;  // "blk.N.", for the observer's weight names
 };
 
 const float* ptr(const Tensor& t) { return t.numel() ? t.span<float>().data() : nullptr; }
@@ -57,9 +58,11 @@ struct LlamaModel::Impl {
 
   explicit Impl(int threads) : pool(threads) {}
 
-  void linear(const std::string& name, const Tensor& w, const Tensor& b, const float* x, int64_t n, float* y) {
+  // `name` is only materialised when an observer is attached (decode calls this 7× a layer).
+  void linear(const std::string& prefix, const char* name, const Tensor& w, const Tensor& b, const float* x, int64_t n,
+              float* y) {
     const int64_t out = w.dim(0), in = w.dim(1);
-    if (observer) observer(name, x, n, in);
+    if (observer) observer(prefix + name, x, n, in);
     engine::linear_f32(pool, x, n, in, ptr(w), ptr(b), out, y);
   }
 
@@ -112,6 +115,7 @@ std::unique_ptr<LlamaModel> LlamaModel::load(const ModelFile& f, const EngineOpt
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const std::string p = "blk." + std::to_string(l) + ".";
     Layer L;
+    L.prefix = p;
     L.attn_norm = get(p + "attn_norm.weight", {d}, true);
     L.wq = get(p + "attn_q.weight", {q, d}, true);
     L.wk = get(p + "attn_k.weight", {kv, d}, true);
@@ -173,11 +177,11 @@ std::vector<float> LlamaModel::forward(std::span<const int32_t> tokens, bool all
   const float inv_sqrt_hd = 1.0f / std::sqrt(static_cast<float>(hd));
   for (size_t l = 0; l < s.layers.size(); ++l) {
     const Layer& L = s.layers[l];
-    const std::string p = "blk." + std::to_string(l) + ".";
+    const std::string& p = L.prefix;
     for (int64_t t = 0; t < n; ++t) engine::rms_norm(&x[t * d], ptr(L.attn_norm), d, c.norm_eps, &xn[t * d]);
-    s.linear(p + "attn_q.weight", L.wq, L.bq, xn.data(), n, q.data());
-    s.linear(p + "attn_k.weight", L.wk, L.bk, xn.data(), n, k.data());
-    s.linear(p + "attn_v.weight", L.wv, L.bv, xn.data(), n, v.data());
+    s.linear(p, "attn_q.weight", L.wq, L.bq, xn.data(), n, q.data());
+    s.linear(p, "attn_k.weight", L.wk, L.bk, xn.data(), n, k.data());
+    s.linear(p, "attn_v.weight", L.wv, L.bv, xn.data(), n, v.data());
     for (int64_t t = 0; t < n; ++t) {
       if (c.qk_norm) {
         for (int64_t h = 0; h < nh; ++h) engine::rms_norm(&q[t * q_dim + h * hd], ptr(L.q_norm), hd, c.norm_eps, &q[t * q_dim + h * hd]);
@@ -207,13 +211,13 @@ std::vector<float> LlamaModel::forward(std::span<const int32_t> tokens, bool all
         }
       }
     });
-    s.linear(p + "attn_output.weight", L.wo, {}, att.data(), n, proj.data());
+    s.linear(p, "attn_output.weight", L.wo, {}, att.data(), n, proj.data());
     for (size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
     for (int64_t t = 0; t < n; ++t) engine::rms_norm(&x[t * d], ptr(L.ffn_norm), d, c.norm_eps, &xn[t * d]);
-    s.linear(p + "ffn_gate.weight", L.w_gate, {}, xn.data(), n, gate.data());
-    s.linear(p + "ffn_up.weight", L.w_up, {}, xn.data(), n, up.data());
+    s.linear(p, "ffn_gate.weight", L.w_gate, {}, xn.data(), n, gate.data());
+    s.linear(p, "ffn_up.weight", L.w_up, {}, xn.data(), n, up.data());
     for (size_t i = 0; i < gate.size(); ++i) gate[i] = engine::silu(gate[i]) * up[i];
-    s.linear(p + "ffn_down.weight", L.w_down, {}, gate.data(), n, proj.data());
+    s.linear(p, "ffn_down.weight", L.w_down, {}, gate.data(), n, proj.data());
     for (size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
   }
   s.pos += n;
@@ -221,7 +225,7 @@ std::vector<float> LlamaModel::forward(std::span<const int32_t> tokens, bool all
   for (int64_t t = first; t < n; ++t) engine::rms_norm(&x[t * d], ptr(s.output_norm), d, c.norm_eps, &xn[t * d]);
   std::vector<float> logits(static_cast<size_t>(rows * c.vocab_size));
   const Tensor& out = s.output.numel() ? s.output : s.token_embd;
-  s.linear("output.weight", out, {}, &xn[first * d], rows, logits.data());
+  s.linear("", "output.weight", out, {}, &xn[first * d], rows, logits.data());
   return logits;
 }
 

@@ -16,9 +16,6 @@ namespace {
 
 std::optional<DType> dtype_of_ggml(GgmlType t) { return ggml_type_info(t).plain; }
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 ModelConfig config_from_gguf(const GgufFile& g) {
   const auto arch = g.get_string("general.architecture");
@@ -183,8 +180,8 @@ ModelFile open_model(const std::string& path) {
     f.file_bytes = fs::file_size(path);
     return f;
   }
-  const bool index = ends_with(path, ".index.json");
-  if (index || ends_with(path, ".safetensors")) {
+  const bool index = path.ends_with(".index.json");
+  if (index || path.ends_with(".safetensors")) {
     ModelFile f;
     f.path = path;
     f.format = ModelFormat::Safetensors;
@@ -195,7 +192,7 @@ ModelFile open_model(const std::string& path) {
     add_safetensors(f, index ? read_safetensors_index(path) : read_safetensors(path), f.config);
     return f;
   }
-  if (ends_with(path, ".bin")) return read_llama2c(path);
+  if (path.ends_with(".bin")) return read_llama2c(path);
   throw Error(ErrorCategory::Unsupported,
               path + ": unrecognised model file; supported: a Hugging Face folder, .safetensors, "
                      "model.safetensors.index.json, .gguf, a llama2.c .bin checkpoint");

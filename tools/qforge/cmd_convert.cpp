@@ -19,9 +19,6 @@ constexpr const char* kUsage =
     "  --type T  GGUF: f32, f16, bf16, q8_0, q6_k, q5_1, q5_0, q4_k, q4_1, q4_0, tq2_0, tq1_0 (default f16)\n"
     "            safetensors: f32, f16, bf16 (default: keep each tensor's float type)\n";
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 }  // namespace
 
@@ -39,9 +36,9 @@ int cmd_convert(std::span<const std::string> argv) {
   if (!out) throw Error(ErrorCategory::InvalidArgument, "convert: missing -o OUT");
   const ModelFile m = open_model(in.front());
   std::vector<WrittenTensor> written;
-  if (ends_with(*out, ".gguf")) {
+  if (out->ends_with(".gguf")) {
     written = write_gguf_model(m, *out, parse_ggml_type(type.value_or("f16"), true));
-  } else if (ends_with(*out, ".safetensors")) {
+  } else if (out->ends_with(".safetensors")) {
     std::optional<DType> dt;
     if (type) {
       dt = parse_dtype(*type);
@@ -60,7 +57,7 @@ int cmd_convert(std::span<const std::string> argv) {
   }
   std::printf("wrote %s: %zu tensors, %s of tensor data\n", out->c_str(), written.size(), human_bytes(total).c_str());
   if (!m.config) std::fprintf(stderr, "note: the input has no config; no architecture metadata was written\n");
-  if (ends_with(*out, ".gguf") && !m.vocab)
+  if (out->ends_with(".gguf") && !m.vocab)
     std::fprintf(stderr, "note: the input has no tokenizer qforge reads yet; no tokenizer metadata was written\n");
   return 0;
 }
