@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
   const int tokens = argc > 4 ? std::atoi(argv[4]) : 32;
   try {
     const ModelFile f = open_model(argv[1]);
-    auto m = LlamaModel::load(f, {.threads = threads, .context = prompt + tokens + 1});
+    auto m = Model::load(f, {.threads = threads, .context = prompt + tokens + 1});
     const ModelConfig& c = m->config();
     // f32 weight bytes one decode step reads (all layers, the output matrix; not the embedding row)
     const double weight_bytes =

@@ -1,7 +1,9 @@
-// The transformer runtime (float weights, f32 compute): Llama-family decoders — RMSNorm,
-// RoPE (llama.cpp's pair layout for llama/mistral, half-split for qwen2/qwen3, llama3 scaling),
-// grouped-query attention with a KV cache, SwiGLU, tied or separate output, optional q/k/v
-// biases (Qwen2) and q/k RMSNorm (Qwen3).
+// The transformer runtime (float weights, f32 compute), one family per source file:
+// - Llama family (llama, mistral, qwen2, qwen3): RMSNorm, RoPE (llama.cpp's pair layout for
+//   llama/mistral, half-split for qwen2/qwen3, llama3 scaling), grouped-query attention,
+//   SwiGLU, tied or separate output, optional q/k/v biases (Qwen2) and q/k RMSNorm (Qwen3).
+// - GPT-2: LayerNorm, learned positions, fused q/k/v, GELU, Conv1D weights read as [out, in].
+// Both keep a KV cache and run a whole prompt at once or one token at a time.
 #pragma once
 
 #include <cstdint>
@@ -24,11 +26,11 @@ struct EngineOptions {
 // calibration can reuse the runtime. Canonical weight names, e.g. "blk.3.attn_q.weight".
 using LinearObserver = std::function<void(const std::string& weight, const float* x, int64_t n_tokens, int64_t in)>;
 
-class LlamaModel {
+class Model {
  public:
   // Weights are converted to f32 once at load (f16/bf16/quantized files included).
-  static std::unique_ptr<LlamaModel> load(const ModelFile& file, const EngineOptions& options = {});
-  ~LlamaModel();
+  static std::unique_ptr<Model> load(const ModelFile& file, const EngineOptions& options = {});
+  ~Model();
 
   const ModelConfig& config() const;
   int64_t position() const;  // tokens in the KV cache
@@ -43,7 +45,7 @@ class LlamaModel {
   void set_observer(LinearObserver observer);
 
  private:
-  LlamaModel();
+  Model();
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

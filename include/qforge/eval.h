@@ -34,7 +34,7 @@ struct PplResult {
 
 // `tokens` is the whole tokenized text, with BOS first when the model uses one; `bos` is that
 // token (llama.cpp's protocol starts every window with it), or nullopt for models without BOS.
-PplResult perplexity(LlamaModel& model, std::span<const int32_t> tokens, std::optional<int32_t> bos,
+PplResult perplexity(Model& model, std::span<const int32_t> tokens, std::optional<int32_t> bos,
                      const PplOptions& options);
 
 // KL divergence of a model from a base model on the tokens llama.cpp's protocol scores (the
@@ -47,7 +47,7 @@ struct KldResult {
   double base_ppl = 0, model_ppl = 0;
   int64_t tokens_scored = 0;
 };
-KldResult kl_divergence(LlamaModel& base, LlamaModel& model, std::span<const int32_t> tokens,
+KldResult kl_divergence(Model& base, Model& model, std::span<const int32_t> tokens,
                         std::optional<int32_t> bos, const PplOptions& options);
 
 // The GPTQ evaluation string from WikiText's raw file: lines are dataset rows ("" for blank

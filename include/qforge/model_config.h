@@ -34,6 +34,7 @@ struct ModelConfig {
   bool tie_word_embeddings = false;
   bool attention_bias = false;  // q/k/v biases (Qwen2)
   bool qk_norm = false;         // RMSNorm on q and k (Qwen3)
+  std::string hidden_act = "silu";  // silu (llama family); gelu_new / gelu_pytorch_tanh (tanh form) or gelu (erf) for gpt2
   std::optional<int64_t> bos_token_id, eos_token_id;
   // generation_config.json, when the folder has one
   std::optional<double> temperature, top_p;

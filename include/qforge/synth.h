@@ -12,11 +12,13 @@
 
 namespace qforge {
 
-std::vector<std::string> synth_presets();  // tiny, 135m, 1b, 7b-layer
-ModelConfig synth_config(const std::string& preset);
+// llama: tiny, 135m, 1b, 7b-layer; gpt2: tiny, 124m
+std::vector<std::string> synth_presets(const std::string& arch = "llama");
+ModelConfig synth_config(const std::string& preset, const std::string& arch = "llama");
 
 // Writes DIR/config.json + DIR/model.safetensors (bf16), or a GGUF file (f16) when `gguf`.
 // Returns the parameter count.
-int64_t write_synthetic_model(const std::string& preset, const std::string& out, bool gguf, uint64_t seed);
+int64_t write_synthetic_model(const std::string& preset, const std::string& out, bool gguf, uint64_t seed,
+                              const std::string& arch = "llama");
 
 }  // namespace qforge

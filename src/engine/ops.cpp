@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 
 namespace qforge::engine {
 
@@ -37,6 +38,16 @@ void rms_norm(const float* x, const float* weight, int64_t n, double eps, float*
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale * weight[i];
 }
 
+void layer_norm(const float* x, const float* weight, const float* bias, int64_t n, double eps, float* y) {
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) sum += x[i];
+  const double mean = sum / static_cast<double>(n);
+  double ss = 0;
+  for (int64_t i = 0; i < n; ++i) ss += (x[i] - mean) * (x[i] - mean);
+  const double inv = 1.0 / std::sqrt(ss / static_cast<double>(n) + eps);
+  for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>((x[i] - mean) * inv) * weight[i] + bias[i];
+}
+
 void softmax(float* x, int64_t n) {
   const float mx = *std::max_element(x, x + n);
   double sum = 0;
@@ -49,5 +60,12 @@ void softmax(float* x, int64_t n) {
 }
 
 float silu(float x) { return x / (1.0f + std::exp(-x)); }
+
+float gelu_erf(float x) { return 0.5f * x * (1.0f + std::erf(x * std::numbers::sqrt2_v<float> / 2)); }
+
+float gelu_tanh(float x) {
+  constexpr float k = 0.7978845608028654f;  // sqrt(2/π)
+  return 0.5f * x * (1.0f + std::tanh(k * (x + 0.044715f * x * x * x)));
+}
 
 }  // namespace qforge::engine

@@ -20,7 +20,7 @@ void log_softmax(const float* logits, int64_t n, std::vector<double>& out) {
 
 }  // namespace
 
-KldResult kl_divergence(LlamaModel& base, LlamaModel& model, std::span<const int32_t> tokens,
+KldResult kl_divergence(Model& base, Model& model, std::span<const int32_t> tokens,
                         std::optional<int32_t> bos, const PplOptions& o) {
   if (base.config().vocab_size != model.config().vocab_size)
     throw Error(ErrorCategory::InvalidArgument, "kl_divergence: the models' vocabularies differ (" +

@@ -32,7 +32,7 @@ std::string gptq_join_rows(const std::string& raw) {
   return out;
 }
 
-PplResult perplexity(LlamaModel& m, std::span<const int32_t> tokens, std::optional<int32_t> bos, const PplOptions& o) {
+PplResult perplexity(Model& m, std::span<const int32_t> tokens, std::optional<int32_t> bos, const PplOptions& o) {
   const int64_t n_ctx = std::min(o.ctx, m.context());
   if (n_ctx < 2) throw Error(ErrorCategory::InvalidArgument, "perplexity: the context must hold at least 2 tokens");
   int64_t chunks = static_cast<int64_t>(tokens.size()) / n_ctx;

@@ -78,6 +78,11 @@ void ModelConfig::validate(const std::string& source) const {
   if (family == ModelFamily::Llama && head_dim % 2 != 0) bad(source, "head_dim", "RoPE needs an even head_dim");
   if (!(norm_eps > 0)) bad(source, "rms_norm_eps", "must be positive");
   if (!(rope_theta > 0)) bad(source, "rope_theta", "must be positive");
+  if (family == ModelFamily::Llama && hidden_act != "silu")
+    throw Error(ErrorCategory::Unsupported, source + ": hidden_act '" + hidden_act + "' is not supported; supported: silu");
+  if (family == ModelFamily::Gpt2 && hidden_act != "gelu_new" && hidden_act != "gelu_pytorch_tanh" && hidden_act != "gelu")
+    throw Error(ErrorCategory::Unsupported, source + ": activation_function '" + hidden_act +
+                                                "' is not supported; supported: gelu_new, gelu_pytorch_tanh, gelu");
 }
 
 ModelConfig parse_hf_config(const std::string& text, const std::string& src) {
@@ -100,6 +105,9 @@ ModelConfig parse_hf_config(const std::string& text, const std::string& src) {
     c.norm_eps = get_num(j, "layer_norm_epsilon", src, 1e-5);
     c.tie_word_embeddings = true;
     c.attention_bias = true;
+    c.hidden_act = j.contains("activation_function") && j["activation_function"].is_string()
+                       ? j["activation_function"].get<std::string>()
+                       : "gelu_new";
     if (c.num_heads > 0) c.head_dim = c.hidden_size / c.num_heads;
   } else if (type == "llama" || type == "mistral" || type == "qwen2" || type == "qwen3") {
     c.family = ModelFamily::Llama;
@@ -119,6 +127,7 @@ ModelConfig parse_hf_config(const std::string& text, const std::string& src) {
     c.attention_bias = type == "qwen2" || (j.contains("attention_bias") && j["attention_bias"].is_boolean() &&
                                            j["attention_bias"].get<bool>());
     c.qk_norm = type == "qwen3";
+    if (j.contains("hidden_act") && j["hidden_act"].is_string()) c.hidden_act = j["hidden_act"].get<std::string>();
     if (j.contains("rope_scaling") && j["rope_scaling"].is_object()) {
       const json& rs = j["rope_scaling"];
       RopeScaling s;

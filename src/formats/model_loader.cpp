@@ -28,7 +28,11 @@ ModelConfig config_from_gguf(const GgufFile& g) {
     if (!v) throw Error(ErrorCategory::BadFile, g.path + ": " + p + key + ": missing or not an integer");
     return *v;
   };
-  if (*arch == "gpt2") c.family = ModelFamily::Gpt2;
+  if (*arch == "gpt2") {
+    c.family = ModelFamily::Gpt2;
+    c.hidden_act = "gelu_new";  // llama.cpp's gpt2 graph uses the tanh form
+    c.attention_bias = true;
+  }
   else if (*arch == "llama" || *arch == "mistral" || *arch == "qwen2" || *arch == "qwen3") c.family = ModelFamily::Llama;
   else
     throw Error(ErrorCategory::Unsupported, g.path + ": general.architecture '" + *arch +
@@ -46,7 +50,7 @@ ModelConfig config_from_gguf(const GgufFile& g) {
   if (const GgufValue* tokens = g.find("tokenizer.ggml.tokens")) c.vocab_size = static_cast<int64_t>(tokens->items.size());
   c.vocab_size = g.get_int(p + "vocab_size").value_or(c.vocab_size);
   c.tie_word_embeddings = g.find_tensor("output.weight") == nullptr;
-  c.attention_bias = g.find_tensor("blk.0.attn_q.bias") != nullptr;
+  if (c.family == ModelFamily::Llama) c.attention_bias = g.find_tensor("blk.0.attn_q.bias") != nullptr;
   c.qk_norm = g.find_tensor("blk.0.attn_q_norm.weight") != nullptr;
   c.bos_token_id = g.get_int("tokenizer.ggml.bos_token_id");
   c.eos_token_id = g.get_int("tokenizer.ggml.eos_token_id");

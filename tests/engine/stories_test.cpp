@@ -31,7 +31,7 @@ std::string read_text(const std::filesystem::path& p) {
   return ss.str();
 }
 
-std::vector<int32_t> greedy(LlamaModel& m, int32_t bos, int n) {
+std::vector<int32_t> greedy(Model& m, int32_t bos, int n) {
   std::vector<int32_t> ids = {bos};
   std::vector<float> logits = m.forward(std::span<const int32_t>(ids));
   for (int i = 0; i < n; ++i) {
@@ -49,7 +49,7 @@ TEST(Stories260K, GreedyGenerationReproducesTheReference) {
   if (!want_text.empty() && want_text.back() == '\n') want_text.pop_back();  // run.c's closing newline
   ASSERT_EQ(want_ids.size(), 201u);
   const ModelFile f = open_model(bin.string());
-  auto m = LlamaModel::load(f);
+  auto m = Model::load(f);
   const auto ids = greedy(*m, 1, 200);
   EXPECT_EQ(ids, want_ids);
   const SpmTokenizer tok(*f.vocab);
@@ -63,7 +63,7 @@ TEST(Stories260K, LogitsMatchTheFloat64Reference) {
   std::vector<float> want;
   for (float v; in >> v;) want.push_back(v);
   ASSERT_EQ(want.size(), 2u * 512u);
-  auto m = LlamaModel::load(open_model(bin.string()));
+  auto m = Model::load(open_model(bin.string()));
   const auto logits = m->forward(std::span<const int32_t>(ids.data(), 64), /*all_logits=*/true);
   ASSERT_EQ(logits.size(), 64u * 512u);
   double worst = 0;
@@ -78,9 +78,9 @@ TEST(Stories260K, BatchedPromptEqualsTokenByTokenAndThreadsDoNotMatter) {
   QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
   const auto ids = read_ids(bin.parent_path() / "expected_greedy_ids_200.txt");
   const ModelFile f = open_model(bin.string());
-  auto batched = LlamaModel::load(f, {.threads = 2});
+  auto batched = Model::load(f, {.threads = 2});
   const auto all = batched->forward(std::span<const int32_t>(ids.data(), 40), true);
-  auto single = LlamaModel::load(f, {.threads = 1});
+  auto single = Model::load(f, {.threads = 1});
   for (size_t t = 0; t < 40; ++t) {
     const auto row = single->forward(std::span<const int32_t>(&ids[t], 1));
     ASSERT_EQ(0, std::memcmp(row.data(), &all[t * 512], 512 * sizeof(float))) << "position " << t;
@@ -94,8 +94,8 @@ TEST(Stories260K, SameTokensFromTheGgufQforgeWrites) {
   const ModelFile f = open_model(bin.string());
   write_gguf_model(f, dir.file("s.gguf"), GgmlType::F32);
   const ModelFile g = open_model(dir.file("s.gguf"));
-  auto a = LlamaModel::load(f);
-  auto b = LlamaModel::load(g);
+  auto a = Model::load(f);
+  auto b = Model::load(g);
   EXPECT_EQ(greedy(*a, 1, 60), greedy(*b, 1, 60));
 }
 

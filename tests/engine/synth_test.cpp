@@ -45,7 +45,7 @@ TEST(Synth, TinyModelHasTheShapeAndTheStatisticsItPromises) {
   const double kurtosis = (sum4 / static_cast<double>(n)) / std::pow(sum2 / static_cast<double>(n), 2);
   EXPECT_GT(kurtosis, 3.5);
   // It runs, and the same seed gives the same model.
-  auto model = LlamaModel::load(m);
+  auto model = Model::load(m);
   const auto logits = model->forward(std::vector<int32_t>{1, 5, 9});
   for (float v : logits) ASSERT_TRUE(std::isfinite(v));
   write_synthetic_model("tiny", dir.file("again"), false, 7);

@@ -32,7 +32,7 @@ TEST(Perplexity, MatchesLlamaCppOnStories260K) {
   ss << in.rdbuf();
   const auto tokens = tok.encode(ss.str(), true);
   EXPECT_EQ(tokens.size(), 809290u);
-  auto m = LlamaModel::load(f);
+  auto m = Model::load(f);
   PplOptions o;
   o.ctx = 64;
   o.max_chunks = 100;
@@ -61,8 +61,8 @@ TEST(KlDivergence, MatchesLlamaCppOnStories260KQ4_0) {
   std::stringstream ss;
   ss << in.rdbuf();
   const auto tokens = tok.encode(ss.str(), true);
-  auto base = LlamaModel::load(f);
-  auto model = LlamaModel::load(q);
+  auto base = Model::load(f);
+  auto model = Model::load(q);
   PplOptions o;
   o.ctx = 64;
   o.max_chunks = 100;

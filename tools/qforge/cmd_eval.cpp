@@ -70,7 +70,7 @@ int cmd_eval(std::span<const std::string> argv) {
   if (!f.vocab) throw Error(ErrorCategory::Unsupported, models.front() + ": no tokenizer qforge can read");
   const auto tokenizer = make_tokenizer(*f.vocab);
   const Tokenizer& tok = *tokenizer;
-  auto model = LlamaModel::load(f, {.threads = threads});
+  auto model = Model::load(f, {.threads = threads});
   const std::optional<int32_t> bos = tok.add_bos() ? std::optional<int32_t>(tok.bos()) : std::nullopt;
   const auto start = std::chrono::steady_clock::now();
   const bool terminal = ::isatty(STDERR_FILENO) != 0;
@@ -95,7 +95,7 @@ int cmd_eval(std::span<const std::string> argv) {
   const double bpw = 8.0 * static_cast<double>(bytes) / static_cast<double>(params);
   if (kld_base) {
     const ModelFile bf = open_model(*kld_base);
-    auto base = LlamaModel::load(bf, {.threads = threads});
+    auto base = Model::load(bf, {.threads = threads});
     const std::vector<int32_t> tokens = tok.encode(read_file_text(*kld_text), tok.add_bos());
     const KldResult k = kl_divergence(*base, *model, tokens, bos, o);
     if (json) {

@@ -57,7 +57,7 @@ int cmd_run(std::span<const std::string> argv) {
   if (!f.vocab) throw Error(ErrorCategory::Unsupported, models.front() + ": no tokenizer qforge can read (llama2.c tokenizer.bin or a GGUF llama vocabulary)");
   const auto tokenizer = make_tokenizer(*f.vocab);
   const Tokenizer& tok = *tokenizer;
-  auto model = LlamaModel::load(f, {.threads = threads});
+  auto model = Model::load(f, {.threads = threads});
   std::vector<int32_t> ids = tok.encode(prompt, tok.add_bos());
   if (ids.empty()) throw Error(ErrorCategory::InvalidArgument, "run: this model adds no BOS token; give a prompt with -p TEXT");
   if (static_cast<int64_t>(ids.size()) >= model->context())

@@ -1,4 +1,4 @@
-// qforge synth --preset P -o OUT [--gguf] [--seed S]: a synthetic model of a real shape.
+// qforge synth [--arch A] --preset P -o OUT [--gguf] [--seed S]: a synthetic model of a real shape.
 #include <cstdio>
 #include <string>
 
@@ -12,7 +12,8 @@ namespace qforge::cli {
 int cmd_synth(std::span<const std::string> argv) {
   Args args("synth", argv);
   if (args.flag("--help")) {
-    std::printf("usage: qforge synth --preset tiny|135m|1b|7b-layer -o OUT [--gguf] [--seed S] [--arch llama]\n"
+    std::printf("usage: qforge synth [--arch llama|gpt2] --preset P -o OUT [--gguf] [--seed S]\n"
+                "  presets: llama tiny|135m|1b|7b-layer, gpt2 tiny|124m\n"
                 "  random weights with an LLM's statistics (per-channel scales, heavy tails, outlier\n"
                 "  input channels) at a real model's shape, for speed work; OUT is a folder\n"
                 "  (config.json + bf16 safetensors) or, with --gguf, an f16 GGUF file.\n");
@@ -25,7 +26,6 @@ int cmd_synth(std::span<const std::string> argv) {
   const auto seed_text = args.option("--seed");
   args.finish();
   if (!preset || !out) throw Error(ErrorCategory::InvalidArgument, "synth: needs --preset and -o (see qforge synth --help)");
-  if (arch != "llama") throw Error(ErrorCategory::Unsupported, "synth: --arch " + arch + " is not supported; supported: llama");
   uint64_t seed = 0;
   if (seed_text) {
     try {
@@ -34,7 +34,7 @@ int cmd_synth(std::span<const std::string> argv) {
       throw Error(ErrorCategory::InvalidArgument, "synth: --seed expects an integer, got '" + *seed_text + "'");
     }
   }
-  const int64_t params = write_synthetic_model(*preset, *out, gguf, seed);
+  const int64_t params = write_synthetic_model(*preset, *out, gguf, seed, arch);
   std::printf("wrote %s: synthetic %s (%lld parameters, seed %llu) — for speed work, not accuracy\n", out->c_str(),
               preset->c_str(), static_cast<long long>(params), static_cast<unsigned long long>(seed));
   return 0;

@@ -10,6 +10,12 @@
 namespace qforge::cli {
 namespace {
 
+std::string format_g(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
 // Bytes of tensor data if `qforge convert --type` stored the model as `type`.
 uint64_t bytes_as(const ModelFile& m, GgmlType type) {
   uint64_t total = 0;
@@ -81,7 +87,9 @@ void print_model_summary(const ModelFile& m, bool list_tensors, bool json) {
                 static_cast<long long>(c.intermediate_size), static_cast<long long>(c.num_heads),
                 static_cast<long long>(c.num_kv_heads), static_cast<long long>(c.head_dim),
                 static_cast<long long>(c.vocab_size), static_cast<long long>(c.context_length));
-    std::printf("          norm_eps %g, rope_theta %g%s%s%s\n", c.norm_eps, c.rope_theta,
+    const std::string position = c.family == ModelFamily::Gpt2 ? "learned positions, " + c.hidden_act
+                                                                : "rope_theta " + format_g(c.rope_theta);
+    std::printf("          norm_eps %g, %s%s%s%s\n", c.norm_eps, position.c_str(),
                 c.tie_word_embeddings ? ", tied embeddings" : "", c.attention_bias ? ", qkv bias" : "",
                 c.qk_norm ? ", q/k norm" : "");
   } else {

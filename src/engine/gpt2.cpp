@@ -1,0 +1,94 @@
+// The GPT-2 decoder in f32: learned absolute positions, pre-LayerNorm blocks with biases,
+// fused q/k/v projection, GELU MLP, output tied to the token embedding. Conv1D weights were
+// transposed to [out, in] when the file was read, so every linear here is y = x·Wᵀ + b.
+#include <algorithm>
+
+#include "engine/ops.h"
+#include "engine/runtime.h"
+
+namespace qforge::engine {
+namespace {
+
+struct Gpt2Layer {
+  Tensor ln1_w, ln1_b, w_qkv, b_qkv, w_o, b_o, ln2_w, ln2_b, w_up, b_up, w_down, b_down;
+  std::string prefix;
+};
+
+struct Gpt2Runtime final : Runtime {
+  Tensor token_embd, position_embd, out_norm_w, out_norm_b, output;
+  std::vector<Gpt2Layer> layers;
+  float (*gelu)(float) = gelu_tanh;
+
+  Gpt2Runtime(const ModelFile& f, const EngineOptions& opt) : Runtime(f, opt) {
+    if (c.hidden_act == "gelu") gelu = gelu_erf;
+    auto get = [&](const std::string& name, Shape want, bool required) { return load_weight(f, name, want, required); };
+    const int64_t d = c.hidden_size, ff = c.intermediate_size;
+    token_embd = get("token_embd.weight", {c.vocab_size, d}, true);
+    position_embd = get("position_embd.weight", {c.context_length, d}, true);
+    out_norm_w = get("output_norm.weight", {d}, true);
+    out_norm_b = get("output_norm.bias", {d}, true);
+    output = get("output.weight", {c.vocab_size, d}, false);
+    for (int64_t l = 0; l < c.num_layers; ++l) {
+      const std::string p = "blk." + std::to_string(l) + ".";
+      Gpt2Layer L;
+      L.prefix = p;
+      L.ln1_w = get(p + "attn_norm.weight", {d}, true);
+      L.ln1_b = get(p + "attn_norm.bias", {d}, true);
+      L.w_qkv = get(p + "attn_qkv.weight", {3 * d, d}, true);
+      L.b_qkv = get(p + "attn_qkv.bias", {3 * d}, true);
+      L.w_o = get(p + "attn_output.weight", {d, d}, true);
+      L.b_o = get(p + "attn_output.bias", {d}, true);
+      L.ln2_w = get(p + "ffn_norm.weight", {d}, true);
+      L.ln2_b = get(p + "ffn_norm.bias", {d}, true);
+      L.w_up = get(p + "ffn_up.weight", {ff, d}, true);
+      L.b_up = get(p + "ffn_up.bias", {ff}, true);
+      L.w_down = get(p + "ffn_down.weight", {d, ff}, true);
+      L.b_down = get(p + "ffn_down.bias", {d}, true);
+      layers.push_back(std::move(L));
+    }
+  }
+
+  std::vector<float> forward(std::span<const int32_t> tokens, bool all_logits) override {
+    const auto n = static_cast<int64_t>(tokens.size());
+    const int64_t d = c.hidden_size, ff = c.intermediate_size;
+    std::vector<float> x(static_cast<size_t>(n * d)), xn(x.size()), qkv(static_cast<size_t>(n * 3 * d)),
+        q(x.size()), k(x.size()), v(x.size()), att(x.size()), proj(x.size()), up(static_cast<size_t>(n * ff));
+    const float* wte = ptr(token_embd);
+    const float* wpe = ptr(position_embd);
+    for (int64_t t = 0; t < n; ++t)
+      for (int64_t i = 0; i < d; ++i)
+        x[t * d + i] = wte[tokens[static_cast<size_t>(t)] * d + i] + wpe[(pos + t) * d + i];
+    for (size_t l = 0; l < layers.size(); ++l) {
+      const Gpt2Layer& L = layers[l];
+      for (int64_t t = 0; t < n; ++t) layer_norm(&x[t * d], ptr(L.ln1_w), ptr(L.ln1_b), d, c.norm_eps, &xn[t * d]);
+      linear(L.prefix, "attn_qkv.weight", L.w_qkv, L.b_qkv, xn.data(), n, qkv.data());
+      for (int64_t t = 0; t < n; ++t) {  // each row of the fused output is [q | k | v]
+        std::copy_n(&qkv[t * 3 * d], d, &q[t * d]);
+        std::copy_n(&qkv[t * 3 * d + d], d, &k[t * d]);
+        std::copy_n(&qkv[t * 3 * d + 2 * d], d, &v[t * d]);
+      }
+      store_kv(l, k.data(), v.data(), n);
+      attention(l, q.data(), n, att.data());
+      linear(L.prefix, "attn_output.weight", L.w_o, L.b_o, att.data(), n, proj.data());
+      for (size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
+      for (int64_t t = 0; t < n; ++t) layer_norm(&x[t * d], ptr(L.ln2_w), ptr(L.ln2_b), d, c.norm_eps, &xn[t * d]);
+      linear(L.prefix, "ffn_up.weight", L.w_up, L.b_up, xn.data(), n, up.data());
+      for (float& u : up) u = gelu(u);
+      linear(L.prefix, "ffn_down.weight", L.w_down, L.b_down, up.data(), n, proj.data());
+      for (size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
+    }
+    const int64_t first = all_logits ? 0 : n - 1, rows = n - first;
+    for (int64_t t = first; t < n; ++t) layer_norm(&x[t * d], ptr(out_norm_w), ptr(out_norm_b), d, c.norm_eps, &xn[t * d]);
+    std::vector<float> logits(static_cast<size_t>(rows * c.vocab_size));
+    linear("", "output.weight", output.numel() ? output : token_embd, {}, &xn[first * d], rows, logits.data());
+    return logits;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Runtime> make_gpt2_runtime(const ModelFile& f, const EngineOptions& opt) {
+  return std::make_unique<Gpt2Runtime>(f, opt);
+}
+
+}  // namespace qforge::engine

@@ -1,0 +1,47 @@
+// What every decoder family shares: the config, the thread pool, the KV cache, causal
+// attention over it, and linear layers that report their input to the observer. A family
+// (llama.cpp, gpt2.cpp) adds its weights and its forward pass.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/thread_pool.h"
+#include "qforge/engine.h"
+#include "qforge/model_file.h"
+
+namespace qforge::engine {
+
+struct Runtime {
+  Runtime(const ModelFile& file, const EngineOptions& options);
+  virtual ~Runtime() = default;
+  virtual std::vector<float> forward(std::span<const int32_t> tokens, bool all_logits) = 0;
+
+  // y = x·wᵀ (+ b); `name` is only materialised for the observer (decode calls this often).
+  void linear(const std::string& prefix, const char* name, const Tensor& w, const Tensor& b, const float* x, int64_t n,
+              float* y);
+  // Stores n rows of k and v at positions pos..pos+n−1 of layer l's cache.
+  void store_kv(size_t layer, const float* k, const float* v, int64_t n);
+  // Causal softmax(q·kᵀ/√d)·v for n query rows at positions pos.., grouped-query heads.
+  void attention(size_t layer, const float* q, int64_t n, float* out);
+  // Throws unless positions pos..pos+n−1 fit and every id is in the vocabulary.
+  void check_tokens(std::span<const int32_t> tokens) const;
+
+  ModelConfig c;
+  int64_t ctx = 0, pos = 0;
+  ThreadPool pool;
+  std::vector<std::vector<float>> k_cache, v_cache;  // per layer [ctx][kv_dim]
+  LinearObserver observer;
+};
+
+std::unique_ptr<Runtime> make_llama_runtime(const ModelFile& file, const EngineOptions& options);
+std::unique_ptr<Runtime> make_gpt2_runtime(const ModelFile& file, const EngineOptions& options);
+
+// The f32 weight `name` of `file`, which must have shape `want`; empty when absent and not required.
+Tensor load_weight(const ModelFile& file, const std::string& name, const Shape& want, bool required);
+
+inline const float* ptr(const Tensor& t) { return t.numel() ? t.span<float>().data() : nullptr; }
+
+}  // namespace qforge::engine
