@@ -19,10 +19,10 @@ if ((${#missing[@]})); then
 fi
 
 if [ "${1:-}" = "--test-oracles" ]; then
-  if ! python3 -c "import numpy, ml_dtypes, gguf, safetensors" 2>/dev/null; then
-    echo "setup: installing test oracles from PyPI: numpy ml_dtypes gguf safetensors"
-    python3 -m pip install --quiet numpy ml_dtypes gguf safetensors 2>/dev/null ||
-      python3 -m pip install --quiet --break-system-packages numpy ml_dtypes gguf safetensors ||
+  if ! python3 -c "import numpy, ml_dtypes, gguf, safetensors, tokenizers, sentencepiece" 2>/dev/null; then
+    echo "setup: installing test oracles from PyPI: numpy ml_dtypes gguf safetensors tokenizers sentencepiece"
+    python3 -m pip install --quiet numpy ml_dtypes gguf safetensors tokenizers sentencepiece 2>/dev/null ||
+      python3 -m pip install --quiet --break-system-packages numpy ml_dtypes gguf safetensors tokenizers sentencepiece ||
       echo "setup: could not install the oracles; the oracle tests will be skipped"
   fi
 fi

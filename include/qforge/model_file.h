@@ -47,6 +47,7 @@ struct Vocab {
   int64_t bos = 1, eos = 2, unk = 0;
   bool add_bos = true;
   bool add_space_prefix = true;
+  bool ignore_merges = false;  // byte-level BPE: a pre-token that is itself a token skips the merges (Llama 3)
 };
 
 struct ModelFile {
@@ -55,6 +56,7 @@ struct ModelFile {
   uint64_t file_bytes = 0;
   std::optional<ModelConfig> config;
   std::optional<Vocab> vocab;
+  std::string vocab_error;  // why `vocab` is empty although the model ships a tokenizer
   std::map<std::string, std::string> metadata;  // safetensors __metadata__ or GGUF scalars, as text
   std::vector<ModelTensor> tensors;
   std::vector<std::shared_ptr<const void>> keepalive;
@@ -78,5 +80,17 @@ ModelFile read_llama2c(const std::string& path);
 ModelFile parse_llama2c(std::span<const uint8_t> bytes, const std::string& path, std::shared_ptr<const void> keepalive);
 Vocab read_llama2c_tokenizer(const std::string& path, int64_t vocab_size);
 Vocab parse_llama2c_tokenizer(std::span<const uint8_t> bytes, const std::string& path, int64_t vocab_size);
+
+// SentencePiece's tokenizer.model (protobuf; BPE models only: the encoder is SentencePiece BPE).
+Vocab read_sentencepiece_model(const std::string& path);
+Vocab parse_sentencepiece_model(std::span<const uint8_t> bytes, const std::string& path);
+
+// Hugging Face's tokenizer.json with a byte-level BPE model. The pre-tokenizer is recognised
+// as gpt2, smollm, llama3 or qwen2 (others are refused, listing these); added tokens marked
+// special become control tokens. BOS/EOS come from the post-processor and
+// tokenizer_config.json beside the file, when there is one.
+Vocab read_tokenizer_json(const std::string& path);
+Vocab parse_tokenizer_json(const std::string& json_text, const std::string& source,
+                           const std::string& tokenizer_config_text = "");
 
 }  // namespace qforge

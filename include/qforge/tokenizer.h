@@ -58,7 +58,8 @@ class BpeTokenizer : public Tokenizer {
  public:
   explicit BpeTokenizer(const Vocab& vocab);
 
-  // Pre-tokenizes with the vocabulary's pattern (gpt2, or smollm: every digit alone first),
+  // Pre-tokenizes with the vocabulary's pattern (gpt2; smollm: every digit alone first; llama3
+  // and qwen2: letters with one leading symbol, digits in threes or alone, newlines apart),
   // maps bytes to GPT-2's printable characters and applies the merges, lowest rank first.
   std::vector<int32_t> encode(std::string_view text, bool add_bos) const override;
   std::string decode_piece(int32_t prev, int32_t id) const override;
@@ -72,6 +73,8 @@ class BpeTokenizer : public Tokenizer {
   std::string byte_char_[256];                           // byte → its printable stand-in (UTF-8)
   std::unordered_map<uint32_t, uint8_t> char_byte_;      // the inverse, by codepoint
   bool split_digits_ = false;
+  size_t llama3_digits_ = 0;  // > 0: Llama 3's pattern with digit runs of at most this many (Qwen2: 1)
+  bool ignore_merges_ = false;
   int32_t unk_;
 };
 

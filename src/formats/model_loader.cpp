@@ -75,6 +75,7 @@ std::optional<Vocab> vocab_from_gguf(const GgufFile& g) {
     for (const auto& x : mg->items) v.merges.push_back(x.s);
   if (const GgufValue* b = g.find("tokenizer.ggml.add_bos_token"); b && b->type == GgufType::Bool) v.add_bos = b->u != 0;
   else v.add_bos = v.model == "llama";  // llama.cpp's default: SentencePiece adds BOS, byte-level BPE does not
+  v.ignore_merges = v.pre == "llama3";  // llama.cpp's rule; GGUF has no key for it
   if (const GgufValue* b = g.find("tokenizer.ggml.add_space_prefix"); b && b->type == GgufType::Bool) v.add_space_prefix = b->u != 0;
   v.bos = g.get_int("tokenizer.ggml.bos_token_id").value_or(-1);
   v.eos = g.get_int("tokenizer.ggml.eos_token_id").value_or(-1);
@@ -145,6 +146,17 @@ ModelFile from_hf_folder(const std::string& dir) {
   for (const auto& e : fs::directory_iterator(d))
     if (e.is_regular_file()) f.file_bytes += e.file_size();
   add_safetensors(f, std::move(st), f.config);
+  // SentencePiece models (Llama 2, Mistral) ship tokenizer.model beside a derived tokenizer.json;
+  // byte-level BPE models (GPT-2, Llama 3, Qwen2, SmolLM) ship only tokenizer.json.
+  try {
+    if (fs::exists(d / "tokenizer.model")) f.vocab = read_sentencepiece_model((d / "tokenizer.model").string());
+    else if (fs::exists(d / "tokenizer.json")) f.vocab = read_tokenizer_json((d / "tokenizer.json").string());
+  } catch (const Error& e) {
+    if (e.category() != ErrorCategory::Unsupported) throw;
+    f.vocab_error = e.what();  // the weights are still usable (info, convert, quantize)
+  }
+  if (f.vocab && f.vocab->bos < 0 && f.config->bos_token_id) f.vocab->bos = *f.config->bos_token_id;
+  if (f.vocab && f.vocab->eos < 0 && f.config->eos_token_id) f.vocab->eos = *f.config->eos_token_id;
   return f;
 }
 

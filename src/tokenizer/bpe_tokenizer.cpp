@@ -109,6 +109,43 @@ size_t gpt2_match(const std::vector<uint32_t>& c, size_t i, size_t end) {
   return 0;
 }
 
+bool is_newline(uint32_t c) { return c == '\r' || c == '\n'; }
+
+uint32_t lower_ascii(uint32_t c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+// Llama 3's pattern (Qwen2's when max_digits is 1), alternatives tried in order as the regex does:
+//   (?i:'s|'t|'re|'ve|'m|'ll|'d) | [^\r\n\p{L}\p{N}]?\p{L}+ | \p{N}{1,max_digits}
+//   | ' '?[^\s\p{L}\p{N}]+[\r\n]* | \s*[\r\n]+ | \s+(?!\S) | \s+
+// Every character matches some alternative. Returns the match length at i (codepoints).
+size_t llama3_match(const std::vector<uint32_t>& c, size_t i, size_t end, size_t max_digits) {
+  if (c[i] == '\'' && i + 1 < end) {
+    const uint32_t a = lower_ascii(c[i + 1]), b = i + 2 < end ? lower_ascii(c[i + 2]) : 0;
+    if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) return 3;
+    if (a == 's' || a == 't' || a == 'm' || a == 'd') return 2;
+  }
+  auto run = [&](size_t k, bool (*cls)(uint32_t)) {
+    while (k < end && cls(c[k])) ++k;
+    return k;
+  };
+  // an optional non-letter, non-digit, non-newline character, then letters
+  if (!is_newline(c[i]) && !is_letter(c[i]) && !is_number(c[i]) && i + 1 < end && is_letter(c[i + 1]))
+    return run(i + 1, is_letter) - i;
+  if (is_letter(c[i])) return run(i, is_letter) - i;
+  if (is_number(c[i])) {
+    size_t k = i;
+    while (k < end && k - i < max_digits && is_number(c[k])) ++k;
+    return k - i;
+  }
+  const size_t j = c[i] == ' ' && i + 1 < end && is_other(c[i + 1]) ? i + 1 : i;
+  if (is_other(c[j])) return run(run(j, is_other), is_newline) - i;
+  // c[i] is whitespace from here on
+  const size_t ws_end = run(i, is_whitespace);
+  for (size_t k = ws_end; k > i; --k)  // \s*[\r\n]+: up to the last newline of the run
+    if (is_newline(c[k - 1])) return k - i;
+  if (ws_end == end || ws_end - i == 1) return ws_end - i;  // \s+(?!\S) or, failing that, \s+
+  return ws_end - i - 1;  // leave the last space to the word that follows
+}
+
 }  // namespace
 
 BpeTokenizer::BpeTokenizer(const Vocab& v) : tokens_(v.tokens), types_(v.types), unk_(static_cast<int32_t>(v.unk)) {
@@ -116,8 +153,12 @@ BpeTokenizer::BpeTokenizer(const Vocab& v) : tokens_(v.tokens), types_(v.types),
   eos_ = static_cast<int32_t>(v.eos);
   add_bos_ = v.add_bos;
   if (v.pre == "smollm") split_digits_ = true;
+  else if (v.pre == "llama3" || v.pre == "llama-bpe") llama3_digits_ = 3;
+  else if (v.pre == "qwen2") llama3_digits_ = 1;
   else if (!(v.pre.empty() || v.pre == "gpt2" || v.pre == "default"))
-    throw Error(ErrorCategory::Unsupported, "byte-level BPE pre-tokenizer '" + v.pre + "' is not supported yet; supported: gpt2, smollm");
+    throw Error(ErrorCategory::Unsupported,
+                "byte-level BPE pre-tokenizer '" + v.pre + "' is not supported; supported: gpt2, smollm, llama3, qwen2");
+  ignore_merges_ = v.ignore_merges;
   if (v.merges.empty()) throw Error(ErrorCategory::BadFile, "byte-level BPE vocabulary without merges");
   types_.resize(tokens_.size(), 1);
   for (size_t i = 0; i < tokens_.size(); ++i) index_.emplace(tokens_[i], static_cast<int32_t>(i));
@@ -136,6 +177,14 @@ BpeTokenizer::BpeTokenizer(const Vocab& v) : tokens_(v.tokens), types_(v.types),
 void BpeTokenizer::encode_piece(std::string_view piece, std::vector<int32_t>& out) const {
   std::vector<std::string> sym;
   for (char ch : piece) sym.push_back(byte_char_[static_cast<unsigned char>(ch)]);
+  if (ignore_merges_) {
+    std::string whole;
+    for (const auto& s : sym) whole += s;
+    if (const auto it = index_.find(whole); it != index_.end()) {
+      out.push_back(it->second);
+      return;
+    }
+  }
   while (sym.size() > 1) {
     int best = INT_MAX;
     size_t at = 0;
@@ -166,6 +215,14 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view raw, bool add_bos) co
   auto emit = [&](size_t a, size_t b) {  // codepoints [a, b)
     if (a < b) encode_piece(text.substr(c.at[a], c.at[b] - c.at[a]), out);
   };
+  if (llama3_digits_ > 0) {
+    for (size_t i = 0; i < n;) {
+      const size_t len = llama3_match(c.cp, i, n, llama3_digits_);
+      emit(i, i + len);
+      i += len;
+    }
+    return out;
+  }
   // smollm first isolates every digit; the GPT-2 pattern then runs inside the stretches between.
   size_t seg = 0;
   while (seg < n) {
