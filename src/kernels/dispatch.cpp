@@ -1,5 +1,6 @@
 // Dispatch-once: each kernel family's table is chosen on first use from active_isa().
 #include "kernels/convert/convert_kernels.h"
+#include "kernels/dot/dot_kernels.h"
 
 namespace qforge::kernels {
 
@@ -15,6 +16,21 @@ std::optional<ConvertKernels> convert_kernels_for(Isa isa) {
 
 const ConvertKernels& convert_kernels() {
   static const ConvertKernels table = *convert_kernels_for(active_isa());
+  return table;
+}
+
+std::optional<DotKernels> dot_kernels_for(Isa isa) {
+  if (static_cast<int>(isa) > static_cast<int>(detected_isa())) return std::nullopt;
+  switch (isa) {
+    case Isa::Scalar: return dot_kernels_scalar();
+    case Isa::Avx2: return dot_kernels_avx2();
+    case Isa::Avx512: return dot_kernels_avx2();  // no AVX-512 dot kernels yet: AVX2 runs on those CPUs
+  }
+  return std::nullopt;
+}
+
+const DotKernels& dot_kernels() {
+  static const DotKernels table = *dot_kernels_for(active_isa());
   return table;
 }
 

@@ -1,0 +1,57 @@
+// Kernel family "dot": one row of weights · one row of activations, for every weight format
+// the engine executes directly. Two kinds:
+//  - float: f32 activations against f32 / f16 / bf16 weights (tolerance-checked against the
+//    reference, since the summation order differs);
+//  - integer: activations first quantized to BlockA8 (int8, one f32 scale per 32), then, per
+//    block of 32, eight lanes of exact int32 sums of 4 products each. The spec (reference.cpp)
+//    fixes every float operation after that — acc[k] = fma(d_w·d_a, lane[k], acc[k]) over blocks,
+//    then one reduction tree — so every ISA returns the same bits.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "formats/ggml/blocks.h"
+#include "qforge/cpu.h"
+
+namespace qforge::kernels {
+
+// A row of activations quantized per 32: x ≈ d·q, d = amax/127, q = round-half-even(x·127/amax)
+// clamped to −127..127 (never −128, so products fit maddubs' int16 pairs; NaN → 0);
+// s = d·Σq for the formats with a minimum.
+struct BlockA8 {
+  float d, s;
+  int8_t qs[32];
+};
+static_assert(sizeof(BlockA8) == 40, "BlockA8 is 40 bytes");
+
+struct DotKernels {
+  Isa isa;
+  // n floats of x quantized into n/32 blocks (n a multiple of 32)
+  void (*quantize_a8)(const float* x, BlockA8* out, int64_t n);
+  // integer dots over nb blocks of 32
+  float (*q8_0)(const ggml::BlockQ8_0* w, const BlockA8* a, int64_t nb);
+  float (*q4_0)(const ggml::BlockQ4_0* w, const BlockA8* a, int64_t nb);
+  float (*q4_1)(const ggml::BlockQ4_1* w, const BlockA8* a, int64_t nb);
+  float (*q5_0)(const ggml::BlockQ5_0* w, const BlockA8* a, int64_t nb);
+  float (*q5_1)(const ggml::BlockQ5_1* w, const BlockA8* a, int64_t nb);
+  // float dots over n elements (any n)
+  float (*f32)(const float* x, const float* w, int64_t n);
+  float (*f16)(const float* x, const uint16_t* w, int64_t n);
+  float (*bf16)(const float* x, const uint16_t* w, int64_t n);
+};
+
+// The table for active_isa(), chosen on first use.
+const DotKernels& dot_kernels();
+// The table of one ISA, or nullopt when this CPU (or build) lacks it; for tests and benches.
+std::optional<DotKernels> dot_kernels_for(Isa isa);
+
+DotKernels dot_kernels_scalar();
+DotKernels dot_kernels_avx2();
+
+// The spec's final reduction of eight lane accumulators, shared by every ISA:
+// ((a0+a4) + (a2+a6)) + ((a1+a5) + (a3+a7)).
+inline float reduce8(const float a[8]) { return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7])); }
+
+}  // namespace qforge::kernels

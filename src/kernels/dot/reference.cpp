@@ -1,0 +1,99 @@
+// The dot kernels' spec: plain loops that fix the result bit for bit (integer formats) or
+// compute it in the most direct order (float formats). SIMD versions are tested against these.
+#include <cmath>
+#include <cstring>
+
+#include "kernels/dot/dot_kernels.h"
+#include "qforge/float_convert.h"
+
+namespace qforge::kernels {
+namespace {
+
+float half(uint16_t h) { return f16_to_f32(h); }
+
+void quantize_a8_ref(const float* x, BlockA8* out, int64_t n) {
+  for (int64_t b = 0; b < n / 32; ++b) {
+    const float* v = x + b * 32;
+    float amax = 0;
+    for (int i = 0; i < 32; ++i) amax = std::fmax(amax, std::fabs(v[i]));
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 127.0f / amax : 0.0f;
+    int sum = 0;
+    for (int i = 0; i < 32; ++i) {
+      float t = v[i] * id;
+      if (t != t) t = 0;  // NaN (a NaN or an infinity in the block) quantizes to 0, never to UB
+      t = std::fmin(std::fmax(t, -127.0f), 127.0f);
+      const auto q = static_cast<int>(std::nearbyint(t));  // ties to even (default rounding)
+      out[b].qs[i] = static_cast<int8_t>(q);
+      sum += q;
+    }
+    out[b].d = d;
+    out[b].s = d * static_cast<float>(sum);
+  }
+}
+
+// Σ over blocks of d_w·d_a·(lane sums) in the spec's order; `weights(b, i)` is weight i of block b
+// as an integer, `scale(b)` its f32 scale.
+template <class Weight, class Scale>
+float lanes_dot(const BlockA8* a, int64_t nb, Weight weights, Scale scale) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (int64_t b = 0; b < nb; ++b) {
+    const float d = scale(b) * a[b].d;
+    for (int k = 0; k < 8; ++k) {
+      int32_t lane = 0;
+      for (int i = 4 * k; i < 4 * k + 4; ++i) lane += weights(b, i) * a[b].qs[i];
+      acc[k] = std::fma(d, static_cast<float>(lane), acc[k]);
+    }
+  }
+  return reduce8(acc);
+}
+
+int nibble(const uint8_t* qs, int i) { return i < 16 ? qs[i] & 0x0F : qs[i - 16] >> 4; }
+int high_bit(const uint8_t* qh, int i) { return (qh[i / 8] >> (i % 8)) & 1; }
+
+float q8_0_ref(const ggml::BlockQ8_0* w, const BlockA8* a, int64_t nb) {
+  return lanes_dot(a, nb, [&](int64_t b, int i) { return int{w[b].qs[i]}; }, [&](int64_t b) { return half(w[b].d); });
+}
+float q4_0_ref(const ggml::BlockQ4_0* w, const BlockA8* a, int64_t nb) {
+  return lanes_dot(a, nb, [&](int64_t b, int i) { return nibble(w[b].qs, i) - 8; }, [&](int64_t b) { return half(w[b].d); });
+}
+float q5_0_ref(const ggml::BlockQ5_0* w, const BlockA8* a, int64_t nb) {
+  return lanes_dot(
+      a, nb, [&](int64_t b, int i) { return (nibble(w[b].qs, i) | high_bit(w[b].qh, i) << 4) - 16; },
+      [&](int64_t b) { return half(w[b].d); });
+}
+// Formats with a minimum: x = d·q + m, so Σ x·a = d·d_a·Σ q·q_a + m·s_a; the m·s_a terms are
+// summed in block order beside the lanes and added last.
+float q4_1_ref(const ggml::BlockQ4_1* w, const BlockA8* a, int64_t nb) {
+  float mins = 0;
+  for (int64_t b = 0; b < nb; ++b) mins += half(w[b].m) * a[b].s;
+  return lanes_dot(a, nb, [&](int64_t b, int i) { return nibble(w[b].qs, i); }, [&](int64_t b) { return half(w[b].d); }) + mins;
+}
+float q5_1_ref(const ggml::BlockQ5_1* w, const BlockA8* a, int64_t nb) {
+  float mins = 0;
+  for (int64_t b = 0; b < nb; ++b) mins += half(w[b].m) * a[b].s;
+  return lanes_dot(a, nb, [&](int64_t b, int i) { return nibble(w[b].qs, i) | high_bit(w[b].qh, i) << 4; },
+                   [&](int64_t b) { return half(w[b].d); }) +
+         mins;
+}
+
+// Float formats: accumulate in double, the most accurate simple order.
+template <class Load>
+float float_dot(const float* x, int64_t n, Load load) {
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) s += static_cast<double>(x[i]) * load(i);
+  return static_cast<float>(s);
+}
+float f32_ref(const float* x, const float* w, int64_t n) { return float_dot(x, n, [&](int64_t i) { return w[i]; }); }
+float f16_ref(const float* x, const uint16_t* w, int64_t n) { return float_dot(x, n, [&](int64_t i) { return half(w[i]); }); }
+float bf16_ref(const float* x, const uint16_t* w, int64_t n) {
+  return float_dot(x, n, [&](int64_t i) { return bf16_to_f32(w[i]); });
+}
+
+}  // namespace
+
+DotKernels dot_kernels_scalar() {
+  return {Isa::Scalar, quantize_a8_ref, q8_0_ref, q4_0_ref, q4_1_ref, q5_0_ref, q5_1_ref, f32_ref, f16_ref, bf16_ref};
+}
+
+}  // namespace qforge::kernels
