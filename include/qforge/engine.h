@@ -20,6 +20,14 @@ namespace qforge {
 struct EngineOptions {
   int threads = 2;
   int64_t context = 0;  // KV cache length; 0 = the model's context length
+  // Weight matrices run in their stored type (GGUF blocks, f16, bf16) through the dot kernels,
+  // activations quantized to int8 per 32 for the integer formats. `dequantize` converts every
+  // weight to f32 at load instead: the reference path, 2–8× the memory.
+  bool dequantize = false;
+  // With `dequantize`: also round activations through the int8-per-32 grid (quantize, then
+  // dequantize to f32) before the layers stored in an integer format — the float emulation of the
+  // integer path, which tests hold the kernels to.
+  bool emulate_int8_activations = false;
 };
 
 // Sees the activations entering each linear layer (n_tokens × in_features, row-major), so
@@ -28,7 +36,8 @@ using LinearObserver = std::function<void(const std::string& weight, const float
 
 class Model {
  public:
-  // Weights are converted to f32 once at load (f16/bf16/quantized files included).
+  // The model's weights are used in place (memory-mapped) where their type allows; the
+  // ModelFile may be destroyed afterwards.
   static std::unique_ptr<Model> load(const ModelFile& file, const EngineOptions& options = {});
   ~Model();
 

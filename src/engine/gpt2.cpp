@@ -10,12 +10,14 @@ namespace qforge::engine {
 namespace {
 
 struct Gpt2Layer {
-  Tensor ln1_w, ln1_b, w_qkv, b_qkv, w_o, b_o, ln2_w, ln2_b, w_up, b_up, w_down, b_down;
+  Tensor ln1_w, ln1_b, b_qkv, b_o, ln2_w, ln2_b, b_up, b_down;
+  Weight w_qkv, w_o, w_up, w_down;
   std::string prefix;
 };
 
 struct Gpt2Runtime final : Runtime {
-  Tensor token_embd, position_embd, out_norm_w, out_norm_b, output;
+  Tensor position_embd, out_norm_w, out_norm_b;
+  Weight token_embd, output;
   std::vector<Gpt2Layer> layers;
   float (*gelu)(float) = gelu_tanh;
 
@@ -23,26 +25,26 @@ struct Gpt2Runtime final : Runtime {
     if (c.hidden_act == "gelu") gelu = gelu_erf;
     auto get = [&](const std::string& name, Shape want, bool required) { return load_weight(f, name, want, required); };
     const int64_t d = c.hidden_size, ff = c.intermediate_size;
-    token_embd = get("token_embd.weight", {c.vocab_size, d}, true);
+    token_embd = matrix(f, "token_embd.weight", c.vocab_size, d, true);
     position_embd = get("position_embd.weight", {c.context_length, d}, true);
     out_norm_w = get("output_norm.weight", {d}, true);
     out_norm_b = get("output_norm.bias", {d}, true);
-    output = get("output.weight", {c.vocab_size, d}, false);
+    output = matrix(f, "output.weight", c.vocab_size, d, false);
     for (int64_t l = 0; l < c.num_layers; ++l) {
       const std::string p = "blk." + std::to_string(l) + ".";
       Gpt2Layer L;
       L.prefix = p;
       L.ln1_w = get(p + "attn_norm.weight", {d}, true);
       L.ln1_b = get(p + "attn_norm.bias", {d}, true);
-      L.w_qkv = get(p + "attn_qkv.weight", {3 * d, d}, true);
+      L.w_qkv = matrix(f, p + "attn_qkv.weight", 3 * d, d, true);
       L.b_qkv = get(p + "attn_qkv.bias", {3 * d}, true);
-      L.w_o = get(p + "attn_output.weight", {d, d}, true);
+      L.w_o = matrix(f, p + "attn_output.weight", d, d, true);
       L.b_o = get(p + "attn_output.bias", {d}, true);
       L.ln2_w = get(p + "ffn_norm.weight", {d}, true);
       L.ln2_b = get(p + "ffn_norm.bias", {d}, true);
-      L.w_up = get(p + "ffn_up.weight", {ff, d}, true);
+      L.w_up = matrix(f, p + "ffn_up.weight", ff, d, true);
       L.b_up = get(p + "ffn_up.bias", {ff}, true);
-      L.w_down = get(p + "ffn_down.weight", {d, ff}, true);
+      L.w_down = matrix(f, p + "ffn_down.weight", d, ff, true);
       L.b_down = get(p + "ffn_down.bias", {d}, true);
       layers.push_back(std::move(L));
     }
@@ -53,11 +55,11 @@ struct Gpt2Runtime final : Runtime {
     const int64_t d = c.hidden_size, ff = c.intermediate_size;
     std::vector<float> x(static_cast<size_t>(n * d)), xn(x.size()), qkv(static_cast<size_t>(n * 3 * d)),
         q(x.size()), k(x.size()), v(x.size()), att(x.size()), proj(x.size()), up(static_cast<size_t>(n * ff));
-    const float* wte = ptr(token_embd);
     const float* wpe = ptr(position_embd);
-    for (int64_t t = 0; t < n; ++t)
-      for (int64_t i = 0; i < d; ++i)
-        x[t * d + i] = wte[tokens[static_cast<size_t>(t)] * d + i] + wpe[(pos + t) * d + i];
+    for (int64_t t = 0; t < n; ++t) {
+      token_embd.dequantize_row(tokens[static_cast<size_t>(t)], &x[t * d]);
+      for (int64_t i = 0; i < d; ++i) x[t * d + i] += wpe[(pos + t) * d + i];
+    }
     for (size_t l = 0; l < layers.size(); ++l) {
       const Gpt2Layer& L = layers[l];
       for (int64_t t = 0; t < n; ++t) layer_norm(&x[t * d], ptr(L.ln1_w), ptr(L.ln1_b), d, c.norm_eps, &xn[t * d]);
@@ -80,7 +82,7 @@ struct Gpt2Runtime final : Runtime {
     const int64_t first = all_logits ? 0 : n - 1, rows = n - first;
     for (int64_t t = first; t < n; ++t) layer_norm(&x[t * d], ptr(out_norm_w), ptr(out_norm_b), d, c.norm_eps, &xn[t * d]);
     std::vector<float> logits(static_cast<size_t>(rows * c.vocab_size));
-    linear("", "output.weight", output.numel() ? output : token_embd, {}, &xn[first * d], rows, logits.data());
+    linear("", "output.weight", output.empty() ? token_embd : output, {}, &xn[first * d], rows, logits.data());
     return logits;
   }
 };

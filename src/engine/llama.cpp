@@ -11,7 +11,8 @@ namespace qforge::engine {
 namespace {
 
 struct Layer {
-  Tensor attn_norm, wq, wk, wv, wo, bq, bk, bv, q_norm, k_norm, ffn_norm, w_gate, w_up, w_down;
+  Tensor attn_norm, bq, bk, bv, q_norm, k_norm, ffn_norm;
+  Weight wq, wk, wv, wo, w_gate, w_up, w_down;
   std::string prefix;  // "blk.N.", for the observer's weight names
 };
 
@@ -40,7 +41,8 @@ std::vector<double> rope_inv_freq(const ModelConfig& c) {
 }
 
 struct LlamaRuntime final : Runtime {
-  Tensor token_embd, output_norm, output;
+  Tensor output_norm;
+  Weight token_embd, output;
   std::vector<Layer> layers;
   bool pair_adjacent = true;              // llama.cpp "normal" RoPE: (2i, 2i+1); else (i, i + d/2)
   std::vector<float> rope_cos, rope_sin;  // [ctx][head_dim/2]
@@ -68,27 +70,27 @@ LlamaRuntime::LlamaRuntime(const ModelFile& f, const EngineOptions& opt) : Runti
   pair_adjacent = c.architecture == "llama" || c.architecture == "mistral";
   auto get = [&](const std::string& name, Shape want, bool required) { return load_weight(f, name, want, required); };
   const int64_t d = c.hidden_size, q = c.num_heads * c.head_dim, kv = c.kv_dim(), ff = c.intermediate_size;
-  token_embd = get("token_embd.weight", {c.vocab_size, d}, true);
+  token_embd = matrix(f, "token_embd.weight", c.vocab_size, d, true);
   output_norm = get("output_norm.weight", {d}, true);
-  output = get("output.weight", {c.vocab_size, d}, false);
+  output = matrix(f, "output.weight", c.vocab_size, d, false);
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const std::string p = "blk." + std::to_string(l) + ".";
     Layer L;
     L.prefix = p;
     L.attn_norm = get(p + "attn_norm.weight", {d}, true);
-    L.wq = get(p + "attn_q.weight", {q, d}, true);
-    L.wk = get(p + "attn_k.weight", {kv, d}, true);
-    L.wv = get(p + "attn_v.weight", {kv, d}, true);
-    L.wo = get(p + "attn_output.weight", {d, q}, true);
+    L.wq = matrix(f, p + "attn_q.weight", q, d, true);
+    L.wk = matrix(f, p + "attn_k.weight", kv, d, true);
+    L.wv = matrix(f, p + "attn_v.weight", kv, d, true);
+    L.wo = matrix(f, p + "attn_output.weight", d, q, true);
     L.bq = get(p + "attn_q.bias", {q}, c.attention_bias);
     L.bk = get(p + "attn_k.bias", {kv}, c.attention_bias);
     L.bv = get(p + "attn_v.bias", {kv}, c.attention_bias);
     L.q_norm = get(p + "attn_q_norm.weight", {c.head_dim}, c.qk_norm);
     L.k_norm = get(p + "attn_k_norm.weight", {c.head_dim}, c.qk_norm);
     L.ffn_norm = get(p + "ffn_norm.weight", {d}, true);
-    L.w_gate = get(p + "ffn_gate.weight", {ff, d}, true);
-    L.w_up = get(p + "ffn_up.weight", {ff, d}, true);
-    L.w_down = get(p + "ffn_down.weight", {d, ff}, true);
+    L.w_gate = matrix(f, p + "ffn_gate.weight", ff, d, true);
+    L.w_up = matrix(f, p + "ffn_up.weight", ff, d, true);
+    L.w_down = matrix(f, p + "ffn_down.weight", d, ff, true);
     layers.push_back(std::move(L));
   }
   const auto inv = rope_inv_freq(c);
@@ -110,8 +112,7 @@ std::vector<float> LlamaRuntime::forward(std::span<const int32_t> tokens, bool a
   std::vector<float> x(static_cast<size_t>(n * d)), xn(x.size()), q(static_cast<size_t>(n * q_dim)),
       k(static_cast<size_t>(n * kv)), v(k.size()), att(q.size()), proj(x.size()),
       gate(static_cast<size_t>(n * ff)), up(gate.size());
-  const auto emb = token_embd.span<float>();
-  for (int64_t t = 0; t < n; ++t) std::copy_n(emb.data() + tokens[static_cast<size_t>(t)] * d, d, x.data() + t * d);
+  for (int64_t t = 0; t < n; ++t) token_embd.dequantize_row(tokens[static_cast<size_t>(t)], x.data() + t * d);
   for (size_t l = 0; l < layers.size(); ++l) {
     const Layer& L = layers[l];
     const std::string& p = L.prefix;
@@ -141,7 +142,7 @@ std::vector<float> LlamaRuntime::forward(std::span<const int32_t> tokens, bool a
   const int64_t first = all_logits ? 0 : n - 1, rows = n - first;
   for (int64_t t = first; t < n; ++t) rms_norm(&x[t * d], ptr(output_norm), d, c.norm_eps, &xn[t * d]);
   std::vector<float> logits(static_cast<size_t>(rows * c.vocab_size));
-  const Tensor& out = output.numel() ? output : token_embd;
+  const Weight& out = output.empty() ? token_embd : output;
   linear("", "output.weight", out, {}, &xn[first * d], rows, logits.data());
   return logits;
 }

@@ -8,7 +8,7 @@
 
 namespace qforge::engine {
 
-Runtime::Runtime(const ModelFile& f, const EngineOptions& opt) : c(*f.config), pool(opt.threads) {
+Runtime::Runtime(const ModelFile& f, const EngineOptions& opt) : c(*f.config), dequantize(opt.dequantize), emulate_a8(opt.emulate_int8_activations), pool(opt.threads) {
   ctx = opt.context > 0 ? std::min(opt.context, c.context_length) : c.context_length;
   k_cache.assign(static_cast<size_t>(c.num_layers), std::vector<float>(static_cast<size_t>(ctx * c.kv_dim())));
   v_cache = k_cache;
@@ -26,11 +26,10 @@ Tensor load_weight(const ModelFile& f, const std::string& name, const Shape& wan
   return tensor_to_f32(*t);
 }
 
-void Runtime::linear(const std::string& prefix, const char* name, const Tensor& w, const Tensor& b, const float* x,
+void Runtime::linear(const std::string& prefix, const char* name, const Weight& w, const Tensor& b, const float* x,
                      int64_t n, float* y) {
-  const int64_t out = w.dim(0), in = w.dim(1);
-  if (observer) observer(prefix + name, x, n, in);
-  linear_f32(pool, x, n, in, ptr(w), ptr(b), out, y);
+  if (observer) observer(prefix + name, x, n, w.cols);
+  engine::linear(pool, w, x, n, ptr(b), y, emulate_a8);
 }
 
 void Runtime::check_tokens(std::span<const int32_t> tokens) const {

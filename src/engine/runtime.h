@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/thread_pool.h"
+#include "engine/weight.h"
 #include "qforge/engine.h"
 #include "qforge/model_file.h"
 
@@ -20,8 +21,11 @@ struct Runtime {
   virtual std::vector<float> forward(std::span<const int32_t> tokens, bool all_logits) = 0;
 
   // y = x·wᵀ (+ b); `name` is only materialised for the observer (decode calls this often).
-  void linear(const std::string& prefix, const char* name, const Tensor& w, const Tensor& b, const float* x, int64_t n,
+  void linear(const std::string& prefix, const char* name, const Weight& w, const Tensor& b, const float* x, int64_t n,
               float* y);
+  Weight matrix(const ModelFile& f, const std::string& name, int64_t rows, int64_t cols, bool required) const {
+    return load_matrix(f, name, rows, cols, required, dequantize);
+  }
   // Stores n rows of k and v at positions pos..pos+n−1 of layer l's cache.
   void store_kv(size_t layer, const float* k, const float* v, int64_t n);
   // Causal softmax(q·kᵀ/√d)·v for n query rows at positions pos.., grouped-query heads.
@@ -30,6 +34,7 @@ struct Runtime {
   void check_tokens(std::span<const int32_t> tokens) const;
 
   ModelConfig c;
+  bool dequantize = false, emulate_a8 = false;
   int64_t ctx = 0, pos = 0;
   ThreadPool pool;
   std::vector<std::vector<float>> k_cache, v_cache;  // per layer [ctx][kv_dim]

@@ -1,9 +1,12 @@
-// A small persistent thread pool. Idle workers sleep on a condition variable, never spin:
-// these machines are 2 shared vCPUs, and a pool that busy-waits collapses as soon as anything
-// else runs. (A short spin before sleeping would cut wake-up latency; not measured yet.) Work is split into fixed contiguous ranges, so results never depend on
-// timing; callers make them independent of the thread count too.
+// A small persistent thread pool. Waiting threads spin briefly (a few tens of microseconds —
+// decode issues thousands of short jobs a second, and a condition-variable wake-up costs about
+// as much as a small job), then sleep on a condition variable: these machines are 2 shared
+// vCPUs, and a pool that only spins collapses as soon as anything else runs. Work is split into
+// fixed contiguous ranges, so results never depend on timing; callers make them independent
+// of the thread count too.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -26,14 +29,19 @@ class ThreadPool {
 
  private:
   void worker(int index);
+  // Spins until pred() or the spin budget is spent; then sleeps on cv until pred().
+  template <class Pred>
+  void wait_for(std::condition_variable& cv, std::atomic<int>& sleepers, Pred pred);
+
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable wake_, done_;
-  const std::function<void(int64_t, int64_t)>* job_ = nullptr;
+  std::atomic<int> worker_sleepers_{0}, caller_sleeping_{0};
+  const std::function<void(int64_t, int64_t)>* job_ = nullptr;  // published by generation_
   int64_t n_ = 0;
-  uint64_t generation_ = 0;
-  int pending_ = 0;
-  bool stop_ = false;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<bool> stop_{false};
 };
 
 }  // namespace qforge::engine

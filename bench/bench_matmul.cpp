@@ -1,0 +1,98 @@
+// Weight-format kernels on LLM shapes, against the machine measured in the same run:
+// decode (n = 1) as GB/s of weights read and the fraction of the measured read bandwidth;
+// prompt (n = 512) as GFLOP/s; and the 2-thread pool's speed while a CPU hog runs beside it.
+//   bench_matmul [--quick]   (--quick: the 4096×4096 shape only, fewer formats)
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <thread>
+
+#include "engine/thread_pool.h"
+#include "engine/weight.h"
+#include "memory_bandwidth.h"
+#include "qforge/float_convert.h"
+#include "timing.h"
+
+using namespace qforge;
+
+namespace {
+
+engine::Weight make_weight(GgmlType type, int64_t rows, int64_t cols, std::mt19937& rng) {
+  std::normal_distribution<float> g(0.0f, 0.02f);
+  std::vector<float> f(static_cast<size_t>(cols));
+  engine::Weight w;
+  w.type = type;
+  w.rows = rows;
+  w.cols = cols;
+  w.row_bytes = static_cast<size_t>(ggml_row_bytes(type, static_cast<uint64_t>(cols)));
+  w.owned = Tensor::zeros(DType::u8, {static_cast<int64_t>(w.row_bytes) * rows});
+  auto* p = static_cast<uint8_t*>(w.owned.mutable_data());
+  for (int64_t r = 0; r < rows; ++r) {
+    for (auto& v : f) v = g(rng);
+    uint8_t* dst = p + static_cast<size_t>(r) * w.row_bytes;
+    if (type == GgmlType::F32) std::memcpy(dst, f.data(), w.row_bytes);
+    else if (type == GgmlType::F16) convert_f32_to_f16(f, {reinterpret_cast<uint16_t*>(dst), f.size()});
+    else if (type == GgmlType::BF16) convert_f32_to_bf16(f, {reinterpret_cast<uint16_t*>(dst), f.size()});
+    else ggml_quantize(type, f, {dst, w.row_bytes});
+  }
+  w.data = p;
+  return w;
+}
+
+double gemv_seconds(engine::ThreadPool& pool, const engine::Weight& w, int64_t n, int runs) {
+  std::vector<float> x(static_cast<size_t>(n * w.cols), 0.5f), y(static_cast<size_t>(n * w.rows));
+  return bench::median_seconds([&] { engine::linear(pool, w, x.data(), n, nullptr, y.data()); }, runs);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
+  const double bw1 = bench::read_bandwidth_gbs(size_t{512} << 20, 1);
+  const double bw2 = bench::read_bandwidth_gbs(size_t{512} << 20, 2);
+  std::printf("memory read bandwidth: %.1f GB/s (1 thread), %.1f GB/s (2 threads)\n", bw1, bw2);
+  std::mt19937 rng(1);
+  engine::ThreadPool pool(2);
+  const std::vector<std::pair<int64_t, int64_t>> shapes =
+      quick ? std::vector<std::pair<int64_t, int64_t>>{{4096, 4096}}
+            : std::vector<std::pair<int64_t, int64_t>>{{4096, 4096}, {11008, 4096}, {4096, 11008}, {1536, 576}};
+  const std::vector<GgmlType> types =
+      quick ? std::vector<GgmlType>{GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_0}
+            : std::vector<GgmlType>{GgmlType::F32,  GgmlType::F16,  GgmlType::BF16, GgmlType::Q8_0, GgmlType::Q5_1,
+                                    GgmlType::Q5_0, GgmlType::Q4_1, GgmlType::Q4_0, GgmlType::Q6_K, GgmlType::Q4_K};
+  std::printf("\ndecode GEMV, n = 1, 2 threads (median of 9)\n%-12s %-6s %9s %9s %9s %7s\n", "shape", "type", "bits/w",
+              "ms", "GB/s", "of bw");
+  for (const auto& [rows, cols] : shapes)
+    for (const GgmlType t : types) {
+      const auto w = make_weight(t, rows, cols, rng);
+      const double s = gemv_seconds(pool, w, 1, 9);
+      const double gbs = static_cast<double>(w.bytes()) / s / 1e9;
+      std::printf("%5lldx%-6lld %-6s %9.2f %9.3f %9.1f %6.0f%%\n", static_cast<long long>(rows), static_cast<long long>(cols),
+                  std::string(ggml_type_info(t).name).c_str(), ggml_type_info(t).bits_per_weight(), s * 1e3, gbs,
+                  100 * gbs / bw2);
+    }
+  std::printf("\nprompt GEMM, n = 512, 2 threads (median of 3); AVX2 peak ~200 GFLOP/s f32 on this machine class\n");
+  for (const GgmlType t : {GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_0}) {
+    const auto w = make_weight(t, 4096, 4096, rng);
+    const double s = gemv_seconds(pool, w, 512, 3);
+    std::printf("4096x4096   %-6s %9.1f ms %9.1f GFLOP/s\n", std::string(ggml_type_info(t).name).c_str(), s * 1e3,
+                2.0 * 4096 * 4096 * 512 / s / 1e9);
+  }
+  // A busy thread competing for the 2 vCPUs: the pool must degrade gracefully, not collapse.
+  const auto w = make_weight(GgmlType::Q4_0, 4096, 4096, rng);
+  const double idle = gemv_seconds(pool, w, 1, 31);
+  std::atomic<bool> stop{false};
+  std::thread hog([&] {
+    volatile uint64_t spin = 0;
+    while (!stop.load(std::memory_order_relaxed)) spin = spin + 1;
+  });
+  const double busy = gemv_seconds(pool, w, 1, 31);
+  stop = true;
+  hog.join();
+  std::printf("\nq4_0 4096x4096 GEMV, 2 threads: idle %.3f ms, beside a CPU hog %.3f ms (%.2fx slower)\n", idle * 1e3,
+              busy * 1e3, busy / idle);
+  return 0;
+}

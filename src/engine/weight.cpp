@@ -1,0 +1,123 @@
+#include "engine/weight.h"
+
+#include <cstring>
+
+#include "kernels/dot/dot_kernels.h"
+#include "qforge/error.h"
+#include "qforge/float_convert.h"
+
+namespace qforge::engine {
+namespace {
+
+bool has_int8_dot(GgmlType t) {
+  return t == GgmlType::Q8_0 || t == GgmlType::Q4_0 || t == GgmlType::Q4_1 || t == GgmlType::Q5_0 || t == GgmlType::Q5_1;
+}
+
+std::optional<GgmlType> plain_type(DType d) {
+  if (d == DType::f32) return GgmlType::F32;
+  if (d == DType::f16) return GgmlType::F16;
+  if (d == DType::bf16) return GgmlType::BF16;
+  return std::nullopt;
+}
+
+// One row of W against every token, by storage type.
+float dot_row(const kernels::DotKernels& k, const Weight& w, int64_t o, const float* x, const kernels::BlockA8* a) {
+  const uint8_t* r = w.row(o);
+  const int64_t nb = w.cols / 32;
+  switch (w.type) {
+    case GgmlType::Q8_0: return k.q8_0(reinterpret_cast<const ggml::BlockQ8_0*>(r), a, nb);
+    case GgmlType::Q4_0: return k.q4_0(reinterpret_cast<const ggml::BlockQ4_0*>(r), a, nb);
+    case GgmlType::Q4_1: return k.q4_1(reinterpret_cast<const ggml::BlockQ4_1*>(r), a, nb);
+    case GgmlType::Q5_0: return k.q5_0(reinterpret_cast<const ggml::BlockQ5_0*>(r), a, nb);
+    case GgmlType::Q5_1: return k.q5_1(reinterpret_cast<const ggml::BlockQ5_1*>(r), a, nb);
+    case GgmlType::F32: return k.f32(x, reinterpret_cast<const float*>(r), w.cols);
+    case GgmlType::F16: return k.f16(x, reinterpret_cast<const uint16_t*>(r), w.cols);
+    case GgmlType::BF16: return k.bf16(x, reinterpret_cast<const uint16_t*>(r), w.cols);
+    default: return 0;  // unreachable: other types take the row-dequantizing path
+  }
+}
+
+}  // namespace
+
+void Weight::dequantize_row(int64_t r, float* out) const {
+  ggml_dequantize(type, {row(r), row_bytes}, {out, static_cast<size_t>(cols)});
+}
+
+Weight load_matrix(const ModelFile& f, const std::string& name, int64_t rows, int64_t cols, bool required, bool to_f32) {
+  Weight w;
+  const ModelTensor* t = f.find(name);
+  if (!t) {
+    if (required) throw Error(ErrorCategory::BadFile, f.path + ": missing tensor " + name);
+    return w;
+  }
+  if (t->shape != Shape{rows, cols})
+    throw Error(ErrorCategory::BadFile, f.path + ": tensor " + name + " has shape " + shape_to_string(t->shape) +
+                                            ", the config implies " + shape_to_string({rows, cols}));
+  w.rows = rows;
+  w.cols = cols;
+  const std::optional<GgmlType> stored = t->block ? t->block : plain_type(t->dtype);
+  w.stored = stored.value_or(GgmlType::F32);
+  const bool in_place = !to_f32 && stored && !t->stored_transposed && t->rope_permute_heads == 0;
+  // kernels read rows through typed pointers: the bytes must be aligned for the element
+  const size_t align = stored == GgmlType::F32 ? 4 : 2;
+  if (in_place && reinterpret_cast<uintptr_t>(t->data.data()) % align == 0) {
+    w.type = *stored;
+    w.row_bytes = static_cast<size_t>(ggml_row_bytes(w.type, static_cast<uint64_t>(cols)));
+    w.data = t->data.data();
+    // the file's mappings outlive the ModelFile for as long as the engine uses their bytes
+    w.keep = std::make_shared<std::vector<std::shared_ptr<const void>>>(f.keepalive);
+    return w;
+  }
+  // Transposed or permuted on read, misaligned, or not a float type: via f32, then back to
+  // f16/bf16 when that is what the file held (exact), so memory stays at the file's size.
+  Tensor x = tensor_to_f32(*t);
+  if (!to_f32 && (stored == GgmlType::F16 || stored == GgmlType::BF16)) {
+    Tensor h = Tensor::zeros(stored == GgmlType::F16 ? DType::f16 : DType::bf16, {rows, cols});
+    auto* p = static_cast<uint16_t*>(h.mutable_data());
+    if (stored == GgmlType::F16) convert_f32_to_f16(x.span<float>(), {p, static_cast<size_t>(rows * cols)});
+    else convert_f32_to_bf16(x.span<float>(), {p, static_cast<size_t>(rows * cols)});
+    x = std::move(h);
+    w.type = *stored;
+  }
+  w.row_bytes = static_cast<size_t>(ggml_row_bytes(w.type, static_cast<uint64_t>(cols)));
+  w.owned = std::move(x);
+  w.data = static_cast<const uint8_t*>(w.owned.data());
+  return w;
+}
+
+void linear(ThreadPool& pool, const Weight& w, const float* x, int64_t n, const float* bias, float* y, bool emulate_a8) {
+  const kernels::DotKernels& k = kernels::dot_kernels();
+  const int64_t out = w.rows, in = w.cols;
+  std::vector<float> rounded;
+  if (emulate_a8 && has_int8_dot(w.stored) && !has_int8_dot(w.type)) {
+    rounded.resize(static_cast<size_t>(n * in));
+    std::vector<kernels::BlockA8> blocks(static_cast<size_t>(in / 32));
+    for (int64_t t = 0; t < n; ++t) {
+      k.quantize_a8(x + t * in, blocks.data(), in);
+      for (int64_t i = 0; i < in; ++i)
+        rounded[static_cast<size_t>(t * in + i)] = blocks[static_cast<size_t>(i / 32)].d * blocks[static_cast<size_t>(i / 32)].qs[i % 32];
+    }
+    x = rounded.data();
+  }
+  std::vector<kernels::BlockA8> a;
+  if (has_int8_dot(w.type)) {  // quantize every token's activations once, for all rows
+    a.resize(static_cast<size_t>(n * in / 32));
+    for (int64_t t = 0; t < n; ++t) k.quantize_a8(x + t * in, &a[static_cast<size_t>(t * in / 32)], in);
+  }
+  const bool direct = has_int8_dot(w.type) || w.type == GgmlType::F32 || w.type == GgmlType::F16 || w.type == GgmlType::BF16;
+  pool.parallel_for(out, [&](int64_t begin, int64_t end) {
+    // Weight rows outside, tokens inside: a row is read from memory once per call and reused
+    // from cache for every token of a prompt.
+    std::vector<float> row(direct ? 0 : static_cast<size_t>(in));
+    for (int64_t o = begin; o < end; ++o) {
+      if (!direct) w.dequantize_row(o, row.data());
+      for (int64_t t = 0; t < n; ++t) {
+        const float v = direct ? dot_row(k, w, o, x + t * in, a.empty() ? nullptr : &a[static_cast<size_t>(t * in / 32)])
+                               : k.f32(x + t * in, row.data(), in);
+        y[t * out + o] = bias ? v + bias[o] : v;
+      }
+    }
+  });
+}
+
+}  // namespace qforge::engine

@@ -1,0 +1,43 @@
+// A weight matrix as the engine executes it: rows of a storage type read in place (a GGUF
+// block type, f16, bf16 or f32), so a model runs at its own size. Types with a dot kernel
+// run through it; other block types dequantize one row at a time into f32.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "engine/thread_pool.h"
+#include "qforge/ggml_types.h"
+#include "qforge/model_file.h"
+#include "qforge/tensor.h"
+
+namespace qforge::engine {
+
+struct Weight {
+  GgmlType type = GgmlType::F32;
+  GgmlType stored = GgmlType::F32;  // the file's type (differs from `type` when converted at load)
+  int64_t rows = 0, cols = 0;
+  size_t row_bytes = 0;
+  const uint8_t* data = nullptr;
+  Tensor owned;                       // set when the file's bytes could not be used in place
+  std::shared_ptr<const void> keep;  // the file mapping, when they could
+
+  bool empty() const { return rows == 0; }
+  const uint8_t* row(int64_t r) const { return data + static_cast<size_t>(r) * row_bytes; }
+  void dequantize_row(int64_t r, float* out) const;
+  uint64_t bytes() const { return static_cast<uint64_t>(rows) * row_bytes; }
+};
+
+// `name` from `file` as [rows, cols] (it must have that shape); empty when absent and not
+// required. With `to_f32` every type becomes f32 (the reference path); otherwise the stored
+// type is kept wherever the engine can execute it.
+Weight load_matrix(const ModelFile& file, const std::string& name, int64_t rows, int64_t cols, bool required, bool to_f32);
+
+// y[t, o] = Σ_i x[t, i]·W[o, i] (+ bias[o]) for t < n; rows of W split over threads. Each y
+// element is one kernel call, so results do not depend on the thread count.
+// With `emulate_a8`, layers stored in an integer format see their input rounded through the
+// int8-per-32 grid first (fake quantization), whatever type they execute in.
+void linear(ThreadPool& pool, const Weight& w, const float* x, int64_t n, const float* bias, float* y,
+            bool emulate_a8 = false);
+
+}  // namespace qforge::engine

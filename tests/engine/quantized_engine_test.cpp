@@ -1,0 +1,94 @@
+// Quantized weights executed in place (dot kernels, int8 activations) against the float
+// emulation of the same computation (weights dequantized to f32 at load, activations rounded
+// through the same int8 grid): stories260K in every GGUF type the kernels run. What int8
+// activations cost against plain f32 is measured in docs/results.md, not asserted here.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "engine/weight.h"
+#include "qforge/engine.h"
+#include "qforge/model_writer.h"
+#include "qforge/sampling.h"
+#include "support/shared_data.h"
+#include "support/temp_dir.h"
+
+namespace qforge {
+namespace {
+
+std::vector<int32_t> greedy(Model& m, int n) {
+  std::vector<int32_t> ids = {1};
+  std::vector<float> logits = m.forward(std::span<const int32_t>(ids));
+  for (int i = 0; i < n; ++i) {
+    ids.push_back(argmax(logits));
+    logits = m.forward(std::span<const int32_t>(&ids.back(), 1));
+  }
+  return ids;
+}
+
+class QuantizedEngine : public ::testing::TestWithParam<GgmlType> {};
+
+TEST_P(QuantizedEngine, GivesTheTokensOfTheDequantizedPath) {
+  QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
+  testing::TempDir dir;
+  const std::string path = dir.file("m.gguf");
+  write_gguf_model(open_model(bin.string()), path, GetParam());
+  const ModelFile f = open_model(path);
+  auto native = Model::load(f);
+  auto reference = Model::load(f, {.dequantize = true, .emulate_int8_activations = true});
+  const auto a = greedy(*native, 200), b = greedy(*reference, 200);
+  // Exact agreement is not guaranteed: a summation-order difference can move an activation
+  // across a rounding boundary of the int8 grid, and greedy decoding then follows the other
+  // branch. Seen here: all 200 tokens agree for f16, q8_0, q5_1, q5_0, q4_0; q4_1 parts after 56.
+  size_t same = 0;
+  while (same < a.size() && a[same] == b[same]) ++same;
+  EXPECT_GE(same, 48u) << ggml_type_info(GetParam()).name << ": the texts part after " << same << " tokens";
+  // The logits differ by f32 summation order, and where that nudges an activation across a
+  // rounding boundary of the int8 grid, by one grid step there (q4_1 shows ~0.7 % here).
+  native->reset();
+  reference->reset();
+  const std::vector<int32_t> prompt = {1, 403, 407, 261, 378, 426, 280};
+  const auto x = native->forward(prompt, true), y = reference->forward(prompt, true);
+  double num = 0, den = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    num += (x[i] - y[i]) * (x[i] - y[i]);
+    den += y[i] * y[i];
+  }
+  EXPECT_LT(std::sqrt(num / den), 2e-2) << ggml_type_info(GetParam()).name;
+}
+
+TEST_P(QuantizedEngine, EveryLayerAgreesWithItsEmulation) {
+  // One linear at a time, on the same input: only the summation order differs.
+  QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
+  testing::TempDir dir;
+  write_gguf_model(open_model(bin.string()), dir.file("m.gguf"), GetParam());
+  const ModelFile f = open_model(dir.file("m.gguf"));
+  engine::ThreadPool pool(2);
+  std::mt19937 rng(1);
+  std::normal_distribution<float> g;
+  for (const auto& t : f.tensors) {
+    if (t.shape.size() != 2) continue;
+    const auto fast = engine::load_matrix(f, t.name, t.shape[0], t.shape[1], true, false);
+    const auto slow = engine::load_matrix(f, t.name, t.shape[0], t.shape[1], true, true);
+    const int64_t n = 5;
+    std::vector<float> x(static_cast<size_t>(n * t.shape[1])), a(static_cast<size_t>(n * t.shape[0])), b(a.size());
+    for (auto& v : x) v = g(rng);
+    engine::linear(pool, fast, x.data(), n, nullptr, a.data(), true);
+    engine::linear(pool, slow, x.data(), n, nullptr, b.data(), true);
+    double num = 0, den = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+      num += (a[i] - b[i]) * (a[i] - b[i]);
+      den += b[i] * b[i];
+    }
+    EXPECT_LT(std::sqrt(num / den), 1e-6) << t.name << " (" << t.type_name() << ")";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, QuantizedEngine,
+                         ::testing::Values(GgmlType::F16, GgmlType::Q8_0, GgmlType::Q5_1, GgmlType::Q5_0, GgmlType::Q4_1,
+                                           GgmlType::Q4_0),
+                         [](const auto& p) { return std::string(ggml_type_info(p.param).name); });
+
+}  // namespace
+}  // namespace qforge
