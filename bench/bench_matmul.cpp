@@ -2,6 +2,7 @@
 // decode (n = 1) as GB/s of weights read and the fraction of the measured read bandwidth;
 // prompt (n = 512) as GFLOP/s; and the 2-thread pool's speed while a CPU hog runs beside it.
 //   bench_matmul [--quick]   (--quick: the 4096×4096 shape only, fewer formats)
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdio>
@@ -42,9 +43,28 @@ engine::Weight make_weight(GgmlType type, int64_t rows, int64_t cols, std::mt199
   return w;
 }
 
-double gemv_seconds(engine::ThreadPool& pool, const engine::Weight& w, int64_t n, int runs) {
+// Byte-for-byte copies of w at distinct addresses, enough to exceed `bytes` in all, so that a
+// decode measurement reads from memory and not from the 32 MB last-level cache.
+std::vector<engine::Weight> copies_exceeding(const engine::Weight& w, uint64_t bytes) {
+  std::vector<engine::Weight> v;
+  for (uint64_t total = 0; total < bytes || v.empty(); total += w.bytes()) {
+    engine::Weight c = w;
+    c.owned = Tensor::zeros(DType::u8, {static_cast<int64_t>(w.bytes())});
+    std::memcpy(c.owned.mutable_data(), w.data, w.bytes());
+    c.data = static_cast<const uint8_t*>(c.owned.data());
+    v.push_back(std::move(c));
+  }
+  return v;
+}
+
+// Median seconds of one linear call; the calls cycle through `ws` (each a copy of the same weight).
+double gemv_seconds(engine::ThreadPool& pool, const std::vector<engine::Weight>& ws, int64_t n, int runs) {
+  const engine::Weight& w = ws.front();
   std::vector<float> x(static_cast<size_t>(n * w.cols), 0.5f), y(static_cast<size_t>(n * w.rows));
-  return bench::median_seconds([&] { engine::linear(pool, w, x.data(), n, nullptr, y.data()); }, runs);
+  size_t next = 0;
+  return bench::median_seconds(
+      [&] { engine::linear(pool, ws[next++ % ws.size()], x.data(), n, nullptr, y.data()); },
+      std::max(runs, 2 * static_cast<int>(ws.size()) + 1));
 }
 
 }  // namespace
@@ -60,15 +80,17 @@ int main(int argc, char** argv) {
       quick ? std::vector<std::pair<int64_t, int64_t>>{{4096, 4096}}
             : std::vector<std::pair<int64_t, int64_t>>{{4096, 4096}, {11008, 4096}, {4096, 11008}, {1536, 576}};
   const std::vector<GgmlType> types =
-      quick ? std::vector<GgmlType>{GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_0}
+      quick ? std::vector<GgmlType>{GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_1, GgmlType::Q4_0}
             : std::vector<GgmlType>{GgmlType::F32,  GgmlType::F16,  GgmlType::BF16, GgmlType::Q8_0, GgmlType::Q5_1,
                                     GgmlType::Q5_0, GgmlType::Q4_1, GgmlType::Q4_0, GgmlType::Q6_K, GgmlType::Q4_K};
-  std::printf("\ndecode GEMV, n = 1, 2 threads (median of 9)\n%-12s %-6s %9s %9s %9s %7s\n", "shape", "type", "bits/w",
+  std::printf("\ndecode GEMV, n = 1, 2 threads (median; calls cycle through copies > 256 MB, so weights come from memory)\n%-12s %-6s %9s %9s %9s %7s\n", "shape", "type", "bits/w",
               "ms", "GB/s", "of bw");
   for (const auto& [rows, cols] : shapes)
     for (const GgmlType t : types) {
-      const auto w = make_weight(t, rows, cols, rng);
-      const double s = gemv_seconds(pool, w, 1, 9);
+      if (cols % ggml_type_info(t).block_elems != 0) continue;  // k-quants need rows of 256
+      const auto ws = copies_exceeding(make_weight(t, rows, cols, rng), uint64_t{256} << 20);
+      const engine::Weight& w = ws.front();
+      const double s = gemv_seconds(pool, ws, 1, 9);
       const double gbs = static_cast<double>(w.bytes()) / s / 1e9;
       std::printf("%5lldx%-6lld %-6s %9.2f %9.3f %9.1f %6.0f%%\n", static_cast<long long>(rows), static_cast<long long>(cols),
                   std::string(ggml_type_info(t).name).c_str(), ggml_type_info(t).bits_per_weight(), s * 1e3, gbs,
@@ -76,20 +98,19 @@ int main(int argc, char** argv) {
     }
   std::printf("\nprompt GEMM, n = 512, 2 threads (median of 3); AVX2 peak ~200 GFLOP/s f32 on this machine class\n");
   for (const GgmlType t : {GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_0}) {
-    const auto w = make_weight(t, 4096, 4096, rng);
-    const double s = gemv_seconds(pool, w, 512, 3);
+    const double s = gemv_seconds(pool, {make_weight(t, 4096, 4096, rng)}, 512, 3);
     std::printf("4096x4096   %-6s %9.1f ms %9.1f GFLOP/s\n", std::string(ggml_type_info(t).name).c_str(), s * 1e3,
                 2.0 * 4096 * 4096 * 512 / s / 1e9);
   }
   // A busy thread competing for the 2 vCPUs: the pool must degrade gracefully, not collapse.
-  const auto w = make_weight(GgmlType::Q4_0, 4096, 4096, rng);
-  const double idle = gemv_seconds(pool, w, 1, 31);
+  const auto ws = copies_exceeding(make_weight(GgmlType::Q4_0, 4096, 4096, rng), uint64_t{256} << 20);
+  const double idle = gemv_seconds(pool, ws, 1, 31);
   std::atomic<bool> stop{false};
   std::thread hog([&] {
     volatile uint64_t spin = 0;
     while (!stop.load(std::memory_order_relaxed)) spin = spin + 1;
   });
-  const double busy = gemv_seconds(pool, w, 1, 31);
+  const double busy = gemv_seconds(pool, ws, 1, 31);
   stop = true;
   hog.join();
   std::printf("\nq4_0 4096x4096 GEMV, 2 threads: idle %.3f ms, beside a CPU hog %.3f ms (%.2fx slower)\n", idle * 1e3,
