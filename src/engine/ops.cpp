@@ -18,19 +18,6 @@ float dot_f32(const float* a, const float* b, int64_t n) {
   return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + tail;
 }
 
-void linear_f32(ThreadPool& pool, const float* x, int64_t n_tokens, int64_t in, const float* w, const float* bias,
-                int64_t out, float* y) {
-  pool.parallel_for(out, [&](int64_t begin, int64_t end) {
-    // Weight rows outside, tokens inside: a row is read from memory once and reused from cache
-    // for every token of a prompt.
-    for (int64_t o = begin; o < end; ++o)
-      for (int64_t t = 0; t < n_tokens; ++t) {
-        const float v = dot_f32(x + t * in, w + o * in, in);
-        y[t * out + o] = bias ? v + bias[o] : v;
-      }
-  });
-}
-
 void rms_norm(const float* x, const float* weight, int64_t n, double eps, float* y) {
   double ss = 0;
   for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];

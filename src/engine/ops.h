@@ -3,13 +3,9 @@
 
 #include <cstdint>
 
-#include "engine/thread_pool.h"
 
 namespace qforge::engine {
 
-// y[t, o] = Σ_i x[t, i]·w[o, i] (+ bias[o]) for t < n_tokens; rows of w split over threads.
-void linear_f32(ThreadPool& pool, const float* x, int64_t n_tokens, int64_t in, const float* w, const float* bias,
-                int64_t out, float* y);
 // y = x / sqrt(mean(x²) + eps) · weight
 void rms_norm(const float* x, const float* weight, int64_t n, double eps, float* y);
 // y = (x − mean) / sqrt(var + eps) · weight + bias  (GPT-2's LayerNorm; biased variance)
