@@ -33,6 +33,8 @@ class Tokenizer {
 
 // Picks the tokenizer the vocabulary asks for; Error(Unsupported) lists what is supported.
 std::unique_ptr<Tokenizer> make_tokenizer(const Vocab& vocab);
+// The model's own tokenizer; Error(Unsupported) saying why when it has none qforge can run.
+std::unique_ptr<Tokenizer> make_tokenizer(const ModelFile& model);
 
 class SpmTokenizer : public Tokenizer {
  public:

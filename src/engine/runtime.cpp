@@ -15,15 +15,8 @@ Runtime::Runtime(const ModelFile& f, const EngineOptions& opt) : c(*f.config), d
 }
 
 Tensor load_weight(const ModelFile& f, const std::string& name, const Shape& want, bool required) {
-  const ModelTensor* t = f.find(name);
-  if (!t) {
-    if (required) throw Error(ErrorCategory::BadFile, f.path + ": missing tensor " + name);
-    return {};
-  }
-  if (t->shape != want)
-    throw Error(ErrorCategory::BadFile, f.path + ": tensor " + name + " has shape " + shape_to_string(t->shape) +
-                                            ", the config implies " + shape_to_string(want));
-  return tensor_to_f32(*t);
+  const ModelTensor* t = find_with_shape(f, name, want, required);
+  return t ? tensor_to_f32(*t) : Tensor();
 }
 
 void Runtime::linear(const std::string& prefix, const char* name, const Weight& w, const Tensor& b, const float* x,

@@ -43,16 +43,22 @@ void Weight::dequantize_row(int64_t r, float* out) const {
   ggml_dequantize(type, {row(r), row_bytes}, {out, static_cast<size_t>(cols)});
 }
 
-Weight load_matrix(const ModelFile& f, const std::string& name, int64_t rows, int64_t cols, bool required, bool to_f32) {
-  Weight w;
+const ModelTensor* find_with_shape(const ModelFile& f, const std::string& name, const Shape& want, bool required) {
   const ModelTensor* t = f.find(name);
   if (!t) {
     if (required) throw Error(ErrorCategory::BadFile, f.path + ": missing tensor " + name);
-    return w;
+    return nullptr;
   }
-  if (t->shape != Shape{rows, cols})
+  if (t->shape != want)
     throw Error(ErrorCategory::BadFile, f.path + ": tensor " + name + " has shape " + shape_to_string(t->shape) +
-                                            ", the config implies " + shape_to_string({rows, cols}));
+                                            ", the config implies " + shape_to_string(want));
+  return t;
+}
+
+Weight load_matrix(const ModelFile& f, const std::string& name, int64_t rows, int64_t cols, bool required, bool to_f32) {
+  Weight w;
+  const ModelTensor* t = find_with_shape(f, name, {rows, cols}, required);
+  if (!t) return w;
   w.rows = rows;
   w.cols = cols;
   const std::optional<GgmlType> stored = t->block ? t->block : plain_type(t->dtype);

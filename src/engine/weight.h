@@ -28,6 +28,10 @@ struct Weight {
   uint64_t bytes() const { return static_cast<uint64_t>(rows) * row_bytes; }
 };
 
+// `name` in `file`, which must have shape `want`: nullptr when absent and not required,
+// Error(BadFile) naming the file and tensor otherwise.
+const ModelTensor* find_with_shape(const ModelFile& file, const std::string& name, const Shape& want, bool required);
+
 // `name` from `file` as [rows, cols] (it must have that shape); empty when absent and not
 // required. With `to_f32` every type becomes f32 (the reference path); otherwise the stored
 // type is kept wherever the engine can execute it.

@@ -132,4 +132,11 @@ std::unique_ptr<Tokenizer> make_tokenizer(const Vocab& v) {
               "tokenizer model '" + v.model + "' is not supported; supported: llama (SentencePiece), gpt2 (byte-level BPE)");
 }
 
+std::unique_ptr<Tokenizer> make_tokenizer(const ModelFile& f) {
+  if (f.vocab) return make_tokenizer(*f.vocab);
+  if (!f.vocab_error.empty()) throw Error(ErrorCategory::Unsupported, f.vocab_error);
+  throw Error(ErrorCategory::Unsupported, f.path + ": no tokenizer found (tokenizer.json, tokenizer.model, llama2.c "
+                                                   "tokenizer.bin or GGUF tokenizer.ggml.*)");
+}
+
 }  // namespace qforge

@@ -67,11 +67,7 @@ int cmd_eval(std::span<const std::string> argv) {
   o.max_chunks = chunks;
 
   const ModelFile f = open_model(models.front());
-  if (!f.vocab)
-    throw Error(ErrorCategory::Unsupported, !f.vocab_error.empty() ? f.vocab_error
-                                                                   : models.front() + ": no tokenizer found (tokenizer.json, tokenizer.model, "
-                                                                                      "llama2.c tokenizer.bin or GGUF tokenizer.ggml.*)");
-  const auto tokenizer = make_tokenizer(*f.vocab);
+  const auto tokenizer = make_tokenizer(f);
   const Tokenizer& tok = *tokenizer;
   auto model = Model::load(f, {.threads = threads});
   const std::optional<int32_t> bos = tok.add_bos() ? std::optional<int32_t>(tok.bos()) : std::nullopt;

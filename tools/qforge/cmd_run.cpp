@@ -54,11 +54,7 @@ int cmd_run(std::span<const std::string> argv) {
   if (threads < 1 || threads > 256) throw Error(ErrorCategory::InvalidArgument, "run: -t must be in 1..256");
 
   const ModelFile f = open_model(models.front());
-  if (!f.vocab)
-    throw Error(ErrorCategory::Unsupported, !f.vocab_error.empty() ? f.vocab_error
-                                                                   : models.front() + ": no tokenizer found (tokenizer.json, tokenizer.model, "
-                                                                                      "llama2.c tokenizer.bin or GGUF tokenizer.ggml.*)");
-  const auto tokenizer = make_tokenizer(*f.vocab);
+  const auto tokenizer = make_tokenizer(f);
   const Tokenizer& tok = *tokenizer;
   auto model = Model::load(f, {.threads = threads});
   std::vector<int32_t> ids = tok.encode(prompt, tok.add_bos());
