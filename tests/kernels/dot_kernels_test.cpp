@@ -1,11 +1,14 @@
-// Every dot kernel the CPU has, against the scalar spec: integer formats bit for bit, float
-// formats within a bound derived from f32 rounding; and the spec itself against ggml's
-// dequantizer, so the lane formulation means what the file format means.
+// Every dot and matmul kernel the CPU has, against the scalar spec, bit for bit: the spec fixes
+// every float operation, so every tile shape must reproduce it. The spec itself is checked
+// against independent arithmetic: ggml's dequantizer for the integer formats, a double-precision
+// sum within the f32 rounding bound for the float formats.
 #include <gtest/gtest.h>
 
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <functional>
+#include <span>
 #include <random>
 #include <vector>
 
@@ -102,19 +105,105 @@ TEST_P(DotKernelsTest, IntegerDotsAreBitExact) {
   expect_integer_dot_exact(k.q5_1, ref.q5_1, ref, "q5_1");
 }
 
-TEST_P(DotKernelsTest, FloatDotsAreWithinTheRoundingBound) {
+TEST_P(DotKernelsTest, FloatDotsAreBitExact) {
   for (const int64_t n : kLengths) {
     const auto x = activations(n, static_cast<uint32_t>(n));
     const auto wf = activations(n, static_cast<uint32_t>(n + 1));
     std::vector<uint16_t> wh(static_cast<size_t>(n)), wb(static_cast<size_t>(n));
     convert_f32_to_f16(wf, wh);
     convert_f32_to_bf16(wf, wb);
-    double mag = 0;  // Σ|x·w| bounds the error of any summation order: n·u·Σ|x·w|
-    for (int64_t i = 0; i < n; ++i) mag += std::fabs(static_cast<double>(x[static_cast<size_t>(i)]) * wf[static_cast<size_t>(i)]);
-    const double bound = static_cast<double>(n) * std::ldexp(1.0, -24) * mag * 1.1 + 1e-30;
-    EXPECT_NEAR(k.f32(x.data(), wf.data(), n), ref.f32(x.data(), wf.data(), n), bound) << "f32, n=" << n;
-    EXPECT_NEAR(k.f16(x.data(), wh.data(), n), ref.f16(x.data(), wh.data(), n), bound) << "f16, n=" << n;
-    EXPECT_NEAR(k.bf16(x.data(), wb.data(), n), ref.bf16(x.data(), wb.data(), n), bound) << "bf16, n=" << n;
+    EXPECT_EQ(std::bit_cast<uint32_t>(k.f32(x.data(), wf.data(), n)), std::bit_cast<uint32_t>(ref.f32(x.data(), wf.data(), n))) << n;
+    EXPECT_EQ(std::bit_cast<uint32_t>(k.f16(x.data(), wh.data(), n)), std::bit_cast<uint32_t>(ref.f16(x.data(), wh.data(), n))) << n;
+    EXPECT_EQ(std::bit_cast<uint32_t>(k.bf16(x.data(), wb.data(), n)), std::bit_cast<uint32_t>(ref.bf16(x.data(), wb.data(), n))) << n;
+  }
+}
+
+// One format's weights (rows × k), activations (n tokens) and a check of every output element
+// of the ISA's matmul against the spec's dot, with ldy > rows so stray writes show.
+std::vector<uint8_t> random_rows(GgmlType type, int64_t rows, int64_t k, uint32_t seed) {
+  const size_t row_bytes = static_cast<size_t>(ggml_row_bytes(type, static_cast<uint64_t>(k)));
+  std::vector<uint8_t> w(row_bytes * static_cast<size_t>(rows));
+  for (int64_t r = 0; r < rows; ++r) {
+    const auto f = activations(k, seed + static_cast<uint32_t>(r));
+    std::span<uint8_t> dst{w.data() + static_cast<size_t>(r) * row_bytes, row_bytes};
+    if (type == GgmlType::F32) std::memcpy(dst.data(), f.data(), row_bytes);
+    else ggml_quantize(type, f, dst);  // f16/bf16 and the block types alike
+  }
+  return w;
+}
+
+void expect_matmul_matches_dots(GgmlType type, MatmulKernel fast,
+                                const std::function<float(const uint8_t* row, int64_t t, int64_t kk)>& spec_dot,
+                                const std::vector<BlockA8>& a8, const std::vector<float>& x, int64_t rows, int64_t n, int64_t kk) {
+  const bool integer = !a8.empty();
+  const auto w = random_rows(type, rows, kk, static_cast<uint32_t>(rows * 31 + kk));
+  const size_t row_bytes = static_cast<size_t>(ggml_row_bytes(type, static_cast<uint64_t>(kk)));
+  const int64_t ldy = rows + 3;
+  std::vector<float> y(static_cast<size_t>(n * ldy), -7.0f);
+  fast({w.data(), row_bytes, rows, integer ? static_cast<const void*>(a8.data()) : x.data(), n, kk, y.data(), ldy});
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t r = 0; r < ldy; ++r) {
+      const float got = y[static_cast<size_t>(t * ldy + r)];
+      const float want = r < rows ? spec_dot(w.data() + static_cast<size_t>(r) * row_bytes, t, kk) : -7.0f;
+      ASSERT_EQ(std::bit_cast<uint32_t>(got), std::bit_cast<uint32_t>(want))
+          << ggml_type_info(type).name << " rows=" << rows << " n=" << n << " k=" << kk << " at row " << r << " token " << t;
+    }
+}
+
+TEST_P(DotKernelsTest, MatmulTilesReproduceTheSpecForEveryShape) {
+  const int64_t kRowCounts[] = {1, 2, 3, 4, 5, 7, 8, 9, 17};
+  const int64_t kTokenCounts[] = {1, 2, 3, 4, 5, 7, 9};
+  const int64_t kKs[] = {32, 96, 544};
+  struct Format {
+    GgmlType type;
+    MatmulKernel fast;
+    float (*spec)(const uint8_t*, const BlockA8*, const float*, int64_t);
+  };
+  const Format formats[] = {
+      {GgmlType::Q8_0, k.matmul.q8_0, [](const uint8_t* w, const BlockA8* a, const float*, int64_t kk) {
+         return dot_kernels_scalar().q8_0(reinterpret_cast<const ggml::BlockQ8_0*>(w), a, kk / 32); }},
+      {GgmlType::Q4_0, k.matmul.q4_0, [](const uint8_t* w, const BlockA8* a, const float*, int64_t kk) {
+         return dot_kernels_scalar().q4_0(reinterpret_cast<const ggml::BlockQ4_0*>(w), a, kk / 32); }},
+      {GgmlType::Q4_1, k.matmul.q4_1, [](const uint8_t* w, const BlockA8* a, const float*, int64_t kk) {
+         return dot_kernels_scalar().q4_1(reinterpret_cast<const ggml::BlockQ4_1*>(w), a, kk / 32); }},
+      {GgmlType::Q5_0, k.matmul.q5_0, [](const uint8_t* w, const BlockA8* a, const float*, int64_t kk) {
+         return dot_kernels_scalar().q5_0(reinterpret_cast<const ggml::BlockQ5_0*>(w), a, kk / 32); }},
+      {GgmlType::Q5_1, k.matmul.q5_1, [](const uint8_t* w, const BlockA8* a, const float*, int64_t kk) {
+         return dot_kernels_scalar().q5_1(reinterpret_cast<const ggml::BlockQ5_1*>(w), a, kk / 32); }},
+      {GgmlType::F32, k.matmul.f32, [](const uint8_t* w, const BlockA8*, const float* x, int64_t kk) {
+         return dot_kernels_scalar().f32(x, reinterpret_cast<const float*>(w), kk); }},
+      {GgmlType::F16, k.matmul.f16, [](const uint8_t* w, const BlockA8*, const float* x, int64_t kk) {
+         return dot_kernels_scalar().f16(x, reinterpret_cast<const uint16_t*>(w), kk); }},
+      {GgmlType::BF16, k.matmul.bf16, [](const uint8_t* w, const BlockA8*, const float* x, int64_t kk) {
+         return dot_kernels_scalar().bf16(x, reinterpret_cast<const uint16_t*>(w), kk); }},
+  };
+  for (const int64_t kk : kKs)
+    for (const int64_t n : kTokenCounts) {
+      const auto x = activations(n * kk, static_cast<uint32_t>(n * 1000 + kk));
+      std::vector<BlockA8> a8(static_cast<size_t>(n * kk / 32));
+      ref.quantize_a8(x.data(), a8.data(), n * kk);
+      for (const Format& f : formats) {
+        const bool integer = f.type != GgmlType::F32 && f.type != GgmlType::F16 && f.type != GgmlType::BF16;
+        for (const int64_t rows : kRowCounts)
+          expect_matmul_matches_dots(
+              f.type, f.fast,
+              [&](const uint8_t* row, int64_t t, int64_t len) {
+                return f.spec(row, &a8[static_cast<size_t>(t * len / 32)], &x[static_cast<size_t>(t * len)], len);
+              },
+              integer ? a8 : std::vector<BlockA8>{}, x, rows, n, kk);
+      }
+    }
+  // odd k for the float formats: leftovers after the last whole 8
+  for (const int64_t kk : {int64_t{1}, int64_t{7}, int64_t{13}, int64_t{33}}) {
+    const int64_t n = 3;
+    const auto x = activations(n * kk, static_cast<uint32_t>(kk));
+    for (const Format& f : formats) {
+      if (f.type != GgmlType::F32 && f.type != GgmlType::F16 && f.type != GgmlType::BF16) continue;
+      expect_matmul_matches_dots(
+          f.type, f.fast,
+          [&](const uint8_t* row, int64_t t, int64_t len) { return f.spec(row, nullptr, &x[static_cast<size_t>(t * len)], len); },
+          {}, x, 5, n, kk);
+    }
   }
 }
 
@@ -141,6 +230,21 @@ void expect_spec_matches_dequantized(GgmlType type, float (*spec)(const Block*, 
       mag += std::fabs(p);
     }
   EXPECT_NEAR(spec(w.data(), a.data(), nb), want, 1e-5 * mag) << ggml_type_info(type).name;
+}
+
+// The float spec against a double-precision sum: within n·u·Σ|x·w|, the bound for any order.
+TEST(DotKernelSpec, FloatDotsAreWithinTheRoundingBound) {
+  const DotKernels ref = dot_kernels_scalar();
+  for (const int64_t n : kLengths) {
+    const auto x = activations(n, static_cast<uint32_t>(n));
+    const auto w = activations(n, static_cast<uint32_t>(n + 1));
+    double want = 0, mag = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      want += static_cast<double>(x[i]) * w[i];
+      mag += std::fabs(static_cast<double>(x[i]) * w[i]);
+    }
+    EXPECT_NEAR(ref.f32(x.data(), w.data(), n), want, static_cast<double>(n) * std::ldexp(1.0, -24) * mag + 1e-30) << n;
+  }
 }
 
 TEST(DotKernelSpec, MeansWhatGgmlsDequantizerMeans) {

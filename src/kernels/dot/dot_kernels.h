@@ -1,11 +1,15 @@
 // Kernel family "dot": one row of weights · one row of activations, for every weight format
-// the engine executes directly. Two kinds:
-//  - float: f32 activations against f32 / f16 / bf16 weights (tolerance-checked against the
-//    reference, since the summation order differs);
+// the engine executes directly, and the matmul kernels that compute many such dots at once
+// (register tiles of rows × tokens). Two kinds:
+//  - float: f32 activations against f32 / f16 / bf16 weights: lane j of eight accumulates
+//    acc[j] = fma(x[i], w[i], acc[j]) for i ≡ j (mod 8) over the whole multiples of 8, in order;
+//    then reduce8, then the leftover elements s = fma(x[i], w[i], s) in order;
 //  - integer: activations first quantized to BlockA8 (int8, one f32 scale per 32), then, per
-//    block of 32, eight lanes of exact int32 sums of 4 products each. The spec (reference.cpp)
-//    fixes every float operation after that — acc[k] = fma(d_w·d_a, lane[k], acc[k]) over blocks,
-//    then one reduction tree — so every ISA returns the same bits.
+//    block of 32, eight lanes of exact int32 sums of 4 products each, and
+//    acc[k] = fma(d_w·d_a, lane[k], acc[k]) over blocks, then reduce8.
+// The spec (reference.cpp) fixes every float operation, so every ISA and every tile shape returns
+// the same bits for an output element: results do not depend on the ISA, the tiling or the
+// thread count.
 #pragma once
 
 #include <cstddef>
@@ -26,6 +30,25 @@ struct BlockA8 {
 };
 static_assert(sizeof(BlockA8) == 40, "BlockA8 is 40 bytes");
 
+// One matmul over a range of weight rows: y[t·ldy + r] = W[r] · x_t for r < rows, t < n.
+// x is token 0's activations, k floats per token, or k/32 BlockA8 per token for the integer
+// formats (k a multiple of 32 there); rows are row_bytes apart.
+struct MatmulArgs {
+  const uint8_t* w;
+  size_t row_bytes;
+  int64_t rows;
+  const void* x;
+  int64_t n;
+  int64_t k;
+  float* y;
+  int64_t ldy;
+};
+using MatmulKernel = void (*)(const MatmulArgs&);
+
+struct MatmulKernels {
+  MatmulKernel q8_0, q4_0, q4_1, q5_0, q5_1, f32, f16, bf16;
+};
+
 struct DotKernels {
   Isa isa;
   // n floats of x quantized into n/32 blocks (n a multiple of 32)
@@ -40,6 +63,8 @@ struct DotKernels {
   float (*f32)(const float* x, const float* w, int64_t n);
   float (*f16)(const float* x, const uint16_t* w, int64_t n);
   float (*bf16)(const float* x, const uint16_t* w, int64_t n);
+  // the same dots, for many rows and tokens at once
+  MatmulKernels matmul;
 };
 
 // The table for active_isa(), chosen on first use.

@@ -77,12 +77,16 @@ float q5_1_ref(const ggml::BlockQ5_1* w, const BlockA8* a, int64_t nb) {
          mins;
 }
 
-// Float formats: accumulate in double, the most accurate simple order.
+// Float formats: eight lane accumulators over the whole multiples of 8, reduce8, then the
+// leftovers one fma at a time.
 template <class Load>
 float float_dot(const float* x, int64_t n, Load load) {
-  double s = 0;
-  for (int64_t i = 0; i < n; ++i) s += static_cast<double>(x[i]) * load(i);
-  return static_cast<float>(s);
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  const int64_t whole = n - n % 8;
+  for (int64_t i = 0; i < whole; ++i) acc[i % 8] = std::fma(x[i], load(i), acc[i % 8]);
+  float s = reduce8(acc);
+  for (int64_t i = whole; i < n; ++i) s = std::fma(x[i], load(i), s);
+  return s;
 }
 float f32_ref(const float* x, const float* w, int64_t n) { return float_dot(x, n, [&](int64_t i) { return w[i]; }); }
 float f16_ref(const float* x, const uint16_t* w, int64_t n) { return float_dot(x, n, [&](int64_t i) { return half(w[i]); }); }
@@ -90,10 +94,30 @@ float bf16_ref(const float* x, const uint16_t* w, int64_t n) {
   return float_dot(x, n, [&](int64_t i) { return bf16_to_f32(w[i]); });
 }
 
+// Matmuls: one dot per output element, in any order (each element's bits are fixed by the dot).
+template <auto Dot, class Block>
+void int_matmul(const MatmulArgs& m) {
+  const auto* a = static_cast<const BlockA8*>(m.x);
+  for (int64_t r = 0; r < m.rows; ++r)
+    for (int64_t t = 0; t < m.n; ++t)
+      m.y[t * m.ldy + r] = Dot(reinterpret_cast<const Block*>(m.w + static_cast<size_t>(r) * m.row_bytes), a + t * (m.k / 32), m.k / 32);
+}
+template <auto Dot, class Elem>
+void float_matmul(const MatmulArgs& m) {
+  const auto* x = static_cast<const float*>(m.x);
+  for (int64_t r = 0; r < m.rows; ++r)
+    for (int64_t t = 0; t < m.n; ++t)
+      m.y[t * m.ldy + r] = Dot(x + t * m.k, reinterpret_cast<const Elem*>(m.w + static_cast<size_t>(r) * m.row_bytes), m.k);
+}
+
 }  // namespace
 
 DotKernels dot_kernels_scalar() {
-  return {Isa::Scalar, quantize_a8_ref, q8_0_ref, q4_0_ref, q4_1_ref, q5_0_ref, q5_1_ref, f32_ref, f16_ref, bf16_ref};
+  const MatmulKernels mm{int_matmul<q8_0_ref, ggml::BlockQ8_0>, int_matmul<q4_0_ref, ggml::BlockQ4_0>,
+                         int_matmul<q4_1_ref, ggml::BlockQ4_1>, int_matmul<q5_0_ref, ggml::BlockQ5_0>,
+                         int_matmul<q5_1_ref, ggml::BlockQ5_1>, float_matmul<f32_ref, float>,
+                         float_matmul<f16_ref, uint16_t>,       float_matmul<bf16_ref, uint16_t>};
+  return {Isa::Scalar, quantize_a8_ref, q8_0_ref, q4_0_ref, q4_1_ref, q5_0_ref, q5_1_ref, f32_ref, f16_ref, bf16_ref, mm};
 }
 
 }  // namespace qforge::kernels
