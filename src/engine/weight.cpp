@@ -1,5 +1,6 @@
 #include "engine/weight.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "kernels/dot/dot_kernels.h"
@@ -20,20 +21,18 @@ std::optional<GgmlType> plain_type(DType d) {
   return std::nullopt;
 }
 
-// One row of W against every token, by storage type.
-float dot_row(const kernels::DotKernels& k, const Weight& w, int64_t o, const float* x, const kernels::BlockA8* a) {
-  const uint8_t* r = w.row(o);
-  const int64_t nb = w.cols / 32;
-  switch (w.type) {
-    case GgmlType::Q8_0: return k.q8_0(reinterpret_cast<const ggml::BlockQ8_0*>(r), a, nb);
-    case GgmlType::Q4_0: return k.q4_0(reinterpret_cast<const ggml::BlockQ4_0*>(r), a, nb);
-    case GgmlType::Q4_1: return k.q4_1(reinterpret_cast<const ggml::BlockQ4_1*>(r), a, nb);
-    case GgmlType::Q5_0: return k.q5_0(reinterpret_cast<const ggml::BlockQ5_0*>(r), a, nb);
-    case GgmlType::Q5_1: return k.q5_1(reinterpret_cast<const ggml::BlockQ5_1*>(r), a, nb);
-    case GgmlType::F32: return k.f32(x, reinterpret_cast<const float*>(r), w.cols);
-    case GgmlType::F16: return k.f16(x, reinterpret_cast<const uint16_t*>(r), w.cols);
-    case GgmlType::BF16: return k.bf16(x, reinterpret_cast<const uint16_t*>(r), w.cols);
-    default: return 0;  // unreachable: other types take the row-dequantizing path
+// The matmul kernel for a storage type the kernels execute directly; nullptr for the others.
+kernels::MatmulKernel matmul_for(const kernels::DotKernels& k, GgmlType t) {
+  switch (t) {
+    case GgmlType::Q8_0: return k.matmul.q8_0;
+    case GgmlType::Q4_0: return k.matmul.q4_0;
+    case GgmlType::Q4_1: return k.matmul.q4_1;
+    case GgmlType::Q5_0: return k.matmul.q5_0;
+    case GgmlType::Q5_1: return k.matmul.q5_1;
+    case GgmlType::F32: return k.matmul.f32;
+    case GgmlType::F16: return k.matmul.f16;
+    case GgmlType::BF16: return k.matmul.bf16;
+    default: return nullptr;
   }
 }
 
@@ -110,19 +109,24 @@ void linear(ThreadPool& pool, const Weight& w, const float* x, int64_t n, const 
     a.resize(static_cast<size_t>(n * in / 32));
     for (int64_t t = 0; t < n; ++t) k.quantize_a8(x + t * in, &a[static_cast<size_t>(t * in / 32)], in);
   }
-  const bool direct = has_int8_dot(w.type) || w.type == GgmlType::F32 || w.type == GgmlType::F16 || w.type == GgmlType::BF16;
+  const kernels::MatmulKernel direct = matmul_for(k, w.type);
+  const void* act = a.empty() ? static_cast<const void*>(x) : a.data();
   pool.parallel_for(out, [&](int64_t begin, int64_t end) {
-    // Weight rows outside, tokens inside: a row is read from memory once per call and reused
-    // from cache for every token of a prompt.
-    std::vector<float> row(direct ? 0 : static_cast<size_t>(in));
-    for (int64_t o = begin; o < end; ++o) {
-      if (!direct) w.dequantize_row(o, row.data());
-      for (int64_t t = 0; t < n; ++t) {
-        const float v = direct ? dot_row(k, w, o, x + t * in, a.empty() ? nullptr : &a[static_cast<size_t>(t * in / 32)])
-                               : k.f32(x + t * in, row.data(), in);
-        y[t * out + o] = bias ? v + bias[o] : v;
+    if (direct) {
+      direct({w.row(begin), w.row_bytes, end - begin, act, n, in, y + begin, out});
+    } else {  // a few rows at a time into f32, then the f32 kernel
+      constexpr int64_t kRows = 8;
+      std::vector<float> rows(static_cast<size_t>(kRows * in));
+      for (int64_t o = begin; o < end; o += kRows) {
+        const int64_t m = std::min(kRows, end - o);
+        for (int64_t r = 0; r < m; ++r) w.dequantize_row(o + r, &rows[static_cast<size_t>(r * in)]);
+        k.matmul.f32({reinterpret_cast<const uint8_t*>(rows.data()), static_cast<size_t>(in) * sizeof(float), m, x, n, in,
+                      y + o, out});
       }
     }
+    if (bias)
+      for (int64_t t = 0; t < n; ++t)
+        for (int64_t o = begin; o < end; ++o) y[t * out + o] += bias[o];
   });
 }
 
