@@ -75,7 +75,7 @@ TEST(Cli, InfoReportsIsaAndHonoursTheCap) {
 
 TEST(Cli, BadInputGetsOneLineAndNonZeroExit) {
   for (const auto& [args, env, expect] : std::initializer_list<std::tuple<std::string, std::string, std::string>>{
-           {"frobnicate", "", "unknown command 'frobnicate'; available: info, convert, run, eval, synth, dtypes"},
+           {"frobnicate", "", "unknown command 'frobnicate'; available: info, convert, run, eval, bench, synth, dtypes"},
            {"dtypes --value abc", "", "cannot read 'abc' as a number"},
            {"dtypes --bogus", "", "unknown argument '--bogus'"},
            {"info", "QFORGE_ISA=sse9", "supported: scalar, avx2, avx512"},
@@ -124,6 +124,21 @@ TEST(CliModels, RunGeneratesGreedilyAndBySeed) {
   const CliResult bad = run("run '" + bin.string() + "' --temp hot");
   EXPECT_EQ(bad.code, 1);
   EXPECT_TRUE(contains(bad.out, "--temp expects a number")) << bad.out;
+}
+
+TEST(CliModels, BenchReportsPromptAndGenerationRates) {
+  QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
+  const CliResult b = run("bench '" + bin.string() + "' -p 16 -n 8 -r 3 -t 1");
+  ASSERT_EQ(b.code, 0) << b.out;
+  EXPECT_TRUE(contains(b.out, "| model | size | params | type | threads | test | t/s |")) << b.out;
+  EXPECT_TRUE(contains(b.out, "| f32 | 1 | pp16 | ")) << b.out;
+  EXPECT_TRUE(contains(b.out, "| f32 | 1 | tg8 | ")) << b.out;
+  const CliResult too_long = run("bench '" + bin.string() + "' -p 4096");
+  EXPECT_EQ(too_long.code, 1);
+  EXPECT_TRUE(contains(too_long.out, "has a context of 512 tokens, fewer than the 4096 asked for")) << too_long.out;
+  const CliResult bad = run("bench '" + bin.string() + "' -r 0");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_TRUE(contains(bad.out, "-r expects an integer in 1..1000, got '0'")) << bad.out;
 }
 
 // A corrupt input gives one line naming the file, a non-zero exit, and no output file.

@@ -13,5 +13,6 @@ int cmd_convert(std::span<const std::string> args);
 int cmd_run(std::span<const std::string> args);
 int cmd_eval(std::span<const std::string> args);
 int cmd_synth(std::span<const std::string> args);
+int cmd_bench(std::span<const std::string> args);
 
 }  // namespace qforge::cli

@@ -20,6 +20,7 @@ constexpr Command kCommands[] = {
     {"convert", qforge::cli::cmd_convert, "convert between safetensors, GGUF (quantized as llama.cpp does) and llama2.c"},
     {"run", qforge::cli::cmd_run, "generate text with a model (greedy, or temperature/top-k/top-p sampling)"},
     {"eval", qforge::cli::cmd_eval, "perplexity on a text file (llama.cpp's or the GPTQ papers' protocol)"},
+    {"bench", qforge::cli::cmd_bench, "prompt (pp512) and generation (tg128) tokens/s, median of repetitions, as llama-bench"},
     {"synth", qforge::cli::cmd_synth, "write a synthetic model of a real shape (tiny, 135m, 1b, 7b-layer) for speed work"},
     {"dtypes", qforge::cli::cmd_dtypes, "every data type's range and precision; --value X shows X stored in each float type"},
 };
