@@ -1,6 +1,7 @@
-// AVX2 + FMA + F16C dot kernels (compiled with those flags only). Integer formats follow the
-// spec in reference.cpp exactly: each format only says how to unpack a block of 32 weights into
-// int8 lanes in element order; one body does the rest.
+// AVX2 + FMA + F16C dot and matmul kernels (compiled with those flags only). Every output element
+// follows the spec in reference.cpp exactly, whatever the tile: each format only says how to
+// unpack a block of 32 weights into int8 lanes in element order (or load 8 floats); one tile
+// body per kind does the rest, and single dots are 1 × 1 tiles.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -32,7 +33,8 @@ int32_t hsum8_i32(__m256i v) {
 // f16 → f32 inline (F16C); exact, so it equals the reference's f16_to_f32 bit for bit.
 float half(uint16_t h) { return _cvtsh_ss(h); }
 
-// Register tile shapes (rows × tokens), chosen by bench_matmul on this machine class.
+// Register tile shapes (rows × tokens), chosen by interleaved A/B timing on this machine class
+// (4 decode rows beat 8; 4×2 int tiles fit the 16 ymm registers).
 constexpr int kIntRows = 4, kIntTokens = 2, kFloatRows = 4, kFloatTokens = 3, kIntDecodeRows = 4, kFloatDecodeRows = 4;
 
 // The spec's reduce8 tree in registers: (a0+a4, a1+a5, a2+a6, a3+a7), then pairs 0+2 and 1+3, then the two.
