@@ -1,5 +1,7 @@
 #include "args.h"
 
+#include <exception>
+
 #include "qforge/error.h"
 
 namespace qforge::cli {
@@ -32,6 +34,21 @@ std::optional<std::string> Args::option(const std::string& name) {
     }
   }
   return value;
+}
+
+int64_t Args::integer(const std::string& name, int64_t fallback, int64_t lo, int64_t hi) {
+  const std::optional<std::string> s = option(name);
+  if (!s) return fallback;
+  try {
+    size_t used = 0;
+    const long long v = std::stoll(*s, &used);
+    if (used == s->size() && v >= lo && v <= hi) return v;
+  } catch (const std::exception&) {
+  }
+  const std::string range = hi != INT64_MAX ? "an integer in " + std::to_string(lo) + ".." + std::to_string(hi)
+                            : lo == 0       ? std::string("a non-negative integer")
+                                            : "an integer >= " + std::to_string(lo);
+  throw Error(ErrorCategory::InvalidArgument, command_ + ": " + name + " expects " + range + ", got '" + *s + "'");
 }
 
 std::vector<std::string> Args::positionals() {

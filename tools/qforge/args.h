@@ -2,6 +2,7 @@
 // else is an error that lists them.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -15,6 +16,8 @@ class Args {
 
   bool flag(const std::string& name);                          // --json
   std::optional<std::string> option(const std::string& name);  // --value X or --value=X
+  // --name N as an integer in lo..hi (fallback when absent); Error(InvalidArgument) otherwise.
+  int64_t integer(const std::string& name, int64_t fallback, int64_t lo = 0, int64_t hi = INT64_MAX);
   std::vector<std::string> positionals();
   // Throws Error(InvalidArgument) for anything not consumed, listing what the command takes.
   void finish() const;

@@ -26,18 +26,6 @@ constexpr const char* kUsage =
     "  generated one at a time; each from an empty KV cache, R repetitions (default 5) after a\n"
     "  warm-up, reported as median ± standard deviation in tokens/s. -p 0 or -n 0 skips a test.\n";
 
-int64_t integer(const std::optional<std::string>& s, int64_t fallback, const char* flag, int64_t lo, int64_t hi) {
-  if (!s) return fallback;
-  size_t used = 0;
-  try {
-    const long long v = std::stoll(*s, &used);
-    if (used == s->size() && v >= lo && v <= hi) return v;
-  } catch (const std::exception&) {
-  }
-  throw Error(ErrorCategory::InvalidArgument, std::string("bench: ") + flag + " expects an integer in " + std::to_string(lo) + ".." +
-                                                  std::to_string(hi) + ", got '" + *s + "'");
-}
-
 struct Stats {
   double median, stddev;
 };
@@ -74,10 +62,10 @@ int cmd_bench(std::span<const std::string> argv) {
     std::printf("%s", kUsage);
     return 0;
   }
-  const int64_t p = integer(args.option("-p"), 512, "-p", 0, 1 << 20);
-  const int64_t n = integer(args.option("-n"), 128, "-n", 0, 1 << 20);
-  const int64_t reps = integer(args.option("-r"), 5, "-r", 1, 1000);
-  const int threads = static_cast<int>(integer(args.option("-t"), 2, "-t", 1, 256));
+  const int64_t p = args.integer("-p", 512, 0, 1 << 20);
+  const int64_t n = args.integer("-n", 128, 0, 1 << 20);
+  const int64_t reps = args.integer("-r", 5, 1, 1000);
+  const int threads = static_cast<int>(args.integer("-t", 2, 1, 256));
   const auto models = args.positionals();
   args.finish();
   if (models.size() != 1) throw Error(ErrorCategory::InvalidArgument, "bench: give exactly one model (see qforge bench --help)");

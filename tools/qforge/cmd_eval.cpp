@@ -27,17 +27,6 @@ constexpr const char* kUsage =
     "  --kld-base: KL divergence from BASE on llama.cpp's scored tokens: mean (± error), median,\n"
     "            99th percentile and max, top-1 agreement and RMS of the change in p(next token)\n";
 
-int64_t integer(const std::optional<std::string>& s, int64_t fallback, const char* flag) {
-  if (!s) return fallback;
-  size_t used = 0;
-  try {
-    const long long v = std::stoll(*s, &used);
-    if (used == s->size() && v >= 0) return v;
-  } catch (const std::exception&) {
-  }
-  throw Error(ErrorCategory::InvalidArgument, std::string("eval: ") + flag + " expects a non-negative integer, got '" + *s + "'");
-}
-
 }  // namespace
 
 int cmd_eval(std::span<const std::string> argv) {
@@ -50,9 +39,9 @@ int cmd_eval(std::span<const std::string> argv) {
   const auto kld_base = args.option("--kld-base");
   const auto kld_text = args.option("--text");
   const std::string mode_name = args.option("--ppl-mode").value_or("llamacpp");
-  const int64_t ctx = integer(args.option("--ctx"), 512, "--ctx");
-  const int64_t chunks = integer(args.option("--chunks"), 0, "--chunks");
-  const auto threads = static_cast<int>(integer(args.option("-t"), 2, "-t"));
+  const int64_t ctx = args.integer("--ctx", 512);
+  const int64_t chunks = args.integer("--chunks", 0);
+  const auto threads = static_cast<int>(args.integer("-t", 2));
   const bool json = args.flag("--json");
   const auto models = args.positionals();
   args.finish();
