@@ -1,0 +1,81 @@
+// The grid a weight-quantization method rounds onto: how a row is cut into groups, which
+// values one group can represent (value(q) = scale·(q − zero) + min), and how a group's
+// parameters are chosen by round-to-nearest. GPTQ, AWQ and RTN all produce a
+// QuantizedMatrix on one of these grids; the GGUF grids are exactly the block types' values,
+// so their results are written as those blocks. docs/weight-quantization.md derives them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "qforge/ggml_types.h"
+#include "qforge/tensor.h"
+
+namespace qforge {
+
+enum class GridKind : uint8_t {
+  Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,  // GGUF blocks of 32 with f16 parameters
+  IntSymmetric,                  // unsigned b-bit codes, zero 2^(b−1), GPTQ's sym rule
+  IntAffine,                     // unsigned b-bit codes, integer zero, GPTQ's min-max rule
+};
+
+// One group's parameters. Float-minimum grids (Q4_1, Q5_1) use value = scale·q + min with
+// zero 0; the others value = scale·(q − zero) with min 0. scale may be negative (Q4_0's rule
+// maps the extreme weight to code 0) or 0 (an all-zero group).
+struct GroupParams {
+  float scale = 0;
+  float min = 0;
+  int32_t zero = 0;
+};
+
+struct WeightGrid {
+  GridKind kind = GridKind::Q4_0;
+  int bits = 4;
+  int64_t group_size = 32;  // 0: one group per row (per output channel)
+
+  static WeightGrid ggml(GgmlType t);  // Q8_0, Q4_0, Q4_1, Q5_0, Q5_1; others throw, listing these
+  static WeightGrid integer(int bits, int64_t group_size, bool symmetric);
+
+  int32_t qmin() const;
+  int32_t qmax() const;
+  bool has_float_min() const { return kind == GridKind::Q4_1 || kind == GridKind::Q5_1; }
+  std::optional<GgmlType> ggml_type() const;  // the GGUF block type whose values this is
+  int64_t groups_per_row(int64_t cols) const;  // throws unless cols is a multiple of the group
+  int64_t group_cols(int64_t cols) const { return group_size == 0 ? cols : group_size; }
+  double bits_per_weight() const;  // codes plus parameters, as stored
+  std::string describe() const;    // "q4_0", "int3 asym G=128", "int8 sym per-channel"
+
+  // Round-to-nearest's parameters for one group (scale and min rounded to f16 as stored).
+  GroupParams fit(std::span<const float> w) const;
+  // The code whose value is nearest to w (ties away from zero), clamped to [qmin, qmax].
+  int32_t nearest(float w, GroupParams p) const;
+  float value(int32_t q, GroupParams p) const {
+    return has_float_min() ? p.scale * static_cast<float>(q) + p.min : p.scale * static_cast<float>(q - p.zero);
+  }
+};
+
+// A weight matrix [rows, cols] on a grid: one code per weight, one GroupParams per group.
+struct QuantizedMatrix {
+  WeightGrid grid;
+  int64_t rows = 0, cols = 0;
+  std::vector<int16_t> codes;       // rows × cols, in [qmin, qmax]
+  std::vector<GroupParams> params;  // rows × groups_per_row
+
+  const GroupParams& group(int64_t r, int64_t c) const {
+    const int64_t g = grid.groups_per_row(cols);
+    return params[static_cast<size_t>(r * g + c / grid.group_cols(cols))];
+  }
+  float value(int64_t r, int64_t c) const { return grid.value(codes[static_cast<size_t>(r * cols + c)], group(r, c)); }
+  Tensor dequantize() const;  // f32 [rows, cols]
+  // The rows as GGUF blocks of grid.ggml_type(); bytes that dequantize to exactly value().
+  std::vector<uint8_t> to_ggml() const;
+  static QuantizedMatrix from_ggml(GgmlType t, std::span<const uint8_t> bytes, int64_t rows, int64_t cols);
+};
+
+// Parameters for an empty matrix on `grid`, checked against its shape.
+QuantizedMatrix make_quantized_matrix(const WeightGrid& grid, int64_t rows, int64_t cols);
+
+}  // namespace qforge

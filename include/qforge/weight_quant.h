@@ -1,0 +1,67 @@
+// Weight-only quantization methods that turn a float matrix [rows, cols] (PyTorch's
+// [out, in]) into a QuantizedMatrix on a WeightGrid. One source file per method in
+// src/algorithms/; docs/gptq.md and docs/weight-quantization.md derive them.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "qforge/weight_grid.h"
+
+namespace qforge {
+
+// Runs body(begin, end) over [0, n) split into ranges, possibly in parallel. Methods give
+// the same result for any split.
+using ParallelFor = std::function<void(int64_t n, const std::function<void(int64_t, int64_t)>& body)>;
+void serial_for(int64_t n, const std::function<void(int64_t, int64_t)>& body);
+
+// Round-to-nearest: each group's parameters from its own weights (WeightGrid::fit), each
+// weight to its nearest code. On a GGUF grid this is llama.cpp's reference quantizer, bit
+// for bit (its own rounding of x·(1/d) included).
+QuantizedMatrix quantize_rtn(std::span<const float> w, int64_t rows, int64_t cols, const WeightGrid& grid);
+
+struct GptqOptions {
+  double damp = 0.01;      // λ = damp · mean(diag H) added to the diagonal
+  int64_t block = 128;     // columns per lazy batch (rounded up to a whole number of groups)
+  bool act_order = false;  // columns in order of decreasing H_ii; groups stay contiguous
+                           // (static groups: parameters fit on the unquantized weights)
+};
+
+// What GPTQ needs from a layer's input statistics, prepared once and shared by every linear
+// that reads the same input (q, k and v): the upper Cholesky factor U of (H + λI)⁻¹ in
+// processing order, with H = Σ x xᵀ over the calibration tokens (any positive multiple).
+// Columns the data never excited (H_ii = 0) are "dead": their weights become 0.
+class GptqHessian {
+ public:
+  GptqHessian(std::span<const double> h, int64_t cols, const GptqOptions& options);
+
+  int64_t cols() const { return cols_; }
+  double damp_used() const { return damp_used_; }  // > options.damp when H needed more to factor
+  int64_t dead_columns() const { return dead_count_; }
+  const std::vector<int64_t>& order() const { return perm_; }  // processing position → column
+  bool dead(int64_t col) const { return dead_[static_cast<size_t>(col)] != 0; }
+  double u(int64_t i, int64_t j) const { return u_[static_cast<size_t>(i * cols_ + j)]; }
+  const double* u_row(int64_t i) const { return &u_[static_cast<size_t>(i * cols_)]; }
+
+ private:
+  int64_t cols_ = 0, dead_count_ = 0;
+  double damp_used_ = 0;
+  std::vector<int64_t> perm_;
+  std::vector<uint8_t> dead_;
+  std::vector<double> u_;
+};
+
+// Frantar et al.'s GPTQ: columns quantized one at a time in the Hessian's order, each
+// rounding error (w − q)/U_ii spread over the columns not yet quantized as −err·U_i,j; group
+// parameters fit on the updated weights when the group starts (after act-order, on the
+// original ones). Rows are independent and run through `par`.
+QuantizedMatrix quantize_gptq(std::span<const float> w, int64_t rows, int64_t cols, const GptqHessian& h,
+                              const WeightGrid& grid, const GptqOptions& options, const ParallelFor& par = serial_for);
+
+// ‖(W − Ŵ) Xᵀ‖² expressed through H = Σ x xᵀ: Σ_rows (w − ŵ)ᵀ H (w − ŵ). The layer-output
+// error both methods are judged by.
+double layer_output_error(std::span<const float> w, const QuantizedMatrix& q, std::span<const double> h);
+
+}  // namespace qforge

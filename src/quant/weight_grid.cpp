@@ -1,0 +1,300 @@
+// WeightGrid: group geometry, round-to-nearest parameter rules, and the GGUF block codecs
+// of a QuantizedMatrix. The GGUF rules are llama.cpp's reference quantizers' choice of d
+// (and m); the integer rules are the GPTQ reference quantizer's (docs/weight-quantization.md).
+#include "qforge/weight_grid.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "formats/ggml/blocks.h"
+#include "qforge/error.h"
+#include "qforge/float_convert.h"
+
+namespace qforge {
+namespace {
+
+[[noreturn]] void invalid(const std::string& m) { throw Error(ErrorCategory::InvalidArgument, m); }
+
+// The value an f16 field holds for x; the grid computes with exactly what the file stores.
+float as_f16(float x) {
+  const uint16_t h = f32_to_f16(x);
+  if ((h & 0x7C00) == 0x7C00)
+    throw Error(ErrorCategory::Numeric, "a group parameter (" + std::to_string(x) + ") overflows f16; weights this large need an f32-scaled grid");
+  return f16_to_f32(h);
+}
+
+void check_finite(std::span<const float> w) {
+  for (float v : w)
+    if (!std::isfinite(v)) throw Error(ErrorCategory::Numeric, "weight is " + std::string(std::isnan(v) ? "NaN" : "Inf") + "; refusing to quantize");
+}
+
+// The element of largest magnitude, with its sign (the first one on ties, as ggml picks it).
+float signed_absmax(std::span<const float> w) {
+  float amax = 0, max = 0;
+  for (float v : w)
+    if (amax < std::fabs(v)) {
+      amax = std::fabs(v);
+      max = v;
+    }
+  return max;
+}
+
+}  // namespace
+
+WeightGrid WeightGrid::ggml(GgmlType t) {
+  switch (t) {
+    case GgmlType::Q8_0: return {GridKind::Q8_0, 8, 32};
+    case GgmlType::Q4_0: return {GridKind::Q4_0, 4, 32};
+    case GgmlType::Q4_1: return {GridKind::Q4_1, 4, 32};
+    case GgmlType::Q5_0: return {GridKind::Q5_0, 5, 32};
+    case GgmlType::Q5_1: return {GridKind::Q5_1, 5, 32};
+    default:
+      invalid("no quantization grid for GGUF type " + std::string(ggml_type_info(t).name) +
+              "; supported: q8_0, q4_0, q4_1, q5_0, q5_1");
+  }
+}
+
+WeightGrid WeightGrid::integer(int bits, int64_t group_size, bool symmetric) {
+  if (bits < 2 || bits > 8) invalid("integer grids take 2..8 bits, got " + std::to_string(bits));
+  if (group_size < 0) invalid("group size must be >= 0 (0 = per channel), got " + std::to_string(group_size));
+  return {symmetric ? GridKind::IntSymmetric : GridKind::IntAffine, bits, group_size};
+}
+
+int32_t WeightGrid::qmin() const { return kind == GridKind::Q8_0 ? -128 : 0; }  // int8 storage holds −128 too
+int32_t WeightGrid::qmax() const { return kind == GridKind::Q8_0 ? 127 : (1 << bits) - 1; }
+
+std::optional<GgmlType> WeightGrid::ggml_type() const {
+  switch (kind) {
+    case GridKind::Q8_0: return GgmlType::Q8_0;
+    case GridKind::Q4_0: return GgmlType::Q4_0;
+    case GridKind::Q4_1: return GgmlType::Q4_1;
+    case GridKind::Q5_0: return GgmlType::Q5_0;
+    case GridKind::Q5_1: return GgmlType::Q5_1;
+    default: return std::nullopt;
+  }
+}
+
+int64_t WeightGrid::groups_per_row(int64_t cols) const {
+  if (group_size == 0) return 1;
+  if (cols % group_size != 0)
+    invalid("a row of " + std::to_string(cols) + " weights is not a whole number of " + describe() + " groups of " +
+            std::to_string(group_size));
+  return cols / group_size;
+}
+
+double WeightGrid::bits_per_weight() const {
+  if (auto t = ggml_type()) return ggml_type_info(*t).bits_per_weight();
+  if (group_size == 0) return bits;  // one f16 scale (and zero) per row: negligible
+  const double per_group = 16.0 + (kind == GridKind::IntAffine ? bits : 0);  // f16 scale (+ packed zero)
+  return bits + per_group / static_cast<double>(group_size);
+}
+
+std::string WeightGrid::describe() const {
+  if (auto t = ggml_type()) return std::string(ggml_type_info(*t).name);
+  std::string s = "int" + std::to_string(bits) + (kind == GridKind::IntSymmetric ? " sym" : " asym");
+  return s + (group_size == 0 ? " per-channel" : " G=" + std::to_string(group_size));
+}
+
+GroupParams WeightGrid::fit(std::span<const float> w) const {
+  check_finite(w);
+  switch (kind) {
+    case GridKind::Q8_0: {
+      float amax = 0;
+      for (float v : w) amax = std::max(amax, std::fabs(v));
+      return {as_f16(amax / 127.0f), 0, 0};
+    }
+    case GridKind::Q4_0: return {as_f16(signed_absmax(w) / -8.0f), 0, 8};
+    case GridKind::Q5_0: return {as_f16(signed_absmax(w) / -16.0f), 0, 16};
+    case GridKind::Q4_1:
+    case GridKind::Q5_1: {
+      const auto [mn, mx] = std::minmax_element(w.begin(), w.end());
+      const float levels = kind == GridKind::Q4_1 ? 15.0f : 31.0f;
+      return {as_f16((*mx - *mn) / levels), as_f16(*mn), 0};
+    }
+    case GridKind::IntSymmetric:
+    case GridKind::IntAffine: {
+      // GPTQ's rule: the range always contains 0; an all-zero group gets [−1, 1].
+      float lo = 0, hi = 0;
+      for (float v : w) {
+        lo = std::min(lo, v);
+        hi = std::max(hi, v);
+      }
+      const auto maxq = static_cast<float>(qmax());
+      if (kind == GridKind::IntSymmetric) {
+        hi = std::max(-lo, hi);
+        lo = -hi;
+      }
+      if (lo == 0 && hi == 0) {
+        lo = -1;
+        hi = 1;
+      }
+      const float scale = as_f16((hi - lo) / maxq);
+      if (kind == GridKind::IntSymmetric) return {scale, 0, (qmax() + 1) / 2};
+      const auto zero = static_cast<int32_t>(std::nearbyint(-lo / scale));
+      return {scale, 0, std::clamp(zero, 0, qmax())};
+    }
+  }
+  return {};
+}
+
+int32_t WeightGrid::nearest(float w, GroupParams p) const {
+  if (p.scale == 0) return std::clamp(has_float_min() ? 0 : p.zero, qmin(), qmax());
+  const float t = has_float_min() ? (w - p.min) / p.scale : w / p.scale;
+  // clamp in float first: t may be far outside int range
+  const float r = std::clamp(std::round(t), static_cast<float>(qmin() - p.zero - 1), static_cast<float>(qmax() - p.zero + 1));
+  return std::clamp(static_cast<int32_t>(r) + (has_float_min() ? 0 : p.zero), qmin(), qmax());
+}
+
+QuantizedMatrix make_quantized_matrix(const WeightGrid& grid, int64_t rows, int64_t cols) {
+  if (rows < 0 || cols < 1) invalid("cannot quantize a matrix of shape [" + std::to_string(rows) + ", " + std::to_string(cols) + "]");
+  QuantizedMatrix q;
+  q.grid = grid;
+  q.rows = rows;
+  q.cols = cols;
+  q.codes.assign(static_cast<size_t>(rows * cols), 0);
+  q.params.assign(static_cast<size_t>(rows * grid.groups_per_row(cols)), GroupParams{});
+  return q;
+}
+
+Tensor QuantizedMatrix::dequantize() const {
+  Tensor t = Tensor::zeros(DType::f32, {rows, cols});
+  float* out = static_cast<float*>(t.mutable_data());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) out[r * cols + c] = value(r, c);
+  return t;
+}
+
+namespace {
+
+using namespace ggml;
+
+template <class Block>
+void put(std::vector<uint8_t>& out, size_t index, const Block& b) {
+  std::memcpy(out.data() + index * sizeof(Block), &b, sizeof(Block));
+}
+template <class Block>
+Block get(std::span<const uint8_t> in, size_t index) {
+  Block b;
+  std::memcpy(&b, in.data() + index * sizeof(Block), sizeof(Block));
+  return b;
+}
+
+// 32 codes of up to 5 bits: low nibbles (element j and j+16 share byte j), fifth bits in qh.
+void pack_nibbles(const int16_t* q, uint8_t qs[16], uint8_t qh[4]) {
+  uint32_t h = 0;
+  for (int j = 0; j < 16; ++j) qs[j] = static_cast<uint8_t>((q[j] & 15) | ((q[j + 16] & 15) << 4));
+  for (int j = 0; j < 32; ++j) h |= static_cast<uint32_t>((q[j] >> 4) & 1) << j;
+  if (qh) std::memcpy(qh, &h, 4);
+}
+void unpack_nibbles(const uint8_t qs[16], const uint8_t* qh, int16_t* q) {
+  uint32_t h = 0;
+  if (qh) std::memcpy(&h, qh, 4);
+  for (int j = 0; j < 16; ++j) {
+    q[j] = static_cast<int16_t>((qs[j] & 15) | (((h >> j) & 1) << 4));
+    q[j + 16] = static_cast<int16_t>((qs[j] >> 4) | (((h >> (j + 16)) & 1) << 4));
+  }
+}
+
+}  // namespace
+
+std::vector<uint8_t> QuantizedMatrix::to_ggml() const {
+  const auto type = grid.ggml_type();
+  if (!type) invalid("grid " + grid.describe() + " is not a GGUF block type");
+  const GgmlTypeInfo& info = ggml_type_info(*type);
+  const size_t blocks = static_cast<size_t>(rows * cols / 32);
+  std::vector<uint8_t> out(blocks * static_cast<size_t>(info.block_bytes));
+  for (size_t i = 0; i < blocks; ++i) {
+    const int16_t* q = &codes[i * 32];
+    const GroupParams& p = params[i];
+    switch (grid.kind) {
+      case GridKind::Q8_0: {
+        BlockQ8_0 b{};
+        b.d = f32_to_f16(p.scale);
+        for (int j = 0; j < 32; ++j) b.qs[j] = static_cast<int8_t>(q[j]);
+        put(out, i, b);
+        break;
+      }
+      case GridKind::Q4_0: {
+        BlockQ4_0 b{};
+        b.d = f32_to_f16(p.scale);
+        pack_nibbles(q, b.qs, nullptr);
+        put(out, i, b);
+        break;
+      }
+      case GridKind::Q4_1: {
+        BlockQ4_1 b{};
+        b.d = f32_to_f16(p.scale);
+        b.m = f32_to_f16(p.min);
+        pack_nibbles(q, b.qs, nullptr);
+        put(out, i, b);
+        break;
+      }
+      case GridKind::Q5_0: {
+        BlockQ5_0 b{};
+        b.d = f32_to_f16(p.scale);
+        pack_nibbles(q, b.qs, b.qh);
+        put(out, i, b);
+        break;
+      }
+      case GridKind::Q5_1: {
+        BlockQ5_1 b{};
+        b.d = f32_to_f16(p.scale);
+        b.m = f32_to_f16(p.min);
+        pack_nibbles(q, b.qs, b.qh);
+        put(out, i, b);
+        break;
+      }
+      default: break;
+    }
+  }
+  return out;
+}
+
+QuantizedMatrix QuantizedMatrix::from_ggml(GgmlType t, std::span<const uint8_t> bytes, int64_t rows, int64_t cols) {
+  QuantizedMatrix m = make_quantized_matrix(WeightGrid::ggml(t), rows, cols);
+  const size_t blocks = static_cast<size_t>(rows * cols / 32);
+  if (bytes.size() != blocks * static_cast<size_t>(ggml_type_info(t).block_bytes))
+    invalid("from_ggml: " + std::to_string(bytes.size()) + " bytes for a " + std::to_string(rows) + "×" +
+            std::to_string(cols) + " " + std::string(ggml_type_info(t).name) + " matrix");
+  for (size_t i = 0; i < blocks; ++i) {
+    int16_t* q = &m.codes[i * 32];
+    GroupParams& p = m.params[i];
+    switch (m.grid.kind) {
+      case GridKind::Q8_0: {
+        const auto b = get<BlockQ8_0>(bytes, i);
+        p = {f16_to_f32(b.d), 0, 0};
+        for (int j = 0; j < 32; ++j) q[j] = b.qs[j];
+        break;
+      }
+      case GridKind::Q4_0: {
+        const auto b = get<BlockQ4_0>(bytes, i);
+        p = {f16_to_f32(b.d), 0, 8};
+        unpack_nibbles(b.qs, nullptr, q);
+        break;
+      }
+      case GridKind::Q4_1: {
+        const auto b = get<BlockQ4_1>(bytes, i);
+        p = {f16_to_f32(b.d), f16_to_f32(b.m), 0};
+        unpack_nibbles(b.qs, nullptr, q);
+        break;
+      }
+      case GridKind::Q5_0: {
+        const auto b = get<BlockQ5_0>(bytes, i);
+        p = {f16_to_f32(b.d), 0, 16};
+        unpack_nibbles(b.qs, b.qh, q);
+        break;
+      }
+      case GridKind::Q5_1: {
+        const auto b = get<BlockQ5_1>(bytes, i);
+        p = {f16_to_f32(b.d), f16_to_f32(b.m), 0};
+        unpack_nibbles(b.qs, b.qh, q);
+        break;
+      }
+      default: break;
+    }
+  }
+  return m;
+}
+
+}  // namespace qforge

@@ -1,0 +1,126 @@
+// WeightGrid and QuantizedMatrix: hand-worked parameter rules, and the GGUF grids checked
+// against llama.cpp's reference codecs (ggml_quantize / ggml_dequantize).
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+
+#include "qforge/error.h"
+#include "qforge/float_convert.h"
+#include "qforge/weight_quant.h"
+
+namespace qforge {
+namespace {
+
+std::vector<float> heavy_tailed(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::student_t_distribution<float> t(3.0f);
+  std::vector<float> w(n);
+  for (auto& v : w) v = 0.02f * t(rng);
+  for (size_t i = 0; i < n; i += 97) w[i] *= 20;  // outliers
+  for (size_t i = 5; i < n; i += 211) w[i] = 0;    // and exact zeros
+  return w;
+}
+
+const GgmlType kGgufGrids[] = {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1};
+
+TEST(WeightGrid, RtnOnAGgufGridIsLlamaCppsReferenceQuantizer) {
+  const int64_t rows = 7, cols = 256;
+  std::vector<float> w = heavy_tailed(static_cast<size_t>(rows * cols), 1);
+  std::fill(w.begin() + 64, w.begin() + 96, 0.0f);  // an all-zero block
+  for (GgmlType t : kGgufGrids) {
+    SCOPED_TRACE(std::string(ggml_type_info(t).name));
+    std::vector<uint8_t> want(static_cast<size_t>(ggml_row_bytes(t, cols) * rows));
+    ggml_quantize(t, w, want);
+    const QuantizedMatrix q = quantize_rtn(w, rows, cols, WeightGrid::ggml(t));
+    EXPECT_EQ(q.to_ggml(), want);
+    std::vector<float> deq(w.size());
+    ggml_dequantize(t, want, deq);
+    const Tensor mine = q.dequantize();
+    EXPECT_EQ(0, std::memcmp(mine.data(), deq.data(), deq.size() * sizeof(float)));
+  }
+}
+
+TEST(WeightGrid, GgufBlocksDequantizeToExactlyTheGridValues) {
+  // Any codes on fitted parameters (as GPTQ produces them): the blocks hold exactly value().
+  std::mt19937 rng(2);
+  const int64_t rows = 3, cols = 64;
+  const std::vector<float> w = heavy_tailed(static_cast<size_t>(rows * cols), 3);
+  for (GgmlType t : kGgufGrids) {
+    SCOPED_TRACE(std::string(ggml_type_info(t).name));
+    const WeightGrid grid = WeightGrid::ggml(t);
+    QuantizedMatrix q = make_quantized_matrix(grid, rows, cols);
+    std::uniform_int_distribution<int> code(grid.qmin(), grid.qmax());
+    for (auto& c : q.codes) c = static_cast<int16_t>(code(rng));
+    for (size_t k = 0; k < q.params.size(); ++k) q.params[k] = grid.fit({&w[k * 32], 32});
+    const std::vector<uint8_t> bytes = q.to_ggml();
+    std::vector<float> deq(w.size());
+    ggml_dequantize(t, bytes, deq);
+    const Tensor mine = q.dequantize();
+    EXPECT_EQ(0, std::memcmp(mine.data(), deq.data(), deq.size() * sizeof(float)));
+    const QuantizedMatrix back = QuantizedMatrix::from_ggml(t, bytes, rows, cols);
+    EXPECT_EQ(back.codes, q.codes);
+  }
+}
+
+TEST(WeightGrid, IntegerRulesFollowTheGptqReferenceQuantizer) {
+  const std::vector<float> w = {-1.0f, 0.5f, 0.25f, 2.0f};
+  // sym: the range becomes [−2, 2], scale = 4/15 (as f16), zero = 8; 2/s = 7.5 rounds to 8 → clamp 15.
+  const WeightGrid sym = WeightGrid::integer(4, 0, true);
+  const GroupParams ps = sym.fit(w);
+  EXPECT_EQ(ps.scale, f16_to_f32(f32_to_f16(4.0f / 15.0f)));
+  EXPECT_EQ(ps.zero, 8);
+  EXPECT_EQ(sym.nearest(-1.0f, ps), 4);   // −3.75 → −4
+  EXPECT_EQ(sym.nearest(0.5f, ps), 10);   // 1.875 → 2
+  EXPECT_EQ(sym.nearest(0.25f, ps), 9);   // 0.94 → 1
+  EXPECT_EQ(sym.nearest(2.0f, ps), 15);   // 7.5 → 8, clamped
+  // asym: [−1, 2], scale = 3/15 → f16 0.199951171875, zero = round(1/s) = 5.
+  const WeightGrid asym = WeightGrid::integer(4, 0, false);
+  const GroupParams pa = asym.fit(w);
+  EXPECT_EQ(pa.scale, 0.199951171875f);
+  EXPECT_EQ(pa.zero, 5);
+  EXPECT_EQ(asym.nearest(-1.0f, pa), 0);
+  EXPECT_EQ(asym.nearest(2.0f, pa), 15);
+  EXPECT_EQ(asym.nearest(0.5f, pa), 8);   // 2.5006 → 3, + 5
+  // A range without 0 is widened to contain it: [0.5, 2] → [0, 2], zero 0.
+  const GroupParams pos = asym.fit(std::vector<float>{0.5f, 2.0f});
+  EXPECT_EQ(pos.zero, 0);
+  // All zero: GPTQ's [−1, 1] fallback, and 0 is exact.
+  const GroupParams z = asym.fit(std::vector<float>{0.0f, 0.0f});
+  EXPECT_EQ(asym.value(asym.nearest(0.0f, z), z), 0.0f);
+}
+
+TEST(WeightGrid, RtnIntegerGridsRoundEachWeightToItsNearestValue) {
+  const int64_t rows = 5, cols = 128;
+  const std::vector<float> w = heavy_tailed(static_cast<size_t>(rows * cols), 4);
+  for (const WeightGrid& grid : {WeightGrid::integer(3, 32, true), WeightGrid::integer(2, 64, false), WeightGrid::integer(8, 0, false)}) {
+    SCOPED_TRACE(grid.describe());
+    const QuantizedMatrix q = quantize_rtn(w, rows, cols, grid);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) {
+        const GroupParams& p = q.group(r, c);
+        const float x = w[static_cast<size_t>(r * cols + c)], v = q.value(r, c);
+        for (int32_t other = grid.qmin(); other <= grid.qmax(); ++other)  // no code is nearer
+          ASSERT_LE(std::fabs(x - v), std::fabs(x - grid.value(other, p)) * (1 + 1e-6f) + 1e-12f);
+      }
+  }
+}
+
+TEST(WeightGrid, BadShapesAndValuesAreRefusedWithTheReason) {
+  const std::vector<float> w(3 * 48, 0.1f);
+  try {
+    (void)quantize_rtn(w, 3, 48, WeightGrid::ggml(GgmlType::Q4_0));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("48"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW((void)WeightGrid::ggml(GgmlType::Q6_K), Error);
+  EXPECT_THROW((void)WeightGrid::integer(1, 32, true), Error);
+  std::vector<float> bad(32, 0.0f);
+  bad[3] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_THROW((void)quantize_rtn(bad, 1, 32, WeightGrid::integer(4, 32, false)), Error);
+  EXPECT_THROW((void)WeightGrid::ggml(GgmlType::Q8_0).fit(std::vector<float>{1e9f}), Error);  // d overflows f16
+}
+
+}  // namespace
+}  // namespace qforge
