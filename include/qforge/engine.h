@@ -53,6 +53,20 @@ class Model {
 
   void set_observer(LinearObserver observer);
 
+  // Layer by layer, for quantization pipelines. Hidden states are n × hidden_size floats;
+  // embed and run_block work at positions position()..position()+n−1 and do not advance it
+  // (run_block writes that block's KV cache rows), so one sequence goes through block 0 for
+  // every sample, then block 1, ... with reset() between samples.
+  int64_t num_blocks() const;
+  std::vector<float> embed(std::span<const int32_t> tokens);
+  void run_block(int64_t block, std::span<float> hidden);
+  // The canonical names of a block's linear layers in execution order (q, k, v, o, gate, up,
+  // down for Llama), and of every linear layer the runtime has.
+  const std::vector<std::string>& block_linears(int64_t block) const;
+  // Replaces a linear layer's weight by f32 values of the same [rows, cols] shape (the
+  // dequantized result of a quantization method); later passes compute with it.
+  void set_linear_weight(const std::string& name, Tensor f32);
+
  private:
   Model();
   struct Impl;

@@ -48,41 +48,55 @@ struct Gpt2Runtime final : Runtime {
       L.b_down = get(p + "ffn_down.bias", {d}, true);
       layers.push_back(std::move(L));
     }
+    for (int64_t l = 0; l < c.num_layers; ++l) {
+      Gpt2Layer& L = layers[static_cast<size_t>(l)];
+      for (auto [name, w] : {std::pair{"attn_qkv.weight", &L.w_qkv}, {"attn_output.weight", &L.w_o},
+                             {"ffn_up.weight", &L.w_up}, {"ffn_down.weight", &L.w_down}})
+        register_linear(l, L.prefix + name, *w);
+    }
+    register_linear(-1, "output.weight", output);
   }
 
-  std::vector<float> forward(std::span<const int32_t> tokens, bool all_logits) override {
-    const auto n = static_cast<int64_t>(tokens.size());
-    const int64_t d = c.hidden_size, ff = c.intermediate_size;
-    std::vector<float> x(static_cast<size_t>(n * d)), xn(x.size()), qkv(static_cast<size_t>(n * 3 * d)),
-        q(x.size()), k(x.size()), v(x.size()), att(x.size()), proj(x.size()), up(static_cast<size_t>(n * ff));
+  void embed(std::span<const int32_t> tokens, float* x) override {
+    const int64_t d = c.hidden_size;
     const float* wpe = ptr(position_embd);
-    for (int64_t t = 0; t < n; ++t) {
+    for (int64_t t = 0; t < static_cast<int64_t>(tokens.size()); ++t) {
       token_embd.dequantize_row(tokens[static_cast<size_t>(t)], &x[t * d]);
       for (int64_t i = 0; i < d; ++i) x[t * d + i] += wpe[(pos + t) * d + i];
     }
-    for (size_t l = 0; l < layers.size(); ++l) {
-      const Gpt2Layer& L = layers[l];
-      for (int64_t t = 0; t < n; ++t) layer_norm(&x[t * d], ptr(L.ln1_w), ptr(L.ln1_b), d, c.norm_eps, &xn[t * d]);
-      linear(L.prefix, "attn_qkv.weight", L.w_qkv, L.b_qkv, xn.data(), n, qkv.data());
-      for (int64_t t = 0; t < n; ++t) {  // each row of the fused output is [q | k | v]
-        std::copy_n(&qkv[t * 3 * d], d, &q[t * d]);
-        std::copy_n(&qkv[t * 3 * d + d], d, &k[t * d]);
-        std::copy_n(&qkv[t * 3 * d + 2 * d], d, &v[t * d]);
-      }
-      store_kv(l, k.data(), v.data(), n);
-      attention(l, q.data(), n, att.data());
-      linear(L.prefix, "attn_output.weight", L.w_o, L.b_o, att.data(), n, proj.data());
-      for (size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
-      for (int64_t t = 0; t < n; ++t) layer_norm(&x[t * d], ptr(L.ln2_w), ptr(L.ln2_b), d, c.norm_eps, &xn[t * d]);
-      linear(L.prefix, "ffn_up.weight", L.w_up, L.b_up, xn.data(), n, up.data());
-      for (float& u : up) u = gelu(u);
-      linear(L.prefix, "ffn_down.weight", L.w_down, L.b_down, up.data(), n, proj.data());
-      for (size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
+  }
+
+  void block(size_t l, float* x, int64_t n) override {
+    const int64_t d = c.hidden_size, ff = c.intermediate_size;
+    const auto nd = static_cast<size_t>(n * d);
+    std::vector<float> xn(nd), qkv(3 * nd), q(nd), k(nd), v(nd), att(nd), proj(nd), up(static_cast<size_t>(n * ff));
+    const Gpt2Layer& L = layers[l];
+    for (int64_t t = 0; t < n; ++t) layer_norm(&x[t * d], ptr(L.ln1_w), ptr(L.ln1_b), d, c.norm_eps, &xn[t * d]);
+    linear(L.prefix, "attn_qkv.weight", L.w_qkv, L.b_qkv, xn.data(), n, qkv.data());
+    for (int64_t t = 0; t < n; ++t) {  // each row of the fused output is [q | k | v]
+      std::copy_n(&qkv[t * 3 * d], d, &q[t * d]);
+      std::copy_n(&qkv[t * 3 * d + d], d, &k[t * d]);
+      std::copy_n(&qkv[t * 3 * d + 2 * d], d, &v[t * d]);
     }
+    store_kv(l, k.data(), v.data(), n);
+    attention(l, q.data(), n, att.data());
+    linear(L.prefix, "attn_output.weight", L.w_o, L.b_o, att.data(), n, proj.data());
+    for (size_t i = 0; i < nd; ++i) x[i] += proj[i];
+    for (int64_t t = 0; t < n; ++t) layer_norm(&x[t * d], ptr(L.ln2_w), ptr(L.ln2_b), d, c.norm_eps, &xn[t * d]);
+    linear(L.prefix, "ffn_up.weight", L.w_up, L.b_up, xn.data(), n, up.data());
+    for (float& u : up) u = gelu(u);
+    linear(L.prefix, "ffn_down.weight", L.w_down, L.b_down, up.data(), n, proj.data());
+    for (size_t i = 0; i < nd; ++i) x[i] += proj[i];
+  }
+
+  std::vector<float> head(float* x, int64_t n, bool all_logits) override {
+    const int64_t d = c.hidden_size;
     const int64_t first = all_logits ? 0 : n - 1, rows = n - first;
-    for (int64_t t = first; t < n; ++t) layer_norm(&x[t * d], ptr(out_norm_w), ptr(out_norm_b), d, c.norm_eps, &xn[t * d]);
+    std::vector<float> xn(static_cast<size_t>(rows * d));
+    for (int64_t t = first; t < n; ++t)
+      layer_norm(&x[t * d], ptr(out_norm_w), ptr(out_norm_b), d, c.norm_eps, &xn[(t - first) * d]);
     std::vector<float> logits(static_cast<size_t>(rows * c.vocab_size));
-    linear("", "output.weight", output.empty() ? token_embd : output, {}, &xn[first * d], rows, logits.data());
+    linear("", "output.weight", output.empty() ? token_embd : output, {}, xn.data(), rows, logits.data());
     return logits;
   }
 };

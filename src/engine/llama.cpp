@@ -48,7 +48,9 @@ struct LlamaRuntime final : Runtime {
   std::vector<float> rope_cos, rope_sin;  // [ctx][head_dim/2]
 
   LlamaRuntime(const ModelFile& f, const EngineOptions& opt);
-  std::vector<float> forward(std::span<const int32_t> tokens, bool all_logits) override;
+  void embed(std::span<const int32_t> tokens, float* x) override;
+  void block(size_t layer, float* x, int64_t n) override;
+  std::vector<float> head(float* x, int64_t n, bool all_logits) override;
 
   void rope(float* v, int64_t heads, int64_t p) const {
     const int64_t hd = c.head_dim, half = hd / 2;
@@ -93,6 +95,14 @@ LlamaRuntime::LlamaRuntime(const ModelFile& f, const EngineOptions& opt) : Runti
     L.w_down = matrix(f, p + "ffn_down.weight", d, ff, true);
     layers.push_back(std::move(L));
   }
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    Layer& L = layers[static_cast<size_t>(l)];
+    for (auto [name, w] : {std::pair{"attn_q.weight", &L.wq}, {"attn_k.weight", &L.wk}, {"attn_v.weight", &L.wv},
+                           {"attn_output.weight", &L.wo}, {"ffn_gate.weight", &L.w_gate}, {"ffn_up.weight", &L.w_up},
+                           {"ffn_down.weight", &L.w_down}})
+      register_linear(l, L.prefix + name, *w);
+  }
+  register_linear(-1, "output.weight", output);
   const auto inv = rope_inv_freq(c);
   const int64_t half = c.head_dim / 2;
   rope_cos.resize(static_cast<size_t>(ctx * half));
@@ -105,45 +115,50 @@ LlamaRuntime::LlamaRuntime(const ModelFile& f, const EngineOptions& opt) : Runti
     }
 }
 
-std::vector<float> LlamaRuntime::forward(std::span<const int32_t> tokens, bool all_logits) {
-  const auto n = static_cast<int64_t>(tokens.size());
+void LlamaRuntime::embed(std::span<const int32_t> tokens, float* x) {
+  const int64_t d = c.hidden_size;
+  for (size_t t = 0; t < tokens.size(); ++t) token_embd.dequantize_row(tokens[t], x + static_cast<int64_t>(t) * d);
+}
+
+void LlamaRuntime::block(size_t l, float* x, int64_t n) {
   const int64_t d = c.hidden_size, hd = c.head_dim, nh = c.num_heads, nkv = c.num_kv_heads;
   const int64_t q_dim = nh * hd, kv = c.kv_dim(), ff = c.intermediate_size;
-  std::vector<float> x(static_cast<size_t>(n * d)), xn(x.size()), q(static_cast<size_t>(n * q_dim)),
-      k(static_cast<size_t>(n * kv)), v(k.size()), att(q.size()), proj(x.size()),
-      gate(static_cast<size_t>(n * ff)), up(gate.size());
-  for (int64_t t = 0; t < n; ++t) token_embd.dequantize_row(tokens[static_cast<size_t>(t)], x.data() + t * d);
-  for (size_t l = 0; l < layers.size(); ++l) {
-    const Layer& L = layers[l];
-    const std::string& p = L.prefix;
-    for (int64_t t = 0; t < n; ++t) rms_norm(&x[t * d], ptr(L.attn_norm), d, c.norm_eps, &xn[t * d]);
-    linear(p, "attn_q.weight", L.wq, L.bq, xn.data(), n, q.data());
-    linear(p, "attn_k.weight", L.wk, L.bk, xn.data(), n, k.data());
-    linear(p, "attn_v.weight", L.wv, L.bv, xn.data(), n, v.data());
-    for (int64_t t = 0; t < n; ++t) {
-      if (c.qk_norm) {
-        for (int64_t h = 0; h < nh; ++h) rms_norm(&q[t * q_dim + h * hd], ptr(L.q_norm), hd, c.norm_eps, &q[t * q_dim + h * hd]);
-        for (int64_t h = 0; h < nkv; ++h) rms_norm(&k[t * kv + h * hd], ptr(L.k_norm), hd, c.norm_eps, &k[t * kv + h * hd]);
-      }
-      rope(&q[t * q_dim], nh, pos + t);
-      rope(&k[t * kv], nkv, pos + t);
+  std::vector<float> xn(static_cast<size_t>(n * d)), q(static_cast<size_t>(n * q_dim)), k(static_cast<size_t>(n * kv)),
+      v(k.size()), att(q.size()), proj(xn.size()), gate(static_cast<size_t>(n * ff)), up(gate.size());
+  const Layer& L = layers[l];
+  const std::string& p = L.prefix;
+  for (int64_t t = 0; t < n; ++t) rms_norm(&x[t * d], ptr(L.attn_norm), d, c.norm_eps, &xn[t * d]);
+  linear(p, "attn_q.weight", L.wq, L.bq, xn.data(), n, q.data());
+  linear(p, "attn_k.weight", L.wk, L.bk, xn.data(), n, k.data());
+  linear(p, "attn_v.weight", L.wv, L.bv, xn.data(), n, v.data());
+  for (int64_t t = 0; t < n; ++t) {
+    if (c.qk_norm) {
+      for (int64_t h = 0; h < nh; ++h) rms_norm(&q[t * q_dim + h * hd], ptr(L.q_norm), hd, c.norm_eps, &q[t * q_dim + h * hd]);
+      for (int64_t h = 0; h < nkv; ++h) rms_norm(&k[t * kv + h * hd], ptr(L.k_norm), hd, c.norm_eps, &k[t * kv + h * hd]);
     }
-    store_kv(l, k.data(), v.data(), n);
-    attention(l, q.data(), n, att.data());
-    linear(p, "attn_output.weight", L.wo, {}, att.data(), n, proj.data());
-    for (size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
-    for (int64_t t = 0; t < n; ++t) rms_norm(&x[t * d], ptr(L.ffn_norm), d, c.norm_eps, &xn[t * d]);
-    linear(p, "ffn_gate.weight", L.w_gate, {}, xn.data(), n, gate.data());
-    linear(p, "ffn_up.weight", L.w_up, {}, xn.data(), n, up.data());
-    for (size_t i = 0; i < gate.size(); ++i) gate[i] = silu(gate[i]) * up[i];
-    linear(p, "ffn_down.weight", L.w_down, {}, gate.data(), n, proj.data());
-    for (size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
+    rope(&q[t * q_dim], nh, pos + t);
+    rope(&k[t * kv], nkv, pos + t);
   }
+  store_kv(l, k.data(), v.data(), n);
+  attention(l, q.data(), n, att.data());
+  linear(p, "attn_output.weight", L.wo, {}, att.data(), n, proj.data());
+  for (size_t i = 0; i < xn.size(); ++i) x[i] += proj[i];
+  for (int64_t t = 0; t < n; ++t) rms_norm(&x[t * d], ptr(L.ffn_norm), d, c.norm_eps, &xn[t * d]);
+  linear(p, "ffn_gate.weight", L.w_gate, {}, xn.data(), n, gate.data());
+  linear(p, "ffn_up.weight", L.w_up, {}, xn.data(), n, up.data());
+  for (size_t i = 0; i < gate.size(); ++i) gate[i] = silu(gate[i]) * up[i];
+  linear(p, "ffn_down.weight", L.w_down, {}, gate.data(), n, proj.data());
+  for (size_t i = 0; i < xn.size(); ++i) x[i] += proj[i];
+}
+
+std::vector<float> LlamaRuntime::head(float* x, int64_t n, bool all_logits) {
+  const int64_t d = c.hidden_size;
   const int64_t first = all_logits ? 0 : n - 1, rows = n - first;
-  for (int64_t t = first; t < n; ++t) rms_norm(&x[t * d], ptr(output_norm), d, c.norm_eps, &xn[t * d]);
+  std::vector<float> xn(static_cast<size_t>(rows * d));
+  for (int64_t t = first; t < n; ++t) rms_norm(&x[t * d], ptr(output_norm), d, c.norm_eps, &xn[(t - first) * d]);
   std::vector<float> logits(static_cast<size_t>(rows * c.vocab_size));
   const Weight& out = output.empty() ? token_embd : output;
-  linear("", "output.weight", out, {}, &xn[first * d], rows, logits.data());
+  linear("", "output.weight", out, {}, xn.data(), rows, logits.data());
   return logits;
 }
 

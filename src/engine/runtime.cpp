@@ -25,6 +25,23 @@ void Runtime::linear(const std::string& prefix, const char* name, const Weight& 
   engine::linear(pool, w, x, n, ptr(b), y, emulate_a8);
 }
 
+std::vector<float> Runtime::forward(std::span<const int32_t> tokens, bool all_logits) {
+  const auto n = static_cast<int64_t>(tokens.size());
+  std::vector<float> x(static_cast<size_t>(n * c.hidden_size));
+  embed(tokens, x.data());
+  for (size_t l = 0; l < static_cast<size_t>(c.num_layers); ++l) block(l, x.data(), n);
+  return head(x.data(), n, all_logits);
+}
+
+void Runtime::register_linear(int64_t block, const std::string& name, Weight& w) {
+  if (w.empty()) return;
+  linears[name] = &w;
+  if (block >= 0) {
+    if (block_linears.size() <= static_cast<size_t>(block)) block_linears.resize(static_cast<size_t>(block) + 1);
+    block_linears[static_cast<size_t>(block)].push_back(name);
+  }
+}
+
 void Runtime::check_tokens(std::span<const int32_t> tokens) const {
   const auto n = static_cast<int64_t>(tokens.size());
   if (n == 0) throw Error(ErrorCategory::InvalidArgument, "forward: no tokens");
@@ -98,6 +115,49 @@ std::vector<float> Model::forward(std::span<const int32_t> tokens, bool all_logi
   auto logits = rt.forward(tokens, all_logits);
   rt.pos += static_cast<int64_t>(tokens.size());
   return logits;
+}
+
+int64_t Model::num_blocks() const { return impl_->rt->c.num_layers; }
+
+std::vector<float> Model::embed(std::span<const int32_t> tokens) {
+  engine::Runtime& rt = *impl_->rt;
+  rt.check_tokens(tokens);
+  std::vector<float> x(tokens.size() * static_cast<size_t>(rt.c.hidden_size));
+  rt.embed(tokens, x.data());
+  return x;
+}
+
+void Model::run_block(int64_t block, std::span<float> hidden) {
+  engine::Runtime& rt = *impl_->rt;
+  const int64_t d = rt.c.hidden_size, n = static_cast<int64_t>(hidden.size()) / d;
+  if (block < 0 || block >= rt.c.num_layers)
+    throw Error(ErrorCategory::InvalidArgument, "run_block: block " + std::to_string(block) + " of " + std::to_string(rt.c.num_layers));
+  if (n == 0 || n * d != static_cast<int64_t>(hidden.size()) || rt.pos + n > rt.ctx)
+    throw Error(ErrorCategory::InvalidArgument, "run_block: " + std::to_string(hidden.size()) + " floats are not 1.." +
+                                                    std::to_string(rt.ctx - rt.pos) + " rows of " + std::to_string(d));
+  rt.block(static_cast<size_t>(block), hidden.data(), n);
+}
+
+const std::vector<std::string>& Model::block_linears(int64_t block) const {
+  const engine::Runtime& rt = *impl_->rt;
+  if (block < 0 || static_cast<size_t>(block) >= rt.block_linears.size())
+    throw Error(ErrorCategory::InvalidArgument, "block_linears: block " + std::to_string(block) + " of " + std::to_string(rt.c.num_layers));
+  return rt.block_linears[static_cast<size_t>(block)];
+}
+
+void Model::set_linear_weight(const std::string& name, Tensor f32) {
+  engine::Runtime& rt = *impl_->rt;
+  const auto it = rt.linears.find(name);
+  if (it == rt.linears.end()) throw Error(ErrorCategory::InvalidArgument, "set_linear_weight: no linear layer " + name);
+  engine::Weight& w = *it->second;
+  if (f32.dtype() != DType::f32 || f32.shape() != Shape{w.rows, w.cols})
+    throw Error(ErrorCategory::InvalidArgument, "set_linear_weight: " + name + " needs f32 " + shape_to_string({w.rows, w.cols}) +
+                                                    ", got " + std::string(dtype_name(f32.dtype())) + " " + shape_to_string(f32.shape()));
+  w.type = w.stored = GgmlType::F32;
+  w.row_bytes = static_cast<size_t>(w.cols) * sizeof(float);
+  w.owned = std::move(f32);
+  w.data = static_cast<const uint8_t*>(w.owned.data());
+  w.keep.reset();
 }
 
 }  // namespace qforge

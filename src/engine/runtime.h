@@ -3,6 +3,7 @@
 // (llama.cpp, gpt2.cpp) adds its weights and its forward pass.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -18,7 +19,13 @@ namespace qforge::engine {
 struct Runtime {
   Runtime(const ModelFile& file, const EngineOptions& options);
   virtual ~Runtime() = default;
-  virtual std::vector<float> forward(std::span<const int32_t> tokens, bool all_logits) = 0;
+  // A forward pass is embed → every block → head; the three are also run separately, block
+  // by block, by quantization pipelines. Blocks read and write n × hidden_size floats at
+  // positions pos..pos+n−1 (their KV cache rows); none of them advances pos.
+  std::vector<float> forward(std::span<const int32_t> tokens, bool all_logits);
+  virtual void embed(std::span<const int32_t> tokens, float* x) = 0;
+  virtual void block(size_t layer, float* x, int64_t n) = 0;
+  virtual std::vector<float> head(float* x, int64_t n, bool all_logits) = 0;
 
   // y = x·wᵀ (+ b); `name` is only materialised for the observer (decode calls this often).
   void linear(const std::string& prefix, const char* name, const Weight& w, const Tensor& b, const float* x, int64_t n,
@@ -39,6 +46,10 @@ struct Runtime {
   ThreadPool pool;
   std::vector<std::vector<float>> k_cache, v_cache;  // per layer [ctx][kv_dim]
   LinearObserver observer;
+  std::map<std::string, Weight*> linears;  // canonical name → the family's weight, every linear layer
+  std::vector<std::vector<std::string>> block_linears;  // per block, in execution order
+  // Fills `linears` and `block_linears` from names → weights; families call it once built.
+  void register_linear(int64_t block, const std::string& name, Weight& w);
 };
 
 std::unique_ptr<Runtime> make_llama_runtime(const ModelFile& file, const EngineOptions& options);
