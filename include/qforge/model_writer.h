@@ -1,6 +1,7 @@
 // Writing a ModelFile as GGUF (with llama.cpp's metadata keys) or safetensors.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,20 @@ GgmlType gguf_storage_type(const Shape& shape, GgmlType requested, std::string* 
 // Every tensor stored as gguf_storage_type() says. Quantizers are llama.cpp's reference
 // routines, bit for bit.
 std::vector<WrittenTensor> write_gguf_model(const ModelFile& m, const std::string& path, GgmlType type);
+
+// A tensor whose stored bytes were computed elsewhere (a quantization method's result).
+struct PreparedTensor {
+  GgmlType type;
+  std::vector<uint8_t> bytes;  // ggml_row_bytes(type, row) per row
+  std::string note;
+};
+
+// The model as GGUF with `prepared` tensors stored as given and every other tensor as
+// gguf_storage_type(shape, `others`) says (norms stay f32). general.file_type names
+// `main_type`; `metadata` adds string keys (e.g. how the weights were quantized).
+std::vector<WrittenTensor> write_gguf_model(const ModelFile& m, const std::string& path, GgmlType main_type,
+                                            const std::map<std::string, PreparedTensor>& prepared, GgmlType others,
+                                            const std::map<std::string, std::string>& metadata = {});
 
 // Canonical names; `dtype` (f32, f16, bf16) converts every float tensor, otherwise plain
 // tensors keep their dtype and GGUF block types are dequantized to f32.

@@ -114,34 +114,50 @@ uint32_t llama_file_type(GgmlType t) {
 }
 
 std::vector<WrittenTensor> write_gguf_model(const ModelFile& m, const std::string& path, GgmlType type) {
-  if (!ggml_type_info(type).can_quantize)
-    throw Error(ErrorCategory::InvalidArgument, "cannot write GGUF tensors of type " + std::string(ggml_type_info(type).name) +
-                                                    "; supported: " + ggml_writable_type_names());
+  return write_gguf_model(m, path, type, {}, type);
+}
+
+std::vector<WrittenTensor> write_gguf_model(const ModelFile& m, const std::string& path, GgmlType main_type,
+                                            const std::map<std::string, PreparedTensor>& prepared, GgmlType others,
+                                            const std::map<std::string, std::string>& metadata) {
+  for (GgmlType t : {main_type, others})
+    if (!ggml_type_info(t).can_quantize)
+      throw Error(ErrorCategory::InvalidArgument, "cannot write GGUF tensors of type " + std::string(ggml_type_info(t).name) +
+                                                      "; supported: " + ggml_writable_type_names());
   GgufWriter w;
   if (m.config) set_arch_metadata(w, *m.config);
   w.set("general.name", GgufValue::of_string(std::string(model_format_name(m.format)) + " model converted by qforge"));
-  w.set("general.file_type", GgufValue::of_u32(llama_file_type(type)));
-  const bool quantized = !ggml_type_info(type).plain;
-  if (quantized) w.set("general.quantization_version", GgufValue::of_u32(2));
+  w.set("general.file_type", GgufValue::of_u32(llama_file_type(main_type)));
+  if (!ggml_type_info(main_type).plain || !ggml_type_info(others).plain) w.set("general.quantization_version", GgufValue::of_u32(2));
+  for (const auto& [k, v] : metadata) w.set(k, GgufValue::of_string(v));
   if (m.vocab) set_vocab_metadata(w, *m.vocab);
 
   std::vector<WrittenTensor> report;
   for (const auto& t : m.tensors) {
-    std::string note;
-    const GgmlType out = gguf_storage_type(t.shape, type, &note);
     const auto row = static_cast<uint64_t>(t.shape.back());
+    const uint64_t rows = static_cast<uint64_t>(t.numel()) / row;
+    if (const auto it = prepared.find(t.name); it != prepared.end()) {
+      const PreparedTensor& p = it->second;
+      if (p.bytes.size() != ggml_row_bytes(p.type, row) * rows)
+        throw Error(ErrorCategory::InvalidArgument, "write_gguf_model: prepared " + t.name + " has " + std::to_string(p.bytes.size()) +
+                                                        " bytes, its shape needs " + std::to_string(ggml_row_bytes(p.type, row) * rows));
+      w.add_tensor(t.name, t.shape, p.type, std::span<const uint8_t>(p.bytes));
+      report.push_back({t.name, std::string(ggml_type_info(p.type).name), t.shape, p.bytes.size(), p.note});
+      continue;
+    }
+    std::string note;
+    const GgmlType out = gguf_storage_type(t.shape, others, &note);
     if (t.block && *t.block == out && t.rope_permute_heads == 0) {
       w.add_tensor(t.name, t.shape, out, t.data);  // already in the wanted block type
     } else if (out == GgmlType::F32 && raw_copy_ok(t, DType::f32)) {
       w.add_tensor(t.name, t.shape, out, t.data);
     } else {
       const Tensor x = tensor_to_f32(t);
-      std::vector<uint8_t> bytes(static_cast<size_t>(ggml_row_bytes(out, row)) * static_cast<size_t>(t.numel() / static_cast<int64_t>(row)));
+      std::vector<uint8_t> bytes(static_cast<size_t>(ggml_row_bytes(out, row) * rows));
       ggml_quantize(out, x.span<float>(), bytes);
       w.add_tensor(t.name, t.shape, out, std::move(bytes));
     }
-    report.push_back({t.name, std::string(ggml_type_info(out).name), t.shape,
-                      ggml_row_bytes(out, row) * static_cast<uint64_t>(t.numel() / static_cast<int64_t>(row)), note});
+    report.push_back({t.name, std::string(ggml_type_info(out).name), t.shape, ggml_row_bytes(out, row) * rows, note});
   }
   w.write(path);
   return report;

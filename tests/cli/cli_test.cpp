@@ -75,7 +75,7 @@ TEST(Cli, InfoReportsIsaAndHonoursTheCap) {
 
 TEST(Cli, BadInputGetsOneLineAndNonZeroExit) {
   for (const auto& [args, env, expect] : std::initializer_list<std::tuple<std::string, std::string, std::string>>{
-           {"frobnicate", "", "unknown command 'frobnicate'; available: info, convert, run, eval, bench, synth, dtypes"},
+           {"frobnicate", "", "unknown command 'frobnicate'; available: info, convert, quantize, run, eval, bench, synth, dtypes"},
            {"dtypes --value abc", "", "cannot read 'abc' as a number"},
            {"dtypes --bogus", "", "unknown argument '--bogus'"},
            {"info", "QFORGE_ISA=sse9", "supported: scalar, avx2, avx512"},
@@ -139,6 +139,50 @@ TEST(CliModels, BenchReportsPromptAndGenerationRates) {
   const CliResult bad = run("bench '" + bin.string() + "' -r 0");
   EXPECT_EQ(bad.code, 1);
   EXPECT_TRUE(contains(bad.out, "-r expects an integer in 1..1000, got '0'")) << bad.out;
+}
+
+TEST(CliModels, QuantizeWithGptqWritesAGgufThatRunsAndAReport) {
+  QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
+  QFORGE_REQUIRE_SHARED(text, "data/wikitext-2/wiki.valid.tokens");
+  qforge::testing::TempDir dir;
+  const std::string out = dir.file("q.gguf"), report = dir.file("r.json");
+  const CliResult q = run("quantize '" + bin.string() + "' -o '" + out + "' --method gptq --bits 4 --group-size 32 --asym --calib '" +
+                          text.string() + "' --calib-samples 8 --calib-seqlen 64 --report '" + report + "'");
+  ASSERT_EQ(q.code, 0) << q.out;
+  EXPECT_TRUE(contains(q.out, "with gptq on q4_1 grids")) << q.out;
+  EXPECT_TRUE(contains(q.out, "8 windows of 64 tokens from")) << q.out;
+  EXPECT_TRUE(contains(q.out, "ffn_down")) << q.out;
+  EXPECT_TRUE(contains(q.out, "kept in f16")) << q.out;
+  std::ifstream r(report);
+  const std::string json((std::istreambuf_iterator<char>(r)), std::istreambuf_iterator<char>());
+  EXPECT_TRUE(contains(json, "\"rtn_output_error\"")) << json.substr(0, 400);
+  EXPECT_TRUE(contains(json, "\"name\": \"blk.4.ffn_up.weight\"")) << json.substr(0, 400);
+  const CliResult g = run("run '" + out + "' -p 'Once upon a time' -n 8");
+  ASSERT_EQ(g.code, 0) << g.out;
+  const CliResult info = run("info '" + out + "' --json");
+  EXPECT_TRUE(contains(info.out, "\"q4_1\"")) << info.out;
+}
+
+TEST(CliModels, QuantizeRefusesWhatItCannotWriteAndLeavesNothing) {
+  QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
+  qforge::testing::TempDir dir;
+  const std::string out = dir.file("q.gguf");
+  for (const auto& [args, expect] : std::initializer_list<std::pair<std::string, std::string>>{
+           {"--bits 3 --group-size 128", "int3 sym G=128 has no GGUF block type"},
+           {"--type q6_k", "no quantization grid for GGUF type q6_k; supported: q8_0, q4_0, q4_1, q5_0, q5_1"},
+           {"--method awq", "unknown method 'awq'; supported: rtn, gptq"},
+           {"--type q4_0 --bits 4", "give --type or --bits/--group-size/--sym, not both"},
+           {"--method gptq --calib /nonexistent.txt", "/nonexistent.txt"},
+           {"--damp 2", "--damp wants a number in [0.000000, 1.000000], got '2'"}}) {
+    const CliResult r = run("quantize '" + bin.string() + "' -o '" + out + "' " + args);
+    EXPECT_EQ(r.code, 1) << args;
+    EXPECT_TRUE(contains(r.out, expect)) << r.out;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << "one line: " << r.out;
+    EXPECT_FALSE(std::filesystem::exists(out)) << args;
+  }
+  const CliResult st = run("quantize '" + bin.string() + "' -o '" + dir.file("q.safetensors") + "'");
+  EXPECT_EQ(st.code, 1);
+  EXPECT_TRUE(contains(st.out, "the output is GGUF")) << st.out;
 }
 
 // A corrupt input gives one line naming the file, a non-zero exit, and no output file.

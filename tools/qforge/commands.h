@@ -14,5 +14,6 @@ int cmd_run(std::span<const std::string> args);
 int cmd_eval(std::span<const std::string> args);
 int cmd_synth(std::span<const std::string> args);
 int cmd_bench(std::span<const std::string> args);
+int cmd_quantize(std::span<const std::string> args);
 
 }  // namespace qforge::cli

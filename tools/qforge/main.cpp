@@ -18,6 +18,7 @@ struct Command {
 constexpr Command kCommands[] = {
     {"info", qforge::cli::cmd_info, "CPU features and kernels; with a model: its architecture, tensors and size"},
     {"convert", qforge::cli::cmd_convert, "convert between safetensors, GGUF (quantized as llama.cpp does) and llama2.c"},
+    {"quantize", qforge::cli::cmd_quantize, "quantize a model's weights (rtn, gptq) and write it as GGUF, with a per-layer report"},
     {"run", qforge::cli::cmd_run, "generate text with a model (greedy, or temperature/top-k/top-p sampling)"},
     {"eval", qforge::cli::cmd_eval, "perplexity on a text file (llama.cpp's or the GPTQ papers' protocol)"},
     {"bench", qforge::cli::cmd_bench, "prompt (pp512) and generation (tg128) tokens/s, median of repetitions, as llama-bench"},

@@ -1,0 +1,210 @@
+// quantize_model: calibration through one block at a time, each linear quantized from its
+// input statistics, the quantized block's outputs feeding the next block.
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "engine/thread_pool.h"
+#include "kernels/dot/dot_kernels.h"
+#include "qforge/engine.h"
+#include "qforge/error.h"
+#include "qforge/pipeline.h"
+
+namespace qforge {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+uint64_t peak_rss_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;  // "VmHWM:  1234 kB"
+  return 0;
+}
+
+// H += XᵀX for X = n × in, through the f32 matmul kernel on Xᵀ (rows of H split over threads).
+void accumulate_hessian(engine::ThreadPool& pool, const float* x, int64_t n, int64_t in, std::vector<double>& h) {
+  std::vector<float> xt(static_cast<size_t>(n * in)), part(static_cast<size_t>(in * in));
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t i = 0; i < in; ++i) xt[static_cast<size_t>(i * n + t)] = x[t * in + i];
+  const kernels::DotKernels& k = kernels::dot_kernels();
+  const auto* rows = reinterpret_cast<const uint8_t*>(xt.data());
+  const size_t row_bytes = static_cast<size_t>(n) * sizeof(float);
+  pool.parallel_for(in, [&](int64_t b, int64_t e) {
+    k.matmul.f32({rows + static_cast<size_t>(b) * row_bytes, row_bytes, e - b, xt.data(), in, n, part.data() + b, in});
+  });
+  for (size_t i = 0; i < h.size(); ++i) h[i] += part[i];
+}
+
+// Σ_rows mᵀ H m for the rows of m (rows × cols): ‖m Xᵀ‖² when H = XᵀX.
+double quadratic_sum(engine::ThreadPool& pool, const std::vector<float>& hf, const float* m, int64_t rows, int64_t cols) {
+  std::vector<float> mh(static_cast<size_t>(rows * cols));
+  const kernels::DotKernels& k = kernels::dot_kernels();
+  const auto* hrows = reinterpret_cast<const uint8_t*>(hf.data());
+  const size_t row_bytes = static_cast<size_t>(cols) * sizeof(float);
+  pool.parallel_for(cols, [&](int64_t b, int64_t e) {
+    k.matmul.f32({hrows + static_cast<size_t>(b) * row_bytes, row_bytes, e - b, m, rows, cols, mh.data() + b, cols});
+  });
+  double s = 0;
+  for (size_t i = 0; i < mh.size(); ++i) s += static_cast<double>(mh[i]) * static_cast<double>(m[i]);
+  return s;
+}
+
+double sqnr_db(std::span<const float> w, const std::vector<float>& wq) {
+  double sig = 0, err = 0;
+  for (size_t i = 0; i < w.size(); ++i) {
+    sig += static_cast<double>(w[i]) * w[i];
+    const double d = static_cast<double>(w[i]) - wq[i];
+    err += d * d;
+  }
+  return err == 0 ? std::numeric_limits<double>::infinity() : 10 * std::log10(sig / err);
+}
+
+std::vector<float> difference(std::span<const float> w, const Tensor& wq) {
+  const auto q = wq.span<float>();
+  std::vector<float> d(w.size());
+  for (size_t i = 0; i < w.size(); ++i) d[i] = w[i] - q[i];
+  return d;
+}
+
+}  // namespace
+
+std::string_view weight_method_name(WeightMethod m) { return m == WeightMethod::Gptq ? "gptq" : "rtn"; }
+
+WeightMethod parse_weight_method(std::string_view name) {
+  if (name == "rtn") return WeightMethod::Rtn;
+  if (name == "gptq") return WeightMethod::Gptq;
+  throw Error(ErrorCategory::InvalidArgument, "unknown method '" + std::string(name) + "'; supported: rtn, gptq");
+}
+
+QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* calib, const QuantizeOptions& o,
+                               const std::function<void(const std::string&, const QuantizedMatrix&)>& emit,
+                               const std::function<void(const QuantizeProgress&)>& progress) {
+  if (o.method == WeightMethod::Gptq && (!calib || calib->samples.empty()))
+    throw Error(ErrorCategory::InvalidArgument, "gptq needs calibration samples");
+  const auto start = Clock::now();
+  const bool with_data = calib && !calib->samples.empty();
+  // f32 weights in the engine, so each quantized block computes with exactly its new values.
+  auto model = Model::load(file, {.threads = o.threads, .context = 0, .dequantize = true});
+  engine::ThreadPool pool(o.threads);
+  const ParallelFor par = [&](int64_t n, const std::function<void(int64_t, int64_t)>& body) { pool.parallel_for(n, body); };
+
+  QuantizeSummary summary;
+  summary.calibration_tokens = with_data ? calib->tokens() : 0;
+  std::vector<std::vector<float>> hidden;
+  if (with_data)
+    for (const auto& s : calib->samples) {
+      if (static_cast<int64_t>(s.size()) > model->context())
+        throw Error(ErrorCategory::InvalidArgument, "a calibration sample of " + std::to_string(s.size()) +
+                                                        " tokens exceeds the model's context of " + std::to_string(model->context()));
+      model->reset();
+      hidden.push_back(model->embed(s));
+    }
+
+  const int64_t blocks = model->num_blocks();
+  for (int64_t b = 0; b < blocks; ++b) {
+    const std::vector<std::string>& names = model->block_linears(b);
+    const std::set<std::string> in_block(names.begin(), names.end());
+    // Linears reading the same activations (q, k, v) share one H, keyed by the first of them.
+    std::map<std::string, std::vector<double>> h;
+    std::map<std::string, std::string> input_of;
+    std::vector<std::vector<float>> outputs;
+    if (with_data) {
+      const float* last_x = nullptr;
+      std::string last_name;
+      model->set_observer([&](const std::string& name, const float* x, int64_t n, int64_t in) {
+        if (!in_block.count(name)) return;
+        if (x == last_x && input_of.count(last_name)) {
+          input_of[name] = input_of[last_name];
+        } else {
+          input_of[name] = name;
+          auto& hn = h[name];
+          if (hn.empty()) hn.assign(static_cast<size_t>(in * in), 0.0);
+          accumulate_hessian(pool, x, n, in, hn);
+        }
+        last_x = x;
+        last_name = name;
+      });
+      for (auto& x : hidden) {
+        std::vector<float> y = x;
+        model->reset();
+        model->run_block(b, y);
+        last_x = nullptr;
+        if (!o.sequential) outputs.push_back(std::move(y));
+      }
+      model->set_observer(nullptr);
+    }
+
+    std::map<std::string, std::unique_ptr<GptqHessian>> factored;
+    for (const std::string& name : names) {
+      const auto t0 = Clock::now();
+      const ModelTensor* mt = file.find(name);
+      if (!mt) throw Error(ErrorCategory::BadFile, file.path + ": missing tensor " + name);
+      LayerReport r;
+      r.name = name;
+      r.block = b;
+      r.rows = mt->shape[0];
+      r.cols = mt->shape[1];
+      if (o.grid.group_size > 0 && r.cols % o.grid.group_size != 0) {
+        r.note = "rows of " + std::to_string(r.cols) + " are not a whole number of groups of " + std::to_string(o.grid.group_size);
+        summary.layers.push_back(r);
+        continue;
+      }
+      const Tensor wt = tensor_to_f32(*mt);
+      const std::span<const float> w = wt.span<float>();
+      const std::vector<double>* hn = with_data ? &h.at(input_of.at(name)) : nullptr;
+      QuantizedMatrix q;
+      if (o.method == WeightMethod::Gptq) {
+        auto& f = factored[input_of.at(name)];
+        if (!f) f = std::make_unique<GptqHessian>(*hn, r.cols, o.gptq);
+        q = quantize_gptq(w, r.rows, r.cols, *f, o.grid, o.gptq, par);
+        r.damp = f->damp_used();
+        r.dead_columns = f->dead_columns();
+      } else {
+        q = quantize_rtn(w, r.rows, r.cols, o.grid);
+      }
+      Tensor wq = q.dequantize();
+      r.quantized = true;
+      r.weight_sqnr_db = sqnr_db(w, std::vector<float>(wq.span<float>().begin(), wq.span<float>().end()));
+      if (hn) {
+        const std::vector<float> hf(hn->begin(), hn->end());
+        const double signal = quadratic_sum(pool, hf, w.data(), r.rows, r.cols);
+        r.output_error = quadratic_sum(pool, hf, difference(w, wq).data(), r.rows, r.cols) / signal;
+        if (o.method == WeightMethod::Rtn) {
+          r.rtn_output_error = r.output_error;
+        } else {
+          const Tensor rq = quantize_rtn(w, r.rows, r.cols, o.grid).dequantize();
+          r.rtn_output_error = quadratic_sum(pool, hf, difference(w, rq).data(), r.rows, r.cols) / signal;
+        }
+      }
+      emit(name, q);
+      model->set_linear_weight(name, std::move(wq));
+      r.seconds = since(t0);
+      summary.layers.push_back(std::move(r));
+    }
+    if (with_data) {
+      if (o.sequential) {
+        for (auto& x : hidden) {
+          model->reset();
+          model->run_block(b, x);
+        }
+      } else {
+        hidden = std::move(outputs);
+      }
+    }
+    if (progress) {
+      const double s = since(start);
+      progress({b + 1, blocks, s, s / static_cast<double>(b + 1) * static_cast<double>(blocks - b - 1)});
+    }
+  }
+  summary.seconds = since(start);
+  summary.peak_rss_bytes = peak_rss_bytes();
+  return summary;
+}
+
+}  // namespace qforge

@@ -1,0 +1,228 @@
+// qforge quantize MODEL -o OUT.gguf --method rtn|gptq (--type T | --bits B --group-size G --sym|--asym)
+//   [--calib FILE|self|random] [--calib-samples N] [--calib-seqlen L] [--seed S]
+//   [--damp X] [--act-order] [--block N] [--no-sequential] [--others T] [--report FILE] [-t N]
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "args.h"
+#include "commands.h"
+#include "model_summary.h"
+#include "qforge/atomic_file.h"
+#include "qforge/engine.h"
+#include "qforge/error.h"
+#include "qforge/mapped_file.h"
+#include "qforge/model_writer.h"
+#include "qforge/pipeline.h"
+#include "qforge/tokenizer.h"
+
+namespace qforge::cli {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: qforge quantize MODEL -o OUT.gguf [--method rtn|gptq] [--type T | --bits B --group-size G --sym|--asym]\n"
+    "                       [--calib FILE|self|random] [--calib-samples N] [--calib-seqlen L] [--seed S]\n"
+    "                       [--damp X] [--act-order] [--block N] [--no-sequential] [--others T] [--report FILE] [-t N]\n"
+    "  --method     rtn (round to nearest, data-free; default) or gptq (Frantar et al., needs calibration)\n"
+    "  --type       the GGUF grid: q8_0, q5_1, q5_0, q4_1, q4_0 (default q4_0); or the same as a scheme:\n"
+    "               --bits 8|5|4 --group-size 32 --sym (q8_0, q5_0, q4_0) or --asym (q5_1, q4_1)\n"
+    "  --calib      text to tokenize and cut into seeded random windows (GPTQ's protocol); 'self': text the\n"
+    "               model generates itself (the default when gptq has no --calib); 'random': random token ids\n"
+    "  --calib-samples N (default 128)  --calib-seqlen L (default 512, or the model's context if smaller)\n"
+    "  --damp X     GPTQ damping as a fraction of mean(diag H) (default 0.01); --act-order: columns by\n"
+    "               decreasing H_ii with static groups; --block N: lazy-batch width (default 128)\n"
+    "  --no-sequential  next block's inputs from the float block instead of the quantized one\n"
+    "  --others T   type of the tensors left in float: embeddings, output head, and layers whose rows do\n"
+    "               not split into groups (default f16; norms stay f32)\n"
+    "  --report FILE    per-layer statistics (weight SQNR, output error vs RTN, time) as JSON\n";
+
+double real_option(Args& args, const std::string& name, double fallback, double lo, double hi) {
+  const auto v = args.option(name);
+  if (!v) return fallback;
+  size_t used = 0;
+  double x = 0;
+  try {
+    x = std::stod(*v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != v->size() || !(x >= lo && x <= hi))
+    throw Error(ErrorCategory::InvalidArgument, "quantize: " + name + " wants a number in [" + std::to_string(lo) + ", " +
+                                                    std::to_string(hi) + "], got '" + *v + "'");
+  return x;
+}
+
+GgmlType grid_type(const std::optional<std::string>& type, int64_t bits, int64_t group, std::optional<bool> sym) {
+  if (type) {
+    if (bits || group || sym) throw Error(ErrorCategory::InvalidArgument, "quantize: give --type or --bits/--group-size/--sym, not both");
+    return parse_ggml_type(*type, true);
+  }
+  bits = bits ? bits : 4;
+  group = group ? group : 32;
+  const bool s = sym.value_or(true);
+  const std::string scheme = "int" + std::to_string(bits) + (s ? " sym" : " asym") + " G=" + std::to_string(group);
+  if (group == 32) {
+    if (bits == 8 && s) return GgmlType::Q8_0;
+    if (bits == 5) return s ? GgmlType::Q5_0 : GgmlType::Q5_1;
+    if (bits == 4) return s ? GgmlType::Q4_0 : GgmlType::Q4_1;
+  }
+  throw Error(ErrorCategory::InvalidArgument,
+              "quantize: " + scheme + " has no GGUF block type, and qforge's own checkpoint format is not written yet; "
+              "GGUF grids: int8 sym G=32 (q8_0), int5 sym/asym G=32 (q5_0/q5_1), int4 sym/asym G=32 (q4_0/q4_1)");
+}
+
+std::string kind_of(const std::string& name) {  // "blk.3.attn_q.weight" → "attn_q"
+  const size_t a = name.find('.', 4), b = name.rfind('.');
+  return a == std::string::npos || b <= a ? name : name.substr(a + 1, b - a - 1);
+}
+
+}  // namespace
+
+int cmd_quantize(std::span<const std::string> argv) {
+  Args args("quantize", argv);
+  if (args.flag("--help")) {
+    std::printf("%s", kUsage);
+    return 0;
+  }
+  const auto out = args.option("-o");
+  const std::string method_name = args.option("--method").value_or("rtn");
+  const auto type = args.option("--type");
+  const int64_t bits = args.integer("--bits", 0, 2, 8);
+  const int64_t group = args.integer("--group-size", 0, 1, 1 << 20);
+  std::optional<bool> sym;
+  if (args.flag("--sym")) sym = true;
+  if (args.flag("--asym")) {
+    if (sym) throw Error(ErrorCategory::InvalidArgument, "quantize: --sym and --asym exclude each other");
+    sym = false;
+  }
+  const auto calib_arg = args.option("--calib");
+  const int64_t samples = args.integer("--calib-samples", 128, 1, 1 << 20);
+  const int64_t seqlen_arg = args.integer("--calib-seqlen", 512, 2, 1 << 24);
+  const auto seed = static_cast<uint64_t>(args.integer("--seed", 0));
+  QuantizeOptions o;
+  o.gptq.damp = real_option(args, "--damp", 0.01, 0.0, 1.0);
+  o.gptq.act_order = args.flag("--act-order");
+  o.gptq.block = args.integer("--block", 128, 1, 1 << 20);
+  o.sequential = !args.flag("--no-sequential");
+  const GgmlType others = parse_ggml_type(args.option("--others").value_or("f16"), true);
+  const auto report_path = args.option("--report");
+  o.threads = static_cast<int>(args.integer("-t", 2, 1, 512));
+  const auto models = args.positionals();
+  args.finish();
+  if (models.size() != 1) throw Error(ErrorCategory::InvalidArgument, "quantize: give exactly one model (see qforge quantize --help)");
+  if (!out) throw Error(ErrorCategory::InvalidArgument, "quantize: missing -o OUT.gguf");
+  if (!out->ends_with(".gguf"))
+    throw Error(ErrorCategory::InvalidArgument, "quantize: '" + *out + "': the output is GGUF (.gguf); qforge's own checkpoint format is not written yet");
+  o.method = parse_weight_method(method_name);
+  const GgmlType main_type = grid_type(type, bits, group, sym);
+  o.grid = WeightGrid::ggml(main_type);
+
+  const ModelFile f = open_model(models.front());
+  if (!f.config) throw Error(ErrorCategory::BadFile, f.path + ": no model config; cannot run it to quantize");
+  const int64_t seqlen = std::min(seqlen_arg, f.config->context_length);
+  const std::string calib_kind = calib_arg.value_or(o.method == WeightMethod::Gptq ? "self" : "");
+  std::optional<CalibrationSet> calib;
+  if (calib_kind == "random") {
+    std::optional<int32_t> bos;
+    if (f.vocab) bos = static_cast<int32_t>(f.vocab->bos);
+    calib = random_calibration(f.config->vocab_size, samples, seqlen, seed, bos);
+  } else if (calib_kind == "self") {
+    if (!f.vocab) throw Error(ErrorCategory::InvalidArgument, "quantize: " + f.path + " has no vocabulary to start generating from; give --calib FILE or --calib random");
+    std::fprintf(stderr, "calibration: no --calib given; generating %lld samples of %lld tokens with the model (seed %llu)\n",
+                 static_cast<long long>(samples), static_cast<long long>(seqlen), static_cast<unsigned long long>(seed));
+    auto m = Model::load(f, {.threads = o.threads});
+    calib = self_generated_calibration(*m, samples, seqlen, seed, static_cast<int32_t>(f.vocab->bos), [](int64_t done, int64_t total) {
+      if (done == total || done % 16 == 0) std::fprintf(stderr, "  generated %lld/%lld\n", static_cast<long long>(done), static_cast<long long>(total));
+    });
+  } else if (!calib_kind.empty()) {
+    const auto tokenizer = make_tokenizer(f);
+    const std::vector<int32_t> tokens = tokenizer->encode(read_file_text(calib_kind), false);
+    std::optional<int32_t> bos;
+    if (tokenizer->add_bos()) bos = tokenizer->bos();
+    calib = calibration_windows(tokens, samples, seqlen, seed, bos, calib_kind);
+  }
+  if (calib) std::fprintf(stderr, "calibration: %s\n", calib->description.c_str());
+
+  std::map<std::string, PreparedTensor> prepared;
+  const bool terminal = ::isatty(STDERR_FILENO) != 0;
+  const QuantizeSummary s = quantize_model(
+      f, calib ? &*calib : nullptr, o,
+      [&](const std::string& name, const QuantizedMatrix& q) { prepared[name] = {main_type, q.to_ggml(), ""}; },
+      [&](const QuantizeProgress& p) {
+        std::fprintf(stderr, "%sblock %lld/%lld  %.1f s  ETA %.0f s%s", terminal ? "\r" : "", static_cast<long long>(p.block),
+                     static_cast<long long>(p.blocks), p.seconds, p.eta_seconds, terminal && p.block < p.blocks ? "   " : "\n");
+      });
+  std::map<std::string, std::string> meta = {
+      {"qforge.version", QFORGE_VERSION},
+      {"qforge.quantization.method", std::string(weight_method_name(o.method))},
+      {"qforge.quantization.grid", o.grid.describe()},
+      {"qforge.quantization.calibration", calib ? calib->description : "none (data-free)"}};
+  if (o.method == WeightMethod::Gptq)
+    meta["qforge.quantization.gptq"] = "damp " + std::to_string(o.gptq.damp) + ", block " + std::to_string(o.gptq.block) +
+                                       (o.gptq.act_order ? ", act-order" : "") + (o.sequential ? ", sequential" : ", non-sequential");
+  const std::vector<WrittenTensor> written = write_gguf_model(f, *out, main_type, prepared, others, meta);
+
+  uint64_t total = 0, params = 0;
+  for (const auto& w : written) {
+    total += w.bytes;
+    params += static_cast<uint64_t>(shape_numel(w.shape));
+  }
+  // One line per kind of layer (attn_q, ffn_down, ...): means over the blocks.
+  struct Agg {
+    int n = 0, kept = 0;
+    double sqnr = 0, err = 0, rtn = 0, secs = 0;
+  };
+  std::map<std::string, Agg> kinds;
+  for (const auto& l : s.layers) {
+    Agg& a = kinds[kind_of(l.name)];
+    if (!l.quantized) {
+      ++a.kept;
+      continue;
+    }
+    ++a.n;
+    a.sqnr += l.weight_sqnr_db;
+    a.err += l.output_error;
+    a.rtn += l.rtn_output_error;
+    a.secs += l.seconds;
+  }
+  std::printf("quantized %s → %s with %s on %s grids\n", models.front().c_str(), out->c_str(),
+              std::string(weight_method_name(o.method)).c_str(), o.grid.describe().c_str());
+  std::printf("%-12s %7s %12s %14s %14s %9s\n", "layer", "count", "SQNR dB", "output err", "RTN out err", "time s");
+  for (const auto& [k, a] : kinds) {
+    if (a.n == 0) {
+      std::printf("%-12s %7d  kept in %s (rows do not split into groups)\n", k.c_str(), a.kept, std::string(ggml_type_info(others).name).c_str());
+      continue;
+    }
+    std::printf("%-12s %7d %12.2f %14.3e %14.3e %9.2f\n", k.c_str(), a.n, a.sqnr / a.n, a.err / a.n, a.rtn / a.n, a.secs);
+  }
+  std::printf("size     %s, %.3f bits per weight over all tensors\n", human_bytes(total).c_str(), 8.0 * static_cast<double>(total) / static_cast<double>(params));
+  std::printf("time     %.1f s (%lld calibration tokens), peak memory %s\n", s.seconds,
+              static_cast<long long>(s.calibration_tokens), human_bytes(s.peak_rss_bytes).c_str());
+
+  if (report_path) {
+    nlohmann::json layers = nlohmann::json::array();
+    auto num = [](double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); };
+    for (const auto& l : s.layers)
+      layers.push_back({{"name", l.name}, {"block", l.block}, {"rows", l.rows}, {"cols", l.cols}, {"quantized", l.quantized},
+                        {"note", l.note}, {"weight_sqnr_db", num(l.weight_sqnr_db)}, {"output_error", num(l.output_error)},
+                        {"rtn_output_error", num(l.rtn_output_error)}, {"damp", l.damp}, {"dead_columns", l.dead_columns},
+                        {"seconds", l.seconds}});
+    nlohmann::json j = {{"model", models.front()}, {"output", *out}, {"method", weight_method_name(o.method)},
+                        {"grid", o.grid.describe()}, {"bits_per_weight_grid", o.grid.bits_per_weight()},
+                        {"calibration", calib ? calib->description : "none"}, {"calibration_tokens", s.calibration_tokens},
+                        {"gptq", {{"damp", o.gptq.damp}, {"block", o.gptq.block}, {"act_order", o.gptq.act_order}}},
+                        {"sequential", o.sequential}, {"seconds", s.seconds}, {"peak_rss_bytes", s.peak_rss_bytes},
+                        {"file_tensor_bytes", total}, {"layers", layers}};
+    const std::string text = j.dump(2) + "\n";
+    AtomicFile file(*report_path);
+    file.write(text.data(), text.size());
+    file.commit();
+  }
+  return 0;
+}
+
+}  // namespace qforge::cli
