@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up, builds (release preset) and runs qforge's main job on this machine: inspect the
-# machine and the data types, then read a real model and write it as quantized GGUF.
+# machine and the data types, then quantize a real model with GPTQ and RTN and measure both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -14,13 +14,21 @@ set -x
 "$qforge" info
 "$qforge" dtypes --value 1/3
 if [ -f "$shared/models/stories260K/stories260K.bin" ]; then
-  "$qforge" info "$shared/models/stories260K/stories260K.bin"
-  "$qforge" convert "$shared/models/stories260K/stories260K.bin" -o "$out/stories260K-q8_0.gguf" --type q8_0
-  "$qforge" info "$out/stories260K-q8_0.gguf"
-  "$qforge" run "$out/stories260K-q8_0.gguf" -p "Once upon a time" -n 60
+  model="$shared/models/stories260K/stories260K.bin"
+  "$qforge" info "$model"
   wiki="$shared/data/wikitext-2-raw/wiki.test.raw"
-  "$qforge" eval "$shared/models/stories260K/stories260K.bin" --ppl "$wiki" --chunks 100
-  "$qforge" eval "$out/stories260K-q8_0.gguf" --ppl "$wiki" --chunks 100
+  calib="$shared/data/wikitext-2/wiki.valid.tokens"  # held out from the test text
+  # The main job: GPTQ onto Q4_0's grid, calibrated layer by layer, against llama.cpp's RTN.
+  "$qforge" quantize "$model" -o "$out/stories260K-gptq-q4_0.gguf" --method gptq --type q4_0 \
+      --calib "$calib" --calib-samples 128 --calib-seqlen 256 --report "$out/gptq-q4_0.json"
+  "$qforge" quantize "$model" -o "$out/stories260K-rtn-q4_0.gguf" --method rtn --type q4_0
+  "$qforge" info "$out/stories260K-gptq-q4_0.gguf"
+  "$qforge" run "$out/stories260K-gptq-q4_0.gguf" -p "Once upon a time" -n 60
+  "$qforge" eval "$model" --ppl "$wiki" --chunks 100
+  for m in gptq rtn; do
+    "$qforge" eval "$out/stories260K-$m-q4_0.gguf" --ppl "$wiki" --chunks 100
+    "$qforge" eval "$out/stories260K-$m-q4_0.gguf" --kld-base "$model" --text "$wiki" --chunks 100
+  done
 else
   echo "demo: $shared/models/stories260K not found (set QFORGE_SHARED); model steps skipped"
 fi
