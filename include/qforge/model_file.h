@@ -16,6 +16,7 @@
 #include "qforge/ggml_types.h"
 #include "qforge/model_config.h"
 #include "qforge/tensor.h"
+#include "qforge/weight_grid.h"
 
 namespace qforge {
 
@@ -31,9 +32,10 @@ struct ModelTensor {
   std::span<const uint8_t> data;
   int64_t rope_permute_heads = 0;  // > 0: rows are permuted into llama.cpp's RoPE layout on read
   bool stored_transposed = false;  // data is [in, out] (GPT-2's Conv1D); read back as [out, in]
+  std::optional<PackedView> packed = std::nullopt;  // a qforge checkpoint's quantized weight (data = its codes)
 
   int64_t numel() const { return shape_numel(shape); }
-  uint64_t nbytes() const { return data.size(); }
+  uint64_t nbytes() const { return packed ? packed->nbytes() : data.size(); }
   std::string type_name() const;  // "q4_k", "bf16", ...
 };
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "qforge/ggml_types.h"
@@ -38,6 +39,9 @@ struct WeightGrid {
 
   static WeightGrid ggml(GgmlType t);  // Q8_0, Q4_0, Q4_1, Q5_0, Q5_1; others throw, listing these
   static WeightGrid integer(int bits, int64_t group_size, bool symmetric);
+  // The kind's stable name in files ("q4_0", "int_sym", "int_affine") and back.
+  std::string_view kind_name() const;
+  static WeightGrid from_kind_name(std::string_view kind, int bits, int64_t group_size);  // throws on unknown
 
   int32_t qmin() const;
   int32_t qmax() const;
@@ -74,6 +78,35 @@ struct QuantizedMatrix {
   std::vector<uint8_t> to_ggml() const;
   static QuantizedMatrix from_ggml(GgmlType t, std::span<const uint8_t> bytes, int64_t rows, int64_t cols);
 };
+
+// A QuantizedMatrix as qforge's checkpoint stores it: codes − qmin packed LSB-first, each row
+// starting on a byte; f16 scales; u8 zero points (integer-zero grids); f16 minimums
+// (float-minimum grids). One entry per group, row-major.
+struct PackedMatrix {
+  WeightGrid grid;
+  int64_t rows = 0, cols = 0;
+  std::vector<uint8_t> codes;
+  std::vector<uint16_t> scales;
+  std::vector<uint8_t> zeros;
+  std::vector<uint16_t> mins;
+
+  size_t row_bytes() const;
+  uint64_t nbytes() const { return codes.size() + 2 * scales.size() + zeros.size() + 2 * mins.size(); }
+};
+PackedMatrix pack_matrix(const QuantizedMatrix& q);
+
+// The same parts as bytes from a file (any alignment, f16 little-endian).
+struct PackedView {
+  WeightGrid grid;
+  int64_t rows = 0, cols = 0;
+  std::span<const uint8_t> codes, scales, zeros, mins;
+
+  uint64_t nbytes() const { return codes.size() + scales.size() + zeros.size() + mins.size(); }
+  // Throws Error(BadFile) naming `what` when a part's size does not fit the grid and shape.
+  void validate(const std::string& what) const;
+};
+// out.size() == rows·cols; validate() first.
+void dequantize_packed(const PackedView& v, std::span<float> out);
 
 // Parameters for an empty matrix on `grid`, checked against its shape.
 QuantizedMatrix make_quantized_matrix(const WeightGrid& grid, int64_t rows, int64_t cols);

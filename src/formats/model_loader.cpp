@@ -7,6 +7,7 @@
 #include "qforge/gguf.h"
 #include "qforge/mapped_file.h"
 #include "qforge/model_file.h"
+#include "qforge/qforge_checkpoint.h"
 #include "qforge/safetensors.h"
 
 namespace fs = std::filesystem;
@@ -173,6 +174,7 @@ std::string_view model_format_name(ModelFormat f) {
 }
 
 std::string ModelTensor::type_name() const {
+  if (packed) return packed->grid.describe();
   if (block) return std::string(ggml_type_info(*block).name);
   return std::string(dtype_name(dtype));
 }
@@ -205,7 +207,12 @@ ModelFile open_model(const std::string& path) {
     // a config.json beside the weights gives them an architecture and canonical names
     const auto cfg = fs::path(path).parent_path() / "config.json";
     if (fs::exists(cfg)) f.config = read_hf_config(cfg.string());
-    add_safetensors(f, index ? read_safetensors_index(path) : read_safetensors(path), f.config);
+    SafetensorsFile st = index ? read_safetensors_index(path) : read_safetensors(path);
+    if (is_qforge_checkpoint(st)) {
+      add_qforge_checkpoint(f, std::move(st));
+      return f;
+    }
+    add_safetensors(f, std::move(st), f.config);
     return f;
   }
   if (path.ends_with(".bin")) return read_llama2c(path);
@@ -218,7 +225,9 @@ Tensor tensor_to_f32(const ModelTensor& t) {
   Tensor out = Tensor::zeros(DType::f32, t.shape);
   auto y = out.mutable_span<float>();
   const size_t n = y.size();
-  if (t.block) {
+  if (t.packed) {
+    dequantize_packed(*t.packed, y);
+  } else if (t.block) {
     ggml_dequantize(*t.block, t.data, y);
   } else {
     const auto* p = t.data.data();

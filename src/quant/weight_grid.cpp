@@ -10,6 +10,7 @@
 #include "formats/ggml/blocks.h"
 #include "qforge/error.h"
 #include "qforge/float_convert.h"
+#include "qforge/pack.h"
 
 namespace qforge {
 namespace {
@@ -59,6 +60,26 @@ WeightGrid WeightGrid::integer(int bits, int64_t group_size, bool symmetric) {
   if (bits < 2 || bits > 8) invalid("integer grids take 2..8 bits, got " + std::to_string(bits));
   if (group_size < 0) invalid("group size must be >= 0 (0 = per channel), got " + std::to_string(group_size));
   return {symmetric ? GridKind::IntSymmetric : GridKind::IntAffine, bits, group_size};
+}
+
+std::string_view WeightGrid::kind_name() const {
+  switch (kind) {
+    case GridKind::Q8_0: return "q8_0";
+    case GridKind::Q4_0: return "q4_0";
+    case GridKind::Q4_1: return "q4_1";
+    case GridKind::Q5_0: return "q5_0";
+    case GridKind::Q5_1: return "q5_1";
+    case GridKind::IntSymmetric: return "int_sym";
+    case GridKind::IntAffine: return "int_affine";
+  }
+  return "?";
+}
+
+WeightGrid WeightGrid::from_kind_name(std::string_view kind, int bits, int64_t group_size) {
+  if (kind == "int_sym" || kind == "int_affine") return integer(bits, group_size, kind == "int_sym");
+  for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1})
+    if (kind == ggml_type_info(t).name) return ggml(t);
+  invalid("unknown grid kind '" + std::string(kind) + "'; supported: int_sym, int_affine, q8_0, q4_0, q4_1, q5_0, q5_1");
 }
 
 int32_t WeightGrid::qmin() const { return kind == GridKind::Q8_0 ? -128 : 0; }  // int8 storage holds −128 too
@@ -163,6 +184,65 @@ Tensor QuantizedMatrix::dequantize() const {
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < cols; ++c) out[r * cols + c] = value(r, c);
   return t;
+}
+
+size_t PackedMatrix::row_bytes() const { return packed_bytes(static_cast<size_t>(cols), grid.bits); }
+
+PackedMatrix pack_matrix(const QuantizedMatrix& q) {
+  PackedMatrix p;
+  p.grid = q.grid;
+  p.rows = q.rows;
+  p.cols = q.cols;
+  const size_t rb = p.row_bytes(), cols = static_cast<size_t>(q.cols);
+  p.codes.resize(rb * static_cast<size_t>(q.rows));
+  std::vector<uint8_t> u(cols);
+  for (int64_t r = 0; r < q.rows; ++r) {
+    for (size_t c = 0; c < cols; ++c) u[c] = static_cast<uint8_t>(q.codes[static_cast<size_t>(r) * cols + c] - q.grid.qmin());
+    pack_codes(u, q.grid.bits, {p.codes.data() + static_cast<size_t>(r) * rb, rb});
+  }
+  for (const GroupParams& g : q.params) {
+    p.scales.push_back(f32_to_f16(g.scale));
+    if (q.grid.has_float_min()) p.mins.push_back(f32_to_f16(g.min));
+    else p.zeros.push_back(static_cast<uint8_t>(g.zero));
+  }
+  return p;
+}
+
+void PackedView::validate(const std::string& what) const {
+  if (rows < 0 || cols < 1 || (grid.group_size > 0 && cols % grid.group_size != 0))
+    throw Error(ErrorCategory::BadFile, what + ": shape [" + std::to_string(rows) + ", " + std::to_string(cols) +
+                                            "] does not fit " + grid.describe());
+  const auto groups = static_cast<uint64_t>(rows) * static_cast<uint64_t>(grid.groups_per_row(cols));
+  const uint64_t want_codes = packed_bytes(static_cast<size_t>(cols), grid.bits) * static_cast<uint64_t>(rows);
+  auto check = [&](std::span<const uint8_t> part, uint64_t want, const char* field) {
+    if (part.size() != want)
+      throw Error(ErrorCategory::BadFile, what + ": " + field + " holds " + std::to_string(part.size()) + " bytes, a " +
+                                              std::to_string(rows) + "×" + std::to_string(cols) + " " + grid.describe() +
+                                              " matrix needs " + std::to_string(want));
+  };
+  check(codes, want_codes, "codes");
+  check(scales, 2 * groups, "scales");
+  check(zeros, grid.has_float_min() ? 0 : groups, "zeros");
+  check(mins, grid.has_float_min() ? 2 * groups : 0, "mins");
+}
+
+void dequantize_packed(const PackedView& v, std::span<float> out) {
+  const auto cols = static_cast<size_t>(v.cols), rb = packed_bytes(cols, v.grid.bits);
+  const int64_t groups = v.grid.groups_per_row(v.cols), g = v.grid.group_cols(v.cols);
+  const auto f16_at = [](std::span<const uint8_t> b, size_t i) {
+    return f16_to_f32(static_cast<uint16_t>(b[2 * i] | (b[2 * i + 1] << 8)));
+  };
+  std::vector<uint8_t> u(cols);
+  for (int64_t r = 0; r < v.rows; ++r) {
+    unpack_codes(v.codes.subspan(static_cast<size_t>(r) * rb, rb), v.grid.bits, u);
+    for (int64_t k = 0; k < groups; ++k) {
+      const auto i = static_cast<size_t>(r * groups + k);
+      const GroupParams p = {f16_at(v.scales, i), v.grid.has_float_min() ? f16_at(v.mins, i) : 0.0f,
+                             v.grid.has_float_min() ? 0 : v.zeros[i]};
+      for (int64_t j = k * g; j < (k + 1) * g; ++j)
+        out[static_cast<size_t>(r) * cols + static_cast<size_t>(j)] = v.grid.value(u[static_cast<size_t>(j)] + v.grid.qmin(), p);
+    }
+  }
 }
 
 namespace {

@@ -168,7 +168,7 @@ TEST(CliModels, QuantizeRefusesWhatItCannotWriteAndLeavesNothing) {
   qforge::testing::TempDir dir;
   const std::string out = dir.file("q.gguf");
   for (const auto& [args, expect] : std::initializer_list<std::pair<std::string, std::string>>{
-           {"--bits 3 --group-size 128", "int3 sym G=128 has no GGUF block type"},
+           {"--bits 3 --group-size 128", "int3 sym G=128 has no GGUF block type; write qforge's checkpoint (-o OUT.safetensors)"},
            {"--type q6_k", "no quantization grid for GGUF type q6_k; supported: q8_0, q4_0, q4_1, q5_0, q5_1"},
            {"--method awq", "unknown method 'awq'; supported: rtn, gptq"},
            {"--type q4_0 --bits 4", "give --type or --bits/--group-size/--sym, not both"},
@@ -180,9 +180,22 @@ TEST(CliModels, QuantizeRefusesWhatItCannotWriteAndLeavesNothing) {
     EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << "one line: " << r.out;
     EXPECT_FALSE(std::filesystem::exists(out)) << args;
   }
-  const CliResult st = run("quantize '" + bin.string() + "' -o '" + dir.file("q.safetensors") + "'");
+  const CliResult st = run("quantize '" + bin.string() + "' -o '" + dir.file("q.onnx") + "'");
   EXPECT_EQ(st.code, 1);
-  EXPECT_TRUE(contains(st.out, "the output is GGUF")) << st.out;
+  EXPECT_TRUE(contains(st.out, "supported: .gguf (GGUF block types), .safetensors (qforge's checkpoint, any grid)")) << st.out;
+}
+
+TEST(CliModels, QuantizeToQforgesCheckpointTakesAnyGrid) {
+  QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
+  qforge::testing::TempDir dir;
+  const std::string out = dir.file("q.safetensors");
+  const CliResult q = run("quantize '" + bin.string() + "' -o '" + out + "' --bits 2 --group-size 0 --asym");
+  ASSERT_EQ(q.code, 0) << q.out;
+  EXPECT_TRUE(contains(q.out, "with rtn on int2 asym per-channel grids")) << q.out;
+  const CliResult info = run("info '" + out + "'");
+  EXPECT_TRUE(contains(info.out, "int2 asym per-channel   35 tensors")) << info.out;
+  const CliResult g = run("run '" + out + "' -p 'Once upon a time' -n 4");
+  EXPECT_EQ(g.code, 0) << g.out;
 }
 
 // A corrupt input gives one line naming the file, a non-zero exit, and no output file.

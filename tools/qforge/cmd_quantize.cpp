@@ -1,4 +1,4 @@
-// qforge quantize MODEL -o OUT.gguf --method rtn|gptq (--type T | --bits B --group-size G --sym|--asym)
+// qforge quantize MODEL -o OUT.gguf|OUT.safetensors --method rtn|gptq (--type T | --bits B --group-size G --sym|--asym)
 //   [--calib FILE|self|random] [--calib-samples N] [--calib-seqlen L] [--seed S]
 //   [--damp X] [--act-order] [--block N] [--no-sequential] [--others T] [--report FILE] [-t N]
 #include <unistd.h>
@@ -18,18 +18,21 @@
 #include "qforge/mapped_file.h"
 #include "qforge/model_writer.h"
 #include "qforge/pipeline.h"
+#include "qforge/qforge_checkpoint.h"
 #include "qforge/tokenizer.h"
 
 namespace qforge::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: qforge quantize MODEL -o OUT.gguf [--method rtn|gptq] [--type T | --bits B --group-size G --sym|--asym]\n"
+    "usage: qforge quantize MODEL -o OUT.gguf|OUT.safetensors [--method rtn|gptq] [--type T | --bits B --group-size G --sym|--asym]\n"
     "                       [--calib FILE|self|random] [--calib-samples N] [--calib-seqlen L] [--seed S]\n"
     "                       [--damp X] [--act-order] [--block N] [--no-sequential] [--others T] [--report FILE] [-t N]\n"
     "  --method     rtn (round to nearest, data-free; default) or gptq (Frantar et al., needs calibration)\n"
-    "  --type       the GGUF grid: q8_0, q5_1, q5_0, q4_1, q4_0 (default q4_0); or the same as a scheme:\n"
-    "               --bits 8|5|4 --group-size 32 --sym (q8_0, q5_0, q4_0) or --asym (q5_1, q4_1)\n"
+    "  OUT.gguf     GGUF that llama.cpp runs: the grid is a block type, --type q8_0|q5_1|q5_0|q4_1|q4_0\n"
+    "               (default q4_0) or the same as a scheme: --bits 8|5|4 --group-size 32 --sym|--asym\n"
+    "  OUT.safetensors  qforge's checkpoint: any grid, --bits 2..8 --group-size G (0: per channel;\n"
+    "               default 4 bits, G=128) --sym (GPTQ's symmetric rule, default) or --asym, or a --type\n"
     "  --calib      text to tokenize and cut into seeded random windows (GPTQ's protocol); 'self': text the\n"
     "               model generates itself (the default when gptq has no --calib); 'random': random token ids\n"
     "  --calib-samples N (default 128)  --calib-seqlen L (default 512, or the model's context if smaller)\n"
@@ -37,7 +40,7 @@ constexpr const char* kUsage =
     "               decreasing H_ii with static groups; --block N: lazy-batch width (default 128)\n"
     "  --no-sequential  next block's inputs from the float block instead of the quantized one\n"
     "  --others T   type of the tensors left in float: embeddings, output head, and layers whose rows do\n"
-    "               not split into groups (default f16; norms stay f32)\n"
+    "               not split into groups (default f16; norms stay f32; GGUF may name a block type)\n"
     "  --report FILE    per-layer statistics (weight SQNR, output error vs RTN, time) as JSON\n";
 
 double real_option(Args& args, const std::string& name, double fallback, double lo, double hi) {
@@ -56,23 +59,26 @@ double real_option(Args& args, const std::string& name, double fallback, double 
   return x;
 }
 
-GgmlType grid_type(const std::optional<std::string>& type, int64_t bits, int64_t group, std::optional<bool> sym) {
+// The grid from --type or --bits/--group-size/--sym|--asym (-1: not given). GGUF output needs a
+// block type's grid; qforge's checkpoint takes any integer grid.
+WeightGrid choose_grid(const std::optional<std::string>& type, int64_t bits, int64_t group, std::optional<bool> sym, bool gguf) {
   if (type) {
-    if (bits || group || sym) throw Error(ErrorCategory::InvalidArgument, "quantize: give --type or --bits/--group-size/--sym, not both");
-    return parse_ggml_type(*type, true);
+    if (bits >= 0 || group >= 0 || sym) throw Error(ErrorCategory::InvalidArgument, "quantize: give --type or --bits/--group-size/--sym, not both");
+    return WeightGrid::ggml(parse_ggml_type(*type, true));
   }
-  bits = bits ? bits : 4;
-  group = group ? group : 32;
+  bits = bits >= 0 ? bits : 4;
+  group = group >= 0 ? group : (gguf ? 32 : 128);
   const bool s = sym.value_or(true);
-  const std::string scheme = "int" + std::to_string(bits) + (s ? " sym" : " asym") + " G=" + std::to_string(group);
+  const WeightGrid grid = WeightGrid::integer(static_cast<int>(bits), group, s);
+  if (!gguf) return grid;
   if (group == 32) {
-    if (bits == 8 && s) return GgmlType::Q8_0;
-    if (bits == 5) return s ? GgmlType::Q5_0 : GgmlType::Q5_1;
-    if (bits == 4) return s ? GgmlType::Q4_0 : GgmlType::Q4_1;
+    if (bits == 8 && s) return WeightGrid::ggml(GgmlType::Q8_0);
+    if (bits == 5) return WeightGrid::ggml(s ? GgmlType::Q5_0 : GgmlType::Q5_1);
+    if (bits == 4) return WeightGrid::ggml(s ? GgmlType::Q4_0 : GgmlType::Q4_1);
   }
   throw Error(ErrorCategory::InvalidArgument,
-              "quantize: " + scheme + " has no GGUF block type, and qforge's own checkpoint format is not written yet; "
-              "GGUF grids: int8 sym G=32 (q8_0), int5 sym/asym G=32 (q5_0/q5_1), int4 sym/asym G=32 (q4_0/q4_1)");
+              "quantize: " + grid.describe() + " has no GGUF block type; write qforge's checkpoint (-o OUT.safetensors), "
+              "or choose a GGUF grid: int8 sym G=32 (q8_0), int5 sym/asym G=32 (q5_0/q5_1), int4 sym/asym G=32 (q4_0/q4_1)");
 }
 
 std::string kind_of(const std::string& name) {  // "blk.3.attn_q.weight" → "attn_q"
@@ -91,8 +97,8 @@ int cmd_quantize(std::span<const std::string> argv) {
   const auto out = args.option("-o");
   const std::string method_name = args.option("--method").value_or("rtn");
   const auto type = args.option("--type");
-  const int64_t bits = args.integer("--bits", 0, 2, 8);
-  const int64_t group = args.integer("--group-size", 0, 1, 1 << 20);
+  const int64_t bits = args.integer("--bits", -1, 2, 8);
+  const int64_t group = args.integer("--group-size", -1, 0, 1 << 20);
   std::optional<bool> sym;
   if (args.flag("--sym")) sym = true;
   if (args.flag("--asym")) {
@@ -108,18 +114,21 @@ int cmd_quantize(std::span<const std::string> argv) {
   o.gptq.act_order = args.flag("--act-order");
   o.gptq.block = args.integer("--block", 128, 1, 1 << 20);
   o.sequential = !args.flag("--no-sequential");
-  const GgmlType others = parse_ggml_type(args.option("--others").value_or("f16"), true);
+  const std::string others_name = args.option("--others").value_or("f16");
   const auto report_path = args.option("--report");
   o.threads = static_cast<int>(args.integer("-t", 2, 1, 512));
   const auto models = args.positionals();
   args.finish();
   if (models.size() != 1) throw Error(ErrorCategory::InvalidArgument, "quantize: give exactly one model (see qforge quantize --help)");
-  if (!out) throw Error(ErrorCategory::InvalidArgument, "quantize: missing -o OUT.gguf");
-  if (!out->ends_with(".gguf"))
-    throw Error(ErrorCategory::InvalidArgument, "quantize: '" + *out + "': the output is GGUF (.gguf); qforge's own checkpoint format is not written yet");
+  if (!out) throw Error(ErrorCategory::InvalidArgument, "quantize: missing -o OUT.gguf or -o OUT.safetensors");
+  const bool gguf = out->ends_with(".gguf");
+  if (!gguf && !out->ends_with(".safetensors"))
+    throw Error(ErrorCategory::InvalidArgument, "quantize: cannot tell the output format of '" + *out +
+                                                    "'; supported: .gguf (GGUF block types), .safetensors (qforge's checkpoint, any grid)");
   o.method = parse_weight_method(method_name);
-  const GgmlType main_type = grid_type(type, bits, group, sym);
-  o.grid = WeightGrid::ggml(main_type);
+  o.grid = choose_grid(type, bits, group, sym, gguf);
+  const GgmlType others = gguf ? parse_ggml_type(others_name, true) : GgmlType::F16;
+  const DType others_dtype = gguf ? DType::f16 : parse_dtype(others_name);
 
   const ModelFile f = open_model(models.front());
   if (!f.config) throw Error(ErrorCategory::BadFile, f.path + ": no model config; cannot run it to quantize");
@@ -148,10 +157,14 @@ int cmd_quantize(std::span<const std::string> argv) {
   if (calib) std::fprintf(stderr, "calibration: %s\n", calib->description.c_str());
 
   std::map<std::string, PreparedTensor> prepared;
+  std::map<std::string, PackedMatrix> packed;
   const bool terminal = ::isatty(STDERR_FILENO) != 0;
   const QuantizeSummary s = quantize_model(
       f, calib ? &*calib : nullptr, o,
-      [&](const std::string& name, const QuantizedMatrix& q) { prepared[name] = {main_type, q.to_ggml(), ""}; },
+      [&](const std::string& name, const QuantizedMatrix& q) {
+        if (gguf) prepared[name] = {*o.grid.ggml_type(), q.to_ggml(), ""};
+        else packed[name] = pack_matrix(q);
+      },
       [&](const QuantizeProgress& p) {
         std::fprintf(stderr, "%sblock %lld/%lld  %.1f s  ETA %.0f s%s", terminal ? "\r" : "", static_cast<long long>(p.block),
                      static_cast<long long>(p.blocks), p.seconds, p.eta_seconds, terminal && p.block < p.blocks ? "   " : "\n");
@@ -164,7 +177,8 @@ int cmd_quantize(std::span<const std::string> argv) {
   if (o.method == WeightMethod::Gptq)
     meta["qforge.quantization.gptq"] = "damp " + std::to_string(o.gptq.damp) + ", block " + std::to_string(o.gptq.block) +
                                        (o.gptq.act_order ? ", act-order" : "") + (o.sequential ? ", sequential" : ", non-sequential");
-  const std::vector<WrittenTensor> written = write_gguf_model(f, *out, main_type, prepared, others, meta);
+  const std::vector<WrittenTensor> written = gguf ? write_gguf_model(f, *out, *o.grid.ggml_type(), prepared, others, meta)
+                                                  : write_qforge_checkpoint(f, *out, packed, others_dtype, meta);
 
   uint64_t total = 0, params = 0;
   for (const auto& w : written) {
@@ -194,7 +208,7 @@ int cmd_quantize(std::span<const std::string> argv) {
   std::printf("%-12s %7s %12s %14s %14s %9s\n", "layer", "count", "SQNR dB", "output err", "RTN out err", "time s");
   for (const auto& [k, a] : kinds) {
     if (a.n == 0) {
-      std::printf("%-12s %7d  kept in %s (rows do not split into groups)\n", k.c_str(), a.kept, std::string(ggml_type_info(others).name).c_str());
+      std::printf("%-12s %7d  kept in %s (rows do not split into groups)\n", k.c_str(), a.kept, others_name.c_str());
       continue;
     }
     std::printf("%-12s %7d %12.2f %14.3e %14.3e %9.2f\n", k.c_str(), a.n, a.sqnr / a.n, a.err / a.n, a.rtn / a.n, a.secs);

@@ -1,0 +1,33 @@
+// qforge's own checkpoint: one .safetensors file that holds weights on any WeightGrid (2–8
+// bits, any group size or per channel) with their parameters, the other tensors as float,
+// and in its metadata the model config and vocabulary, so it runs on its own. docs/formats.md
+// ("qforge checkpoint") lists the keys.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "qforge/model_file.h"
+#include "qforge/model_writer.h"
+#include "qforge/safetensors.h"
+#include "qforge/weight_grid.h"
+
+namespace qforge {
+
+inline constexpr const char* kQforgeCheckpointFormat = "qforge-quantized/1";
+
+// Writes `m` with `quantized` tensors packed and every other tensor as `others` (f32, f16 or
+// bf16; 1-D tensors stay f32). `metadata` adds string keys (method, calibration, ...).
+std::vector<WrittenTensor> write_qforge_checkpoint(const ModelFile& m, const std::string& path,
+                                                   const std::map<std::string, PackedMatrix>& quantized, DType others,
+                                                   const std::map<std::string, std::string>& metadata = {});
+
+bool is_qforge_checkpoint(const SafetensorsFile& st);
+// Fills f (config, vocab, tensors — packed ones with ModelTensor::packed) from a checkpoint.
+void add_qforge_checkpoint(ModelFile& f, SafetensorsFile st);
+
+// The config as Hugging Face config.json keys (what parse_hf_config reads back).
+std::string hf_config_json(const ModelConfig& c);
+
+}  // namespace qforge

@@ -1,0 +1,211 @@
+// qforge's checkpoint: safetensors with packed grid weights, config and vocabulary in the
+// metadata. The metadata is file content like any other: every field is checked on read.
+#include "qforge/qforge_checkpoint.h"
+
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "qforge/error.h"
+#include "qforge/float_convert.h"
+
+namespace qforge {
+namespace {
+
+using nlohmann::json;
+
+Tensor bytes_tensor(DType t, const Shape& shape, const void* data, size_t bytes) {
+  Tensor x = Tensor::zeros(t, shape);
+  if (bytes) std::memcpy(x.mutable_data(), data, bytes);
+  return x;
+}
+
+Tensor float_tensor(const ModelTensor& t, DType want) {
+  const Tensor x = tensor_to_f32(t);
+  if (want == DType::f32) return x;
+  Tensor h = Tensor::zeros(want, t.shape);
+  auto* p = static_cast<uint16_t*>(h.mutable_data());
+  const size_t n = static_cast<size_t>(t.numel());
+  if (want == DType::f16) convert_f32_to_f16(x.span<float>(), {p, n});
+  else convert_f32_to_bf16(x.span<float>(), {p, n});
+  return h;
+}
+
+std::string vocab_json(const Vocab& v) {
+  return json{{"model", v.model}, {"pre", v.pre}, {"tokens", v.tokens}, {"scores", v.scores}, {"types", v.types},
+              {"merges", v.merges}, {"bos", v.bos}, {"eos", v.eos}, {"unk", v.unk}, {"add_bos", v.add_bos},
+              {"add_space_prefix", v.add_space_prefix}, {"ignore_merges", v.ignore_merges}}
+      .dump();
+}
+
+Vocab parse_vocab_json(const std::string& text, const std::string& where) {
+  try {
+    const json j = json::parse(text);
+    Vocab v;
+    v.model = j.at("model").get<std::string>();
+    v.pre = j.at("pre").get<std::string>();
+    v.tokens = j.at("tokens").get<std::vector<std::string>>();
+    v.scores = j.at("scores").get<std::vector<float>>();
+    v.types = j.at("types").get<std::vector<int32_t>>();
+    v.merges = j.at("merges").get<std::vector<std::string>>();
+    v.bos = j.at("bos").get<int64_t>();
+    v.eos = j.at("eos").get<int64_t>();
+    v.unk = j.at("unk").get<int64_t>();
+    v.add_bos = j.at("add_bos").get<bool>();
+    v.add_space_prefix = j.at("add_space_prefix").get<bool>();
+    v.ignore_merges = j.at("ignore_merges").get<bool>();
+    if (v.model != "llama" && v.model != "gpt2") throw Error(ErrorCategory::BadFile, "model '" + v.model + "' is not llama or gpt2");
+    if (v.tokens.empty() || (!v.scores.empty() && v.scores.size() != v.tokens.size()) ||
+        (!v.types.empty() && v.types.size() != v.tokens.size()))
+      throw Error(ErrorCategory::BadFile, "tokens, scores and types do not match in length");
+    return v;
+  } catch (const json::exception& e) {
+    throw Error(ErrorCategory::BadFile, where + ": " + e.what());
+  } catch (const Error& e) {
+    throw Error(ErrorCategory::BadFile, where + ": " + e.what());
+  }
+}
+
+}  // namespace
+
+std::string hf_config_json(const ModelConfig& c) {
+  json j;
+  j["model_type"] = c.architecture;
+  j["vocab_size"] = c.vocab_size;
+  if (c.family == ModelFamily::Gpt2) {
+    j["n_embd"] = c.hidden_size;
+    j["n_inner"] = c.intermediate_size;
+    j["n_layer"] = c.num_layers;
+    j["n_head"] = c.num_heads;
+    j["n_positions"] = c.context_length;
+    j["layer_norm_epsilon"] = c.norm_eps;
+    j["activation_function"] = c.hidden_act;
+  } else {
+    j["hidden_size"] = c.hidden_size;
+    j["intermediate_size"] = c.intermediate_size;
+    j["num_hidden_layers"] = c.num_layers;
+    j["num_attention_heads"] = c.num_heads;
+    j["num_key_value_heads"] = c.num_kv_heads;
+    j["head_dim"] = c.head_dim;
+    j["max_position_embeddings"] = c.context_length;
+    j["rms_norm_eps"] = c.norm_eps;
+    j["rope_theta"] = c.rope_theta;
+    j["hidden_act"] = c.hidden_act;
+    j["attention_bias"] = c.attention_bias;
+    if (c.rope_scaling)
+      j["rope_scaling"] = {{"rope_type", c.rope_scaling->type}, {"factor", c.rope_scaling->factor},
+                           {"low_freq_factor", c.rope_scaling->low_freq_factor},
+                           {"high_freq_factor", c.rope_scaling->high_freq_factor},
+                           {"original_max_position_embeddings", c.rope_scaling->original_max_position_embeddings}};
+  }
+  j["tie_word_embeddings"] = c.tie_word_embeddings;
+  if (c.bos_token_id) j["bos_token_id"] = *c.bos_token_id;
+  if (c.eos_token_id) j["eos_token_id"] = *c.eos_token_id;
+  return j.dump();
+}
+
+std::vector<WrittenTensor> write_qforge_checkpoint(const ModelFile& m, const std::string& path,
+                                                   const std::map<std::string, PackedMatrix>& quantized, DType others,
+                                                   const std::map<std::string, std::string>& metadata) {
+  if (others != DType::f32 && others != DType::f16 && others != DType::bf16)
+    throw Error(ErrorCategory::InvalidArgument, "qforge checkpoint: float tensors are stored as f32, f16 or bf16, not " +
+                                                    std::string(dtype_name(others)));
+  if (!m.config) throw Error(ErrorCategory::InvalidArgument, m.path + ": no model config to record in the checkpoint");
+  std::map<std::string, std::string> meta = metadata;
+  meta["format"] = "pt";
+  meta["qforge.format"] = kQforgeCheckpointFormat;
+  meta["qforge.config"] = hf_config_json(*m.config);
+  if (m.vocab) meta["qforge.vocab"] = vocab_json(*m.vocab);
+  std::vector<NamedTensor> out;
+  std::vector<WrittenTensor> report;
+  for (const auto& t : m.tensors) {
+    if (const auto it = quantized.find(t.name); it != quantized.end()) {
+      const PackedMatrix& p = it->second;
+      if (t.shape != Shape{p.rows, p.cols})
+        throw Error(ErrorCategory::InvalidArgument, "qforge checkpoint: " + t.name + " is " + shape_to_string(t.shape) +
+                                                        ", its quantized form " + shape_to_string({p.rows, p.cols}));
+      const int64_t groups = p.grid.groups_per_row(p.cols);
+      out.push_back({t.name + ".qcodes", bytes_tensor(DType::u8, {p.rows, static_cast<int64_t>(p.row_bytes())}, p.codes.data(), p.codes.size())});
+      out.push_back({t.name + ".qscales", bytes_tensor(DType::f16, {p.rows, groups}, p.scales.data(), 2 * p.scales.size())});
+      if (!p.zeros.empty()) out.push_back({t.name + ".qzeros", bytes_tensor(DType::u8, {p.rows, groups}, p.zeros.data(), p.zeros.size())});
+      if (!p.mins.empty()) out.push_back({t.name + ".qmins", bytes_tensor(DType::f16, {p.rows, groups}, p.mins.data(), 2 * p.mins.size())});
+      meta["qforge.grid." + t.name] = json{{"kind", p.grid.kind_name()}, {"bits", p.grid.bits}, {"group_size", p.grid.group_size},
+                                           {"rows", p.rows}, {"cols", p.cols}}.dump();
+      report.push_back({t.name, p.grid.describe(), t.shape, p.nbytes(), ""});
+      continue;
+    }
+    const DType want = t.shape.size() < 2 ? DType::f32 : others;
+    Tensor x = float_tensor(t, want);
+    report.push_back({t.name, std::string(dtype_name(want)), t.shape, x.nbytes(), ""});
+    out.push_back({t.name, std::move(x)});
+  }
+  write_safetensors(path, out, meta);
+  return report;
+}
+
+bool is_qforge_checkpoint(const SafetensorsFile& st) { return st.metadata.count("qforge.format") != 0; }
+
+void add_qforge_checkpoint(ModelFile& f, SafetensorsFile st) {
+  const std::string& fmt = st.metadata.at("qforge.format");
+  if (fmt != kQforgeCheckpointFormat)
+    throw Error(ErrorCategory::BadFile, st.path + ": qforge.format '" + fmt + "' is not the supported " + kQforgeCheckpointFormat);
+  const auto cfg = st.metadata.find("qforge.config");
+  if (cfg == st.metadata.end()) throw Error(ErrorCategory::BadFile, st.path + ": metadata qforge.config is missing");
+  f.config = parse_hf_config(cfg->second, st.path + " (metadata qforge.config)");
+  if (const auto v = st.metadata.find("qforge.vocab"); v != st.metadata.end())
+    f.vocab = parse_vocab_json(v->second, st.path + " (metadata qforge.vocab)");
+  f.metadata = st.metadata;
+  f.metadata.erase("qforge.vocab");  // large; the Vocab holds it
+  std::set<std::string> parts;
+  std::vector<ModelTensor> packed;
+  for (const auto& [key, value] : st.metadata) {
+    if (key.rfind("qforge.grid.", 0) != 0) continue;
+    const std::string name = key.substr(12), where = st.path + " (metadata " + key + ")";
+    ModelTensor mt;
+    mt.name = mt.source_name = name;
+    PackedView v;
+    try {
+      const json j = json::parse(value);
+      v.grid = WeightGrid::from_kind_name(j.at("kind").get<std::string>(), j.at("bits").get<int>(), j.at("group_size").get<int64_t>());
+      v.rows = j.at("rows").get<int64_t>();
+      v.cols = j.at("cols").get<int64_t>();
+    } catch (const json::exception& e) {
+      throw Error(ErrorCategory::BadFile, where + ": " + e.what());
+    } catch (const Error& e) {
+      throw Error(ErrorCategory::BadFile, where + ": " + e.what());
+    }
+    auto part = [&](const char* suffix, bool required) -> std::span<const uint8_t> {
+      const Tensor* t = st.find(name + suffix);
+      if (!t) {
+        if (required) throw Error(ErrorCategory::BadFile, st.path + ": tensor " + name + suffix + " is missing");
+        return {};
+      }
+      parts.insert(name + suffix);
+      return {static_cast<const uint8_t*>(t->data()), t->nbytes()};
+    };
+    v.codes = part(".qcodes", true);
+    v.scales = part(".qscales", true);
+    v.zeros = part(".qzeros", false);
+    v.mins = part(".qmins", false);
+    v.validate(st.path + ": " + name);
+    mt.shape = {v.rows, v.cols};
+    mt.dtype = DType::u8;
+    mt.data = v.codes;
+    mt.packed = v;
+    packed.push_back(std::move(mt));
+  }
+  for (auto& nt : st.tensors) {
+    if (parts.count(nt.name)) continue;
+    ModelTensor mt;
+    mt.name = mt.source_name = nt.name;
+    mt.shape = nt.tensor.shape();
+    mt.dtype = nt.tensor.dtype();
+    mt.data = {static_cast<const uint8_t*>(nt.tensor.data()), nt.tensor.nbytes()};
+    f.tensors.push_back(std::move(mt));
+  }
+  for (auto& mt : packed) f.tensors.push_back(std::move(mt));
+  for (const auto& nt : st.tensors)
+    if (f.keepalive.empty() || f.keepalive.back() != nt.tensor.storage()) f.keepalive.push_back(nt.tensor.storage());
+}
+
+}  // namespace qforge
