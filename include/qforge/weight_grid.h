@@ -5,6 +5,7 @@
 // so their results are written as those blocks. docs/weight-quantization.md derives them.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -47,8 +48,13 @@ struct WeightGrid {
   int32_t qmax() const;
   bool has_float_min() const { return kind == GridKind::Q4_1 || kind == GridKind::Q5_1; }
   std::optional<GgmlType> ggml_type() const;  // the GGUF block type whose values this is
-  int64_t groups_per_row(int64_t cols) const;  // throws unless cols is a multiple of the group
-  int64_t group_cols(int64_t cols) const { return group_size == 0 ? cols : group_size; }
+  // Groups of a row of `cols`: GGUF grids need whole blocks (throws otherwise); integer grids
+  // end with a shorter group when G does not divide cols (G >= cols: one group per row).
+  int64_t groups_per_row(int64_t cols) const;
+  int64_t group_cols(int64_t cols) const { return group_size == 0 || group_size > cols ? cols : group_size; }
+  // Columns of group k: [k·G, min((k+1)·G, cols)).
+  int64_t group_len(int64_t cols, int64_t k) const { return std::min(group_cols(cols), cols - k * group_cols(cols)); }
+  bool fits(int64_t cols) const { return cols > 0 && (!ggml_type() || cols % group_size == 0); }
   double bits_per_weight() const;  // codes plus parameters, as stored
   std::string describe() const;    // "q4_0", "int3 asym G=128", "int8 sym per-channel"
 

@@ -87,8 +87,9 @@ QuantizedMatrix quantize_gptq(std::span<const float> w, int64_t rows, int64_t co
         for (int64_t p = 0; p < cols; ++p) x[static_cast<size_t>(t * cols + p)] = h.dead(perm[p]) ? 0.0 : src[perm[p]];
         if (!static_groups) continue;
         for (int64_t k = 0; k < groups; ++k) {
-          for (int64_t j = 0; j < g; ++j) group[static_cast<size_t>(j)] = h.dead(k * g + j) ? 0.0f : src[k * g + j];
-          q.params[static_cast<size_t>((r0 + t) * groups + k)] = grid.fit(group);
+          const int64_t len = grid.group_len(cols, k);
+          for (int64_t j = 0; j < len; ++j) group[static_cast<size_t>(j)] = h.dead(k * g + j) ? 0.0f : src[k * g + j];
+          q.params[static_cast<size_t>((r0 + t) * groups + k)] = grid.fit({group.data(), static_cast<size_t>(len)});
         }
       }
       for (int64_t s = 0; s < cols; s += block) {
@@ -100,8 +101,9 @@ QuantizedMatrix quantize_gptq(std::span<const float> w, int64_t rows, int64_t co
             const int64_t col = perm[p];
             GroupParams& gp = q.params[static_cast<size_t>(r * groups + col / g)];
             if (!static_groups && p % g == 0) {  // identity order: p is the column
-              for (int64_t j = 0; j < g; ++j) group[static_cast<size_t>(j)] = static_cast<float>(xr[p + j]);
-              gp = grid.fit(group);
+              const int64_t len = grid.group_len(cols, p / g);
+              for (int64_t j = 0; j < len; ++j) group[static_cast<size_t>(j)] = static_cast<float>(xr[p + j]);
+              gp = grid.fit({group.data(), static_cast<size_t>(len)});
             }
             const int32_t code = grid.nearest(static_cast<float>(xr[p]), gp);
             q.codes[static_cast<size_t>(r * cols + col)] = static_cast<int16_t>(code);

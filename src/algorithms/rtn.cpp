@@ -25,9 +25,10 @@ QuantizedMatrix quantize_rtn(std::span<const float> w, int64_t rows, int64_t col
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t k = 0; k < groups; ++k) {
       const float* x = &w[static_cast<size_t>(r * cols + k * g)];
-      const GroupParams p = grid.fit({x, static_cast<size_t>(g)});
+      const int64_t len = grid.group_len(cols, k);
+      const GroupParams p = grid.fit({x, static_cast<size_t>(len)});
       q.params[static_cast<size_t>(r * groups + k)] = p;
-      for (int64_t j = 0; j < g; ++j) q.codes[static_cast<size_t>(r * cols + k * g + j)] = static_cast<int16_t>(grid.nearest(x[j], p));
+      for (int64_t j = 0; j < len; ++j) q.codes[static_cast<size_t>(r * cols + k * g + j)] = static_cast<int16_t>(grid.nearest(x[j], p));
     }
   return q;
 }

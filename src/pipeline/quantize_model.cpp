@@ -150,7 +150,7 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
       r.block = b;
       r.rows = mt->shape[0];
       r.cols = mt->shape[1];
-      if (o.grid.group_size > 0 && r.cols % o.grid.group_size != 0) {
+      if (!o.grid.fits(r.cols)) {
         r.note = "rows of " + std::to_string(r.cols) + " are not a whole number of groups of " + std::to_string(o.grid.group_size);
         summary.layers.push_back(r);
         continue;

@@ -97,7 +97,7 @@ std::optional<GgmlType> WeightGrid::ggml_type() const {
 }
 
 int64_t WeightGrid::groups_per_row(int64_t cols) const {
-  if (group_size == 0) return 1;
+  if (!ggml_type()) return (cols + group_cols(cols) - 1) / group_cols(cols);
   if (cols % group_size != 0)
     invalid("a row of " + std::to_string(cols) + " weights is not a whole number of " + describe() + " groups of " +
             std::to_string(group_size));
@@ -209,7 +209,7 @@ PackedMatrix pack_matrix(const QuantizedMatrix& q) {
 }
 
 void PackedView::validate(const std::string& what) const {
-  if (rows < 0 || cols < 1 || (grid.group_size > 0 && cols % grid.group_size != 0))
+  if (rows < 0 || cols < 1 || !grid.fits(cols))
     throw Error(ErrorCategory::BadFile, what + ": shape [" + std::to_string(rows) + ", " + std::to_string(cols) +
                                             "] does not fit " + grid.describe());
   const auto groups = static_cast<uint64_t>(rows) * static_cast<uint64_t>(grid.groups_per_row(cols));
@@ -239,7 +239,7 @@ void dequantize_packed(const PackedView& v, std::span<float> out) {
       const auto i = static_cast<size_t>(r * groups + k);
       const GroupParams p = {f16_at(v.scales, i), v.grid.has_float_min() ? f16_at(v.mins, i) : 0.0f,
                              v.grid.has_float_min() ? 0 : v.zeros[i]};
-      for (int64_t j = k * g; j < (k + 1) * g; ++j)
+      for (int64_t j = k * g; j < k * g + v.grid.group_len(v.cols, k); ++j)
         out[static_cast<size_t>(r) * cols + static_cast<size_t>(j)] = v.grid.value(u[static_cast<size_t>(j)] + v.grid.qmin(), p);
     }
   }

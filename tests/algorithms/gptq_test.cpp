@@ -116,16 +116,16 @@ QuantizedMatrix dense_gptq(const Layer& L, const WeightGrid& grid, double damp, 
     for (int64_t p = 0; p < n; ++p) x[static_cast<size_t>(p)] = diag(perm[p]) == 0 ? 0.0 : src[perm[p]];
     if (fixed)
       for (int64_t k = 0; k < groups; ++k) {
-        std::vector<float> grp(src + k * g, src + (k + 1) * g);
-        for (int64_t j = 0; j < g; ++j)
-          if (diag(k * g + j) == 0) grp[static_cast<size_t>(j)] = 0;
+        std::vector<float> grp(src + k * g, src + k * g + grid.group_len(n, k));
+        for (size_t j = 0; j < grp.size(); ++j)
+          if (diag(k * g + static_cast<int64_t>(j)) == 0) grp[j] = 0;
         q.params[static_cast<size_t>(r * groups + k)] = grid.fit(grp);
       }
     for (int64_t p = 0; p < n; ++p) {
       GroupParams& gp = q.params[static_cast<size_t>(r * groups + perm[p] / g)];
       if (!fixed && p % g == 0) {
-        std::vector<float> grp(static_cast<size_t>(g));
-        for (int64_t j = 0; j < g; ++j) grp[static_cast<size_t>(j)] = static_cast<float>(x[static_cast<size_t>(p + j)]);
+        std::vector<float> grp(static_cast<size_t>(grid.group_len(n, p / g)));
+        for (size_t j = 0; j < grp.size(); ++j) grp[j] = static_cast<float>(x[static_cast<size_t>(p) + j]);
         gp = grid.fit(grp);
       }
       const int32_t c = grid.nearest(static_cast<float>(x[static_cast<size_t>(p)]), gp);
@@ -146,7 +146,8 @@ std::vector<Case> cases() {
   return {{WeightGrid::integer(4, 0, false), false}, {WeightGrid::integer(3, 32, true), false},
           {WeightGrid::ggml(GgmlType::Q4_0), false}, {WeightGrid::ggml(GgmlType::Q4_1), false},
           {WeightGrid::ggml(GgmlType::Q8_0), false}, {WeightGrid::integer(4, 32, false), true},
-          {WeightGrid::integer(2, 64, false), false}, {WeightGrid::ggml(GgmlType::Q5_0), true}};
+          {WeightGrid::integer(2, 64, false), false}, {WeightGrid::ggml(GgmlType::Q5_0), true},
+          {WeightGrid::integer(4, 80, false), false}, {WeightGrid::integer(3, 80, true), true}};  // 192 = 2·80 + 32
 }
 
 TEST(Gptq, EqualsADenseTranscriptionOfAlgorithm1) {

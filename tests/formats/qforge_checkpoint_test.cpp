@@ -22,7 +22,7 @@ TEST(PackedMatrix, EveryGridRoundTripsThroughItsStoredBytes) {
   const int64_t rows = 5, cols = 96;
   std::vector<float> w(static_cast<size_t>(rows * cols));
   for (auto& v : w) v = n01(rng);
-  for (const WeightGrid& grid : {WeightGrid::integer(2, 32, false), WeightGrid::integer(3, 96, true), WeightGrid::integer(5, 0, false),
+  for (const WeightGrid& grid : {WeightGrid::integer(2, 32, false), WeightGrid::integer(3, 96, true), WeightGrid::integer(5, 0, false), WeightGrid::integer(4, 40, false),
                                  WeightGrid::integer(8, 48, true), WeightGrid::ggml(GgmlType::Q4_1), WeightGrid::ggml(GgmlType::Q8_0)}) {
     SCOPED_TRACE(grid.describe());
     const QuantizedMatrix q = quantize_rtn(w, rows, cols, grid);
