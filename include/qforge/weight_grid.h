@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "qforge/codebook.h"
 #include "qforge/ggml_types.h"
 #include "qforge/tensor.h"
 
@@ -22,6 +23,8 @@ enum class GridKind : uint8_t {
   Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,  // GGUF blocks of 32 with f16 parameters
   IntSymmetric,                  // unsigned b-bit codes, zero 2^(b−1), GPTQ's sym rule
   IntAffine,                     // unsigned b-bit codes, integer zero, GPTQ's min-max rule
+  NF4,                           // QLoRA's NormalFloat4: value = absmax·nf4[q], blocks of G (64)
+  Ternary,                       // BitNet b1.58: value = γ·(q − 1), q ∈ {0, 1, 2}, γ = mean|W| per tensor
 };
 
 // One group's parameters. Float-minimum grids (Q4_1, Q5_1) use value = scale·q + min with
@@ -37,16 +40,24 @@ struct WeightGrid {
   GridKind kind = GridKind::Q4_0;
   int bits = 4;
   int64_t group_size = 32;  // 0: one group per row (per output channel)
+  bool double_quant = false;  // NF4: the absmax values themselves quantized to 8 bits (QLoRA)
 
   static WeightGrid ggml(GgmlType t);  // Q8_0, Q4_0, Q4_1, Q5_0, Q5_1; others throw, listing these
   static WeightGrid integer(int bits, int64_t group_size, bool symmetric);
+  static WeightGrid nf4(int64_t block = 64, bool double_quant = false);
+  static WeightGrid ternary();
   // The kind's stable name in files ("q4_0", "int_sym", "int_affine") and back.
   std::string_view kind_name() const;
-  static WeightGrid from_kind_name(std::string_view kind, int bits, int64_t group_size);  // throws on unknown
+  static WeightGrid from_kind_name(std::string_view kind, int bits, int64_t group_size, bool double_quant = false);
 
   int32_t qmin() const;
   int32_t qmax() const;
   bool has_float_min() const { return kind == GridKind::Q4_1 || kind == GridKind::Q5_1; }
+  bool has_zero_points() const { return !has_float_min() && kind != GridKind::NF4; }
+  // NF4 and ternary keep their scales in f32 (bitsandbytes and BitNet do); the others in f16.
+  bool f32_scales() const { return kind == GridKind::NF4 || kind == GridKind::Ternary; }
+  // One scale for the whole tensor (ternary): every group's parameters are the same.
+  bool per_tensor() const { return kind == GridKind::Ternary; }
   std::optional<GgmlType> ggml_type() const;  // the GGUF block type whose values this is
   // Groups of a row of `cols`: GGUF grids need whole blocks (throws otherwise); integer grids
   // end with a shorter group when G does not divide cols (G >= cols: one group per row).
@@ -63,8 +74,18 @@ struct WeightGrid {
   // The code whose value is nearest to w (ties away from zero), clamped to [qmin, qmax].
   int32_t nearest(float w, GroupParams p) const;
   float value(int32_t q, GroupParams p) const {
+    if (kind == GridKind::NF4) return p.scale * nf4_values()[static_cast<size_t>(q) & 15];
     return has_float_min() ? p.scale * static_cast<float>(q) + p.min : p.scale * static_cast<float>(q - p.zero);
   }
+};
+
+// NF4's double quantization (QLoRA §3): the group scales a_i (absmax) stored as 8-bit codes,
+// ã_i = s_b·(c_i − 128) + μ, with μ the mean of all a_i and one f32 s_b per 256 groups.
+struct DoubleQuant {
+  static constexpr int64_t kBlock = 256;
+  std::vector<uint8_t> codes;   // one per group
+  std::vector<float> scales;    // one per kBlock groups
+  float offset = 0;             // μ
 };
 
 // A weight matrix [rows, cols] on a grid: one code per weight, one GroupParams per group.
@@ -72,7 +93,8 @@ struct QuantizedMatrix {
   WeightGrid grid;
   int64_t rows = 0, cols = 0;
   std::vector<int16_t> codes;       // rows × cols, in [qmin, qmax]
-  std::vector<GroupParams> params;  // rows × groups_per_row
+  std::vector<GroupParams> params;  // rows × groups_per_row (with double quant: the scales ã_i)
+  DoubleQuant dq;                   // grid.double_quant only
 
   const GroupParams& group(int64_t r, int64_t c) const {
     const int64_t g = grid.groups_per_row(cols);
@@ -92,12 +114,14 @@ struct PackedMatrix {
   WeightGrid grid;
   int64_t rows = 0, cols = 0;
   std::vector<uint8_t> codes;
-  std::vector<uint16_t> scales;
+  std::vector<uint8_t> scales;  // f16 or f32 (grid.f32_scales()) per group, little-endian; double quant: u8 codes
   std::vector<uint8_t> zeros;
   std::vector<uint16_t> mins;
+  std::vector<float> dq_scales;  // double quant: s_b per 256 groups, then μ last
 
   size_t row_bytes() const;
-  uint64_t nbytes() const { return codes.size() + 2 * scales.size() + zeros.size() + 2 * mins.size(); }
+  uint64_t nbytes() const { return codes.size() + scales.size() + zeros.size() + 2 * mins.size() + 4 * dq_scales.size(); }
+  struct PackedView view() const;  // borrows this
 };
 PackedMatrix pack_matrix(const QuantizedMatrix& q);
 
@@ -105,14 +129,20 @@ PackedMatrix pack_matrix(const QuantizedMatrix& q);
 struct PackedView {
   WeightGrid grid;
   int64_t rows = 0, cols = 0;
-  std::span<const uint8_t> codes, scales, zeros, mins;
+  std::span<const uint8_t> codes, scales, zeros, mins, dq_scales;
 
-  uint64_t nbytes() const { return codes.size() + scales.size() + zeros.size() + mins.size(); }
+  uint64_t nbytes() const { return codes.size() + scales.size() + zeros.size() + mins.size() + dq_scales.size(); }
   // Throws Error(BadFile) naming `what` when a part's size does not fit the grid and shape.
   void validate(const std::string& what) const;
 };
 // out.size() == rows·cols; validate() first.
 void dequantize_packed(const PackedView& v, std::span<float> out);
+
+// Replaces q's group scales (NF4 absmax values) by their double-quantized values and fills q.dq.
+void double_quantize_scales(QuantizedMatrix& q);
+inline float double_quant_value(float block_scale, uint8_t code, float offset) {
+  return block_scale * static_cast<float>(static_cast<int>(code) - 128) + offset;
+}
 
 // Parameters for an empty matrix on `grid`, checked against its shape.
 QuantizedMatrix make_quantized_matrix(const WeightGrid& grid, int64_t rows, int64_t cols);

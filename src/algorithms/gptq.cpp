@@ -66,6 +66,8 @@ QuantizedMatrix quantize_gptq(std::span<const float> w, int64_t rows, int64_t co
     invalid("GPTQ: " + std::to_string(w.size()) + " weights for [" + std::to_string(rows) + ", " + std::to_string(cols) + "]");
   if (h.cols() != cols) invalid("GPTQ: the Hessian is for " + std::to_string(h.cols()) + " inputs, the weight has " + std::to_string(cols));
   if (options.block < 1) invalid("GPTQ: block must be >= 1");
+  if (grid.per_tensor() || grid.double_quant)
+    invalid("GPTQ fits scales group by group; " + grid.describe() + " needs all of them first (use rtn for it)");
   QuantizedMatrix q = make_quantized_matrix(grid, rows, cols);
   const int64_t g = grid.group_cols(cols), groups = grid.groups_per_row(cols);
   // Batches hold whole groups, so a group's weights are fully updated when it is fit.

@@ -1,4 +1,5 @@
 // Round-to-nearest (RTN): the baseline every other method is measured against.
+#include <algorithm>
 #include <vector>
 
 #include "qforge/error.h"
@@ -23,11 +24,15 @@ QuantizedMatrix quantize_rtn(std::span<const float> w, int64_t rows, int64_t col
   QuantizedMatrix q = make_quantized_matrix(grid, rows, cols);
   const int64_t g = grid.group_cols(cols), groups = grid.groups_per_row(cols);
   for (int64_t r = 0; r < rows; ++r)
+    for (int64_t k = 0; k < groups; ++k)
+      q.params[static_cast<size_t>(r * groups + k)] = grid.fit({&w[static_cast<size_t>(r * cols + k * g)], static_cast<size_t>(grid.group_len(cols, k))});
+  if (grid.per_tensor()) std::fill(q.params.begin(), q.params.end(), grid.fit(w));  // BitNet's γ over the whole matrix
+  if (grid.double_quant) double_quantize_scales(q);  // codes round against the scales as stored
+  for (int64_t r = 0; r < rows; ++r)
     for (int64_t k = 0; k < groups; ++k) {
       const float* x = &w[static_cast<size_t>(r * cols + k * g)];
       const int64_t len = grid.group_len(cols, k);
-      const GroupParams p = grid.fit({x, static_cast<size_t>(len)});
-      q.params[static_cast<size_t>(r * groups + k)] = p;
+      const GroupParams p = q.params[static_cast<size_t>(r * groups + k)];
       for (int64_t j = 0; j < len; ++j) q.codes[static_cast<size_t>(r * cols + k * g + j)] = static_cast<int16_t>(grid.nearest(x[j], p));
     }
   return q;

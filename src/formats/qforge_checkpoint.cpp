@@ -126,11 +126,15 @@ std::vector<WrittenTensor> write_qforge_checkpoint(const ModelFile& m, const std
                                                         ", its quantized form " + shape_to_string({p.rows, p.cols}));
       const int64_t groups = p.grid.groups_per_row(p.cols);
       out.push_back({t.name + ".qcodes", bytes_tensor(DType::u8, {p.rows, static_cast<int64_t>(p.row_bytes())}, p.codes.data(), p.codes.size())});
-      out.push_back({t.name + ".qscales", bytes_tensor(DType::f16, {p.rows, groups}, p.scales.data(), 2 * p.scales.size())});
+      const DType scale_type = p.grid.double_quant ? DType::u8 : p.grid.f32_scales() ? DType::f32 : DType::f16;
+      out.push_back({t.name + ".qscales", bytes_tensor(scale_type, {p.rows, groups}, p.scales.data(), p.scales.size())});
+      if (!p.dq_scales.empty())  // s_b per 256 groups, then μ
+        out.push_back({t.name + ".qscales_dq", bytes_tensor(DType::f32, {static_cast<int64_t>(p.dq_scales.size())}, p.dq_scales.data(),
+                                                             4 * p.dq_scales.size())});
       if (!p.zeros.empty()) out.push_back({t.name + ".qzeros", bytes_tensor(DType::u8, {p.rows, groups}, p.zeros.data(), p.zeros.size())});
       if (!p.mins.empty()) out.push_back({t.name + ".qmins", bytes_tensor(DType::f16, {p.rows, groups}, p.mins.data(), 2 * p.mins.size())});
       meta["qforge.grid." + t.name] = json{{"kind", p.grid.kind_name()}, {"bits", p.grid.bits}, {"group_size", p.grid.group_size},
-                                           {"rows", p.rows}, {"cols", p.cols}}.dump();
+                                           {"double_quant", p.grid.double_quant}, {"rows", p.rows}, {"cols", p.cols}}.dump();
       report.push_back({t.name, p.grid.describe(), t.shape, p.nbytes(), ""});
       continue;
     }
@@ -166,7 +170,8 @@ void add_qforge_checkpoint(ModelFile& f, SafetensorsFile st) {
     PackedView v;
     try {
       const json j = json::parse(value);
-      v.grid = WeightGrid::from_kind_name(j.at("kind").get<std::string>(), j.at("bits").get<int>(), j.at("group_size").get<int64_t>());
+      v.grid = WeightGrid::from_kind_name(j.at("kind").get<std::string>(), j.at("bits").get<int>(), j.at("group_size").get<int64_t>(),
+                                          j.value("double_quant", false));
       v.rows = j.at("rows").get<int64_t>();
       v.cols = j.at("cols").get<int64_t>();
     } catch (const json::exception& e) {
@@ -187,6 +192,7 @@ void add_qforge_checkpoint(ModelFile& f, SafetensorsFile st) {
     v.scales = part(".qscales", true);
     v.zeros = part(".qzeros", false);
     v.mins = part(".qmins", false);
+    v.dq_scales = part(".qscales_dq", false);
     v.validate(st.path + ": " + name);
     mt.shape = {v.rows, v.cols};
     mt.dtype = DType::u8;

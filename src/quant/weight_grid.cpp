@@ -56,6 +56,13 @@ WeightGrid WeightGrid::ggml(GgmlType t) {
   }
 }
 
+WeightGrid WeightGrid::nf4(int64_t block, bool double_quant) {
+  if (block < 1) invalid("nf4 blocks must hold at least 1 weight, got " + std::to_string(block));
+  return {GridKind::NF4, 4, block, double_quant};
+}
+
+WeightGrid WeightGrid::ternary() { return {GridKind::Ternary, 2, 0}; }
+
 WeightGrid WeightGrid::integer(int bits, int64_t group_size, bool symmetric) {
   if (bits < 2 || bits > 8) invalid("integer grids take 2..8 bits, got " + std::to_string(bits));
   if (group_size < 0) invalid("group size must be >= 0 (0 = per channel), got " + std::to_string(group_size));
@@ -71,19 +78,26 @@ std::string_view WeightGrid::kind_name() const {
     case GridKind::Q5_1: return "q5_1";
     case GridKind::IntSymmetric: return "int_sym";
     case GridKind::IntAffine: return "int_affine";
+    case GridKind::NF4: return "nf4";
+    case GridKind::Ternary: return "ternary";
   }
   return "?";
 }
 
-WeightGrid WeightGrid::from_kind_name(std::string_view kind, int bits, int64_t group_size) {
+WeightGrid WeightGrid::from_kind_name(std::string_view kind, int bits, int64_t group_size, bool double_quant) {
   if (kind == "int_sym" || kind == "int_affine") return integer(bits, group_size, kind == "int_sym");
+  if (kind == "nf4") return nf4(group_size, double_quant);
+  if (kind == "ternary") return ternary();
   for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1})
     if (kind == ggml_type_info(t).name) return ggml(t);
-  invalid("unknown grid kind '" + std::string(kind) + "'; supported: int_sym, int_affine, q8_0, q4_0, q4_1, q5_0, q5_1");
+  invalid("unknown grid kind '" + std::string(kind) + "'; supported: int_sym, int_affine, nf4, ternary, q8_0, q4_0, q4_1, q5_0, q5_1");
 }
 
 int32_t WeightGrid::qmin() const { return kind == GridKind::Q8_0 ? -128 : 0; }  // int8 storage holds −128 too
-int32_t WeightGrid::qmax() const { return kind == GridKind::Q8_0 ? 127 : (1 << bits) - 1; }
+int32_t WeightGrid::qmax() const {
+  if (kind == GridKind::Ternary) return 2;
+  return kind == GridKind::Q8_0 ? 127 : (1 << bits) - 1;
+}
 
 std::optional<GgmlType> WeightGrid::ggml_type() const {
   switch (kind) {
@@ -106,6 +120,9 @@ int64_t WeightGrid::groups_per_row(int64_t cols) const {
 
 double WeightGrid::bits_per_weight() const {
   if (auto t = ggml_type()) return ggml_type_info(*t).bits_per_weight();
+  if (kind == GridKind::Ternary) return 2;  // one γ per tensor
+  if (kind == GridKind::NF4)
+    return double_quant ? 4 + (8.0 + 32.0 / DoubleQuant::kBlock) / static_cast<double>(group_size) : 4 + 32.0 / static_cast<double>(group_size);
   if (group_size == 0) return bits;  // one f16 scale (and zero) per row: negligible
   const double per_group = 16.0 + (kind == GridKind::IntAffine ? bits : 0);  // f16 scale (+ packed zero)
   return bits + per_group / static_cast<double>(group_size);
@@ -113,6 +130,8 @@ double WeightGrid::bits_per_weight() const {
 
 std::string WeightGrid::describe() const {
   if (auto t = ggml_type()) return std::string(ggml_type_info(*t).name);
+  if (kind == GridKind::NF4) return std::string(double_quant ? "nf4+dq" : "nf4") + " G=" + std::to_string(group_size);
+  if (kind == GridKind::Ternary) return "ternary";
   std::string s = "int" + std::to_string(bits) + (kind == GridKind::IntSymmetric ? " sym" : " asym");
   return s + (group_size == 0 ? " per-channel" : " G=" + std::to_string(group_size));
 }
@@ -132,6 +151,16 @@ GroupParams WeightGrid::fit(std::span<const float> w) const {
       const auto [mn, mx] = std::minmax_element(w.begin(), w.end());
       const float levels = kind == GridKind::Q4_1 ? 15.0f : 31.0f;
       return {as_f16((*mx - *mn) / levels), as_f16(*mn), 0};
+    }
+    case GridKind::NF4: {  // absmax, kept in f32 as bitsandbytes keeps it
+      float amax = 0;
+      for (float v : w) amax = std::max(amax, std::fabs(v));
+      return {amax, 0, 0};
+    }
+    case GridKind::Ternary: {  // γ = mean|W| (here over the span; quantize_rtn passes the whole tensor)
+      double sum = 0;
+      for (float v : w) sum += std::fabs(v);
+      return {static_cast<float>(sum / static_cast<double>(std::max<size_t>(w.size(), 1))), 0, 1};
     }
     case GridKind::IntSymmetric:
     case GridKind::IntAffine: {
@@ -160,11 +189,34 @@ GroupParams WeightGrid::fit(std::span<const float> w) const {
 }
 
 int32_t WeightGrid::nearest(float w, GroupParams p) const {
+  if (kind == GridKind::NF4) return codebook_nearest(p.scale == 0 ? 0.0f : w / p.scale, Codebook::NF4);
   if (p.scale == 0) return std::clamp(has_float_min() ? 0 : p.zero, qmin(), qmax());
   const float t = has_float_min() ? (w - p.min) / p.scale : w / p.scale;
   // clamp in float first: t may be far outside int range
   const float r = std::clamp(std::round(t), static_cast<float>(qmin() - p.zero - 1), static_cast<float>(qmax() - p.zero + 1));
   return std::clamp(static_cast<int32_t>(r) + (has_float_min() ? 0 : p.zero), qmin(), qmax());
+}
+
+void double_quantize_scales(QuantizedMatrix& q) {
+  const size_t n = q.params.size();
+  if (n == 0) return;
+  double mean = 0;
+  for (const auto& p : q.params) mean += p.scale;
+  q.dq.offset = static_cast<float>(mean / static_cast<double>(n));
+  q.dq.codes.assign(n, 128);
+  q.dq.scales.clear();
+  for (size_t b = 0; b < n; b += DoubleQuant::kBlock) {
+    const size_t e = std::min(n, b + DoubleQuant::kBlock);
+    float amax = 0;
+    for (size_t i = b; i < e; ++i) amax = std::max(amax, std::fabs(q.params[i].scale - q.dq.offset));
+    const float s = amax / 127.0f;
+    q.dq.scales.push_back(s);
+    for (size_t i = b; i < e; ++i) {
+      const float c = s == 0 ? 0.0f : std::clamp(std::round((q.params[i].scale - q.dq.offset) / s), -127.0f, 127.0f);
+      q.dq.codes[i] = static_cast<uint8_t>(static_cast<int>(c) + 128);
+      q.params[i].scale = double_quant_value(s, q.dq.codes[i], q.dq.offset);
+    }
+  }
 }
 
 QuantizedMatrix make_quantized_matrix(const WeightGrid& grid, int64_t rows, int64_t cols) {
@@ -186,6 +238,12 @@ Tensor QuantizedMatrix::dequantize() const {
   return t;
 }
 
+PackedView PackedMatrix::view() const {
+  return {grid, rows, cols, codes, scales, zeros,
+          {reinterpret_cast<const uint8_t*>(mins.data()), 2 * mins.size()},
+          {reinterpret_cast<const uint8_t*>(dq_scales.data()), 4 * dq_scales.size()}};
+}
+
 size_t PackedMatrix::row_bytes() const { return packed_bytes(static_cast<size_t>(cols), grid.bits); }
 
 PackedMatrix pack_matrix(const QuantizedMatrix& q) {
@@ -200,10 +258,26 @@ PackedMatrix pack_matrix(const QuantizedMatrix& q) {
     for (size_t c = 0; c < cols; ++c) u[c] = static_cast<uint8_t>(q.codes[static_cast<size_t>(r) * cols + c] - q.grid.qmin());
     pack_codes(u, q.grid.bits, {p.codes.data() + static_cast<size_t>(r) * rb, rb});
   }
+  const auto put = [&](const void* v, size_t n) {
+    const auto* b = static_cast<const uint8_t*>(v);
+    p.scales.insert(p.scales.end(), b, b + n);
+  };
   for (const GroupParams& g : q.params) {
-    p.scales.push_back(f32_to_f16(g.scale));
+    if (q.grid.double_quant) {
+      // the codes are in q.dq
+    } else if (q.grid.f32_scales()) {
+      put(&g.scale, 4);
+    } else {
+      const uint16_t h = f32_to_f16(g.scale);
+      put(&h, 2);
+    }
     if (q.grid.has_float_min()) p.mins.push_back(f32_to_f16(g.min));
-    else p.zeros.push_back(static_cast<uint8_t>(g.zero));
+    else if (q.grid.has_zero_points()) p.zeros.push_back(static_cast<uint8_t>(g.zero));
+  }
+  if (q.grid.double_quant) {
+    p.scales = q.dq.codes;
+    p.dq_scales = q.dq.scales;
+    p.dq_scales.push_back(q.dq.offset);
   }
   return p;
 }
@@ -221,9 +295,11 @@ void PackedView::validate(const std::string& what) const {
                                               " matrix needs " + std::to_string(want));
   };
   check(codes, want_codes, "codes");
-  check(scales, 2 * groups, "scales");
-  check(zeros, grid.has_float_min() ? 0 : groups, "zeros");
+  check(scales, (grid.double_quant ? 1 : grid.f32_scales() ? 4 : 2) * groups, "scales");
+  check(zeros, grid.has_zero_points() ? groups : 0, "zeros");
   check(mins, grid.has_float_min() ? 2 * groups : 0, "mins");
+  const uint64_t dq_blocks = (groups + DoubleQuant::kBlock - 1) / DoubleQuant::kBlock;
+  check(dq_scales, grid.double_quant ? 4 * (dq_blocks + 1) : 0, "double-quant scales");
 }
 
 void dequantize_packed(const PackedView& v, std::span<float> out) {
@@ -232,13 +308,23 @@ void dequantize_packed(const PackedView& v, std::span<float> out) {
   const auto f16_at = [](std::span<const uint8_t> b, size_t i) {
     return f16_to_f32(static_cast<uint16_t>(b[2 * i] | (b[2 * i + 1] << 8)));
   };
+  const auto f32_at = [](std::span<const uint8_t> b, size_t i) {
+    float x;
+    std::memcpy(&x, b.data() + 4 * i, 4);
+    return x;
+  };
+  const float dq_offset = v.grid.double_quant ? f32_at(v.dq_scales, v.dq_scales.size() / 4 - 1) : 0.0f;
+  const auto scale_at = [&](size_t i) {
+    if (v.grid.double_quant) return double_quant_value(f32_at(v.dq_scales, i / DoubleQuant::kBlock), v.scales[i], dq_offset);
+    return v.grid.f32_scales() ? f32_at(v.scales, i) : f16_at(v.scales, i);
+  };
   std::vector<uint8_t> u(cols);
   for (int64_t r = 0; r < v.rows; ++r) {
     unpack_codes(v.codes.subspan(static_cast<size_t>(r) * rb, rb), v.grid.bits, u);
     for (int64_t k = 0; k < groups; ++k) {
       const auto i = static_cast<size_t>(r * groups + k);
-      const GroupParams p = {f16_at(v.scales, i), v.grid.has_float_min() ? f16_at(v.mins, i) : 0.0f,
-                             v.grid.has_float_min() ? 0 : v.zeros[i]};
+      const GroupParams p = {scale_at(i), v.grid.has_float_min() ? f16_at(v.mins, i) : 0.0f,
+                             v.grid.has_zero_points() ? v.zeros[i] : 0};
       for (int64_t j = k * g; j < k * g + v.grid.group_len(v.cols, k); ++j)
         out[static_cast<size_t>(r) * cols + static_cast<size_t>(j)] = v.grid.value(u[static_cast<size_t>(j)] + v.grid.qmin(), p);
     }

@@ -7,7 +7,9 @@
 
 #include "qforge/error.h"
 #include "qforge/float_convert.h"
+#include "qforge/qtensor.h"
 #include "qforge/weight_quant.h"
+#include <cmath>
 
 namespace qforge {
 namespace {
@@ -104,6 +106,51 @@ TEST(WeightGrid, RtnIntegerGridsRoundEachWeightToItsNearestValue) {
           ASSERT_LE(std::fabs(x - v), std::fabs(x - grid.value(other, p)) * (1 + 1e-6f) + 1e-12f);
       }
   }
+}
+
+TEST(WeightGrid, Nf4MatchesTheQTensorCodebookPath) {
+  // src/quant's QScheme::nf4 (choose_qparams + codebook quantize) is a separate implementation.
+  const int64_t rows = 6, cols = 192;
+  const std::vector<float> w = heavy_tailed(static_cast<size_t>(rows * cols), 8);
+  const QuantizedMatrix q = quantize_rtn(w, rows, cols, WeightGrid::nf4(64));
+  const Tensor ref = dequantize_tensor(quantize_tensor(Tensor::from_vector({rows, cols}, w), QScheme::nf4(64)));
+  const Tensor mine = q.dequantize();
+  EXPECT_EQ(0, std::memcmp(mine.data(), ref.data(), ref.nbytes()));
+  EXPECT_DOUBLE_EQ(WeightGrid::nf4(64).bits_per_weight(), 4.5);
+}
+
+TEST(WeightGrid, Nf4DoubleQuantStoresScalesIn8BitsAtSmallCost) {
+  const int64_t rows = 64, cols = 512;  // 512 groups: two double-quant blocks
+  const std::vector<float> w = heavy_tailed(static_cast<size_t>(rows * cols), 9);
+  const QuantizedMatrix plain = quantize_rtn(w, rows, cols, WeightGrid::nf4(64));
+  const QuantizedMatrix dq = quantize_rtn(w, rows, cols, WeightGrid::nf4(64, true));
+  ASSERT_EQ(dq.dq.codes.size(), plain.params.size());
+  ASSERT_EQ(dq.dq.scales.size(), 2u);
+  for (size_t i = 0; i < plain.params.size(); ++i)  // each absmax within half a step of its 8-bit code
+    ASSERT_LE(std::fabs(dq.params[i].scale - plain.params[i].scale), 0.5f * dq.dq.scales[i / 256] * 1.0001f) << i;
+  EXPECT_NEAR(WeightGrid::nf4(64, true).bits_per_weight(), 4.127, 0.001);  // QLoRA: 0.5 → 0.127 bits of overhead
+  const auto sqnr = [&](const QuantizedMatrix& q) {
+    const Tensor d = q.dequantize();
+    double s = 0, e = 0;
+    for (size_t i = 0; i < w.size(); ++i) {
+      s += static_cast<double>(w[i]) * w[i];
+      e += (w[i] - d.span<float>()[i]) * static_cast<double>(w[i] - d.span<float>()[i]);
+    }
+    return 10 * std::log10(s / e);
+  };
+  EXPECT_GT(sqnr(dq), sqnr(plain) - 0.3);
+}
+
+TEST(WeightGrid, TernaryIsBitNetsAbsmeanRoundClip) {
+  // γ = mean|W| = (0.5 + 1 + 0.1 + 2 + 0 + 0.3 + 0.9 + 0.4)/8 = 0.65; W/γ rounds and clips to [−1, 1].
+  const std::vector<float> w = {0.5f, -1.0f, 0.1f, 2.0f, 0.0f, -0.3f, 0.9f, -0.4f};
+  const QuantizedMatrix q = quantize_rtn(w, 2, 4, WeightGrid::ternary());
+  EXPECT_FLOAT_EQ(q.params[0].scale, 0.65f);
+  EXPECT_EQ(q.params[0].scale, q.params[1].scale);  // one γ for the tensor
+  const std::vector<int16_t> want = {2, 0, 1, 2, 1, 1, 2, 0};  // {1, −1, 0, 1, 0, 0, 1, −1} + 1
+  EXPECT_EQ(q.codes, want);
+  EXPECT_FLOAT_EQ(q.value(0, 1), -0.65f);
+  EXPECT_THROW((void)quantize_gptq(w, 2, 4, GptqHessian(std::vector<double>(16, 0.0), 4, {}), WeightGrid::ternary(), {}), Error);
 }
 
 TEST(WeightGrid, BadShapesAndValuesAreRefusedWithTheReason) {

@@ -170,7 +170,10 @@ TEST(CliModels, QuantizeRefusesWhatItCannotWriteAndLeavesNothing) {
   for (const auto& [args, expect] : std::initializer_list<std::pair<std::string, std::string>>{
            {"--bits 3 --group-size 128", "int3 sym G=128 has no GGUF block type; write qforge's checkpoint (-o OUT.safetensors)"},
            {"--type q6_k", "no quantization grid for GGUF type q6_k; supported: q8_0, q4_0, q4_1, q5_0, q5_1"},
-           {"--method awq", "unknown method 'awq'; supported: rtn, gptq"},
+           {"--method awq", "unknown method 'awq'; supported: rtn, gptq, nf4, bitnet"},
+           {"--method nf4", "--method nf4 has no GGUF block type here; write qforge's checkpoint"},
+           {"--method bitnet --bits 2", "--method bitnet fixes the grid (ternary, one γ per tensor)"},
+           {"--double-quant", "--double-quant applies to --method nf4"},
            {"--type q4_0 --bits 4", "give --type or --bits/--group-size/--sym, not both"},
            {"--method gptq --calib /nonexistent.txt", "/nonexistent.txt"},
            {"--damp 2", "--damp wants a number in [0.000000, 1.000000], got '2'"}}) {
@@ -196,6 +199,14 @@ TEST(CliModels, QuantizeToQforgesCheckpointTakesAnyGrid) {
   EXPECT_TRUE(contains(info.out, "int2 asym per-channel   35 tensors")) << info.out;
   const CliResult g = run("run '" + out + "' -p 'Once upon a time' -n 4");
   EXPECT_EQ(g.code, 0) << g.out;
+  for (const auto& [args, grid] : std::initializer_list<std::pair<std::string, std::string>>{
+           {"--method nf4 --double-quant", "with nf4 on nf4+dq G=64 grids"}, {"--method bitnet", "with bitnet on ternary grids"}}) {
+    const std::string o2 = dir.file("m.safetensors");
+    const CliResult r = run("quantize '" + bin.string() + "' -o '" + o2 + "' " + args);
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_TRUE(contains(r.out, grid)) << r.out;
+    EXPECT_EQ(run("run '" + o2 + "' -n 4").code, 0) << args;
+  }
 }
 
 // A corrupt input gives one line naming the file, a non-zero exit, and no output file.

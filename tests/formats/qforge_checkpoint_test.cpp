@@ -23,13 +23,13 @@ TEST(PackedMatrix, EveryGridRoundTripsThroughItsStoredBytes) {
   std::vector<float> w(static_cast<size_t>(rows * cols));
   for (auto& v : w) v = n01(rng);
   for (const WeightGrid& grid : {WeightGrid::integer(2, 32, false), WeightGrid::integer(3, 96, true), WeightGrid::integer(5, 0, false), WeightGrid::integer(4, 40, false),
-                                 WeightGrid::integer(8, 48, true), WeightGrid::ggml(GgmlType::Q4_1), WeightGrid::ggml(GgmlType::Q8_0)}) {
+                                 WeightGrid::integer(8, 48, true), WeightGrid::ggml(GgmlType::Q4_1), WeightGrid::ggml(GgmlType::Q8_0),
+                                 WeightGrid::nf4(64), WeightGrid::nf4(32, true), WeightGrid::ternary()}) {
     SCOPED_TRACE(grid.describe());
     const QuantizedMatrix q = quantize_rtn(w, rows, cols, grid);
     const PackedMatrix p = pack_matrix(q);
     EXPECT_EQ(p.codes.size(), static_cast<size_t>(rows) * ((static_cast<size_t>(cols) * static_cast<size_t>(grid.bits) + 7) / 8));
-    const PackedView v{grid, rows, cols, p.codes, {reinterpret_cast<const uint8_t*>(p.scales.data()), 2 * p.scales.size()}, p.zeros,
-                       {reinterpret_cast<const uint8_t*>(p.mins.data()), 2 * p.mins.size()}};
+    const PackedView v = p.view();
     v.validate("test");
     std::vector<float> back(w.size());
     dequantize_packed(v, back);

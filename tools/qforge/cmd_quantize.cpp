@@ -25,10 +25,13 @@ namespace qforge::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: qforge quantize MODEL -o OUT.gguf|OUT.safetensors [--method rtn|gptq] [--type T | --bits B --group-size G --sym|--asym]\n"
+    "usage: qforge quantize MODEL -o OUT.gguf|OUT.safetensors [--method rtn|gptq|nf4|bitnet] [--double-quant]\n"
+    "                       [--type T | --bits B --group-size G --sym|--asym]\n"
     "                       [--calib FILE|self|random] [--calib-samples N] [--calib-seqlen L] [--seed S]\n"
     "                       [--damp X] [--act-order] [--block N] [--no-sequential] [--others T] [--report FILE] [-t N]\n"
-    "  --method     rtn (round to nearest, data-free; default) or gptq (Frantar et al., needs calibration)\n"
+    "  --method     rtn (round to nearest, data-free; default), gptq (Frantar et al., needs calibration),\n"
+    "               nf4 (QLoRA's NormalFloat4, blocks of --group-size 64, --double-quant: 8-bit absmax) or\n"
+    "               bitnet (b1.58 ternary, γ = mean|W| per tensor); nf4 and bitnet write qforge's checkpoint\n"
     "  OUT.gguf     GGUF that llama.cpp runs: the grid is a block type, --type q8_0|q5_1|q5_0|q4_1|q4_0\n"
     "               (default q4_0) or the same as a scheme: --bits 8|5|4 --group-size 32 --sym|--asym\n"
     "  OUT.safetensors  qforge's checkpoint: any grid, --bits 2..8 --group-size G (0: per channel;\n"
@@ -105,6 +108,7 @@ int cmd_quantize(std::span<const std::string> argv) {
     if (sym) throw Error(ErrorCategory::InvalidArgument, "quantize: --sym and --asym exclude each other");
     sym = false;
   }
+  const bool double_quant = args.flag("--double-quant");
   const auto calib_arg = args.option("--calib");
   const int64_t samples = args.integer("--calib-samples", 128, 1, 1 << 20);
   const int64_t seqlen_arg = args.integer("--calib-seqlen", 512, 2, 1 << 24);
@@ -125,8 +129,21 @@ int cmd_quantize(std::span<const std::string> argv) {
   if (!gguf && !out->ends_with(".safetensors"))
     throw Error(ErrorCategory::InvalidArgument, "quantize: cannot tell the output format of '" + *out +
                                                     "'; supported: .gguf (GGUF block types), .safetensors (qforge's checkpoint, any grid)");
-  o.method = parse_weight_method(method_name);
-  o.grid = choose_grid(type, bits, group, sym, gguf);
+  const bool codebook_method = method_name == "nf4" || method_name == "bitnet";  // RTN onto a special grid
+  if (codebook_method) {
+    if (type || bits >= 0 || sym || (method_name == "bitnet" && group >= 0))
+      throw Error(ErrorCategory::InvalidArgument, "quantize: --method " + method_name + " fixes the grid" +
+                                                      (method_name == "nf4" ? " (4-bit NormalFloat; only --group-size, default 64, and --double-quant apply)" : " (ternary, one γ per tensor)"));
+    if (gguf) throw Error(ErrorCategory::InvalidArgument, "quantize: --method " + method_name + " has no GGUF block type here; write qforge's checkpoint (-o OUT.safetensors)");
+    o.method = WeightMethod::Rtn;
+    o.grid = method_name == "nf4" ? WeightGrid::nf4(group > 0 ? group : 64, double_quant) : WeightGrid::ternary();
+  } else {
+    if (method_name != "rtn" && method_name != "gptq")
+      throw Error(ErrorCategory::InvalidArgument, "quantize: unknown method '" + method_name + "'; supported: rtn, gptq, nf4, bitnet");
+    if (double_quant) throw Error(ErrorCategory::InvalidArgument, "quantize: --double-quant applies to --method nf4");
+    o.method = parse_weight_method(method_name);
+    o.grid = choose_grid(type, bits, group, sym, gguf);
+  }
   const GgmlType others = gguf ? parse_ggml_type(others_name, true) : GgmlType::F16;
   const DType others_dtype = gguf ? DType::f16 : parse_dtype(others_name);
 
@@ -171,7 +188,7 @@ int cmd_quantize(std::span<const std::string> argv) {
       });
   std::map<std::string, std::string> meta = {
       {"qforge.version", QFORGE_VERSION},
-      {"qforge.quantization.method", std::string(weight_method_name(o.method))},
+      {"qforge.quantization.method", method_name},
       {"qforge.quantization.grid", o.grid.describe()},
       {"qforge.quantization.calibration", calib ? calib->description : "none (data-free)"}};
   if (o.method == WeightMethod::Gptq)
@@ -203,8 +220,8 @@ int cmd_quantize(std::span<const std::string> argv) {
     a.rtn += l.rtn_output_error;
     a.secs += l.seconds;
   }
-  std::printf("quantized %s → %s with %s on %s grids\n", models.front().c_str(), out->c_str(),
-              std::string(weight_method_name(o.method)).c_str(), o.grid.describe().c_str());
+  std::printf("quantized %s → %s with %s on %s grids\n", models.front().c_str(), out->c_str(), method_name.c_str(),
+              o.grid.describe().c_str());
   std::printf("%-12s %7s %12s %14s %14s %9s\n", "layer", "count", "SQNR dB", "output err", "RTN out err", "time s");
   for (const auto& [k, a] : kinds) {
     if (a.n == 0) {
@@ -225,7 +242,7 @@ int cmd_quantize(std::span<const std::string> argv) {
                         {"note", l.note}, {"weight_sqnr_db", num(l.weight_sqnr_db)}, {"output_error", num(l.output_error)},
                         {"rtn_output_error", num(l.rtn_output_error)}, {"damp", l.damp}, {"dead_columns", l.dead_columns},
                         {"seconds", l.seconds}});
-    nlohmann::json j = {{"model", models.front()}, {"output", *out}, {"method", weight_method_name(o.method)},
+    nlohmann::json j = {{"model", models.front()}, {"output", *out}, {"method", method_name},
                         {"grid", o.grid.describe()}, {"bits_per_weight_grid", o.grid.bits_per_weight()},
                         {"calibration", calib ? calib->description : "none"}, {"calibration_tokens", s.calibration_tokens},
                         {"gptq", {{"damp", o.gptq.damp}, {"block", o.gptq.block}, {"act_order", o.gptq.act_order}}},
