@@ -37,7 +37,7 @@ CalibrationSet random_calibration(int64_t vocab_size, int64_t samples, int64_t s
 CalibrationSet self_generated_calibration(Model& model, int64_t samples, int64_t seqlen, uint64_t seed, int32_t bos,
                                           const std::function<void(int64_t done, int64_t total)>& progress = {});
 
-enum class WeightMethod { Rtn, Gptq };
+enum class WeightMethod { Rtn, Gptq, Hqq };
 std::string_view weight_method_name(WeightMethod m);
 WeightMethod parse_weight_method(std::string_view name);  // throws listing the methods
 
@@ -45,6 +45,7 @@ struct QuantizeOptions {
   WeightMethod method = WeightMethod::Rtn;
   WeightGrid grid;
   GptqOptions gptq;
+  HqqOptions hqq;
   bool sequential = true;  // next block's inputs from the quantized block (false: from the float one)
   int threads = 2;
 };
@@ -59,6 +60,9 @@ struct LayerReport {
   // same grid (NaN without calibration data).
   double output_error = std::numeric_limits<double>::quiet_NaN();
   double rtn_output_error = std::numeric_limits<double>::quiet_NaN();
+  // HQQ: Σ|W − Ŵ|^p (its own norm, p = options.hqq.lp_norm) for HQQ and for RTN on the same grid.
+  double lp_error = std::numeric_limits<double>::quiet_NaN();
+  double rtn_lp_error = std::numeric_limits<double>::quiet_NaN();
   double damp = 0;              // GPTQ: the damping that factored H
   int64_t dead_columns = 0;     // GPTQ: inputs the calibration never excited
   double seconds = 0;
@@ -78,7 +82,7 @@ struct QuantizeSummary {
 
 // Quantizes every linear layer inside the blocks of `file` (the embeddings and the output
 // head are left to the writer) and passes each result to `emit` as soon as it exists.
-// GPTQ needs `calib`; RTN uses it only to report output errors. Layers whose rows are not a
+// GPTQ needs `calib`; RTN and HQQ use it only to report output errors. Layers whose rows are not a
 // whole number of groups stay in float (reported with the reason).
 QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* calib, const QuantizeOptions& options,
                                const std::function<void(const std::string&, const QuantizedMatrix&)>& emit,

@@ -23,6 +23,7 @@ enum class GridKind : uint8_t {
   Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,  // GGUF blocks of 32 with f16 parameters
   IntSymmetric,                  // unsigned b-bit codes, zero 2^(b−1), GPTQ's sym rule
   IntAffine,                     // unsigned b-bit codes, integer zero, GPTQ's min-max rule
+  IntMin,                        // unsigned b-bit codes, value = s·q + m with f16 s, m (Q4_1's form, any b and G)
   NF4,                           // QLoRA's NormalFloat4: value = absmax·nf4[q], blocks of G (64)
   Ternary,                       // BitNet b1.58: value = γ·(q − 1), q ∈ {0, 1, 2}, γ = mean|W| per tensor
 };
@@ -44,6 +45,7 @@ struct WeightGrid {
 
   static WeightGrid ggml(GgmlType t);  // Q8_0, Q4_0, Q4_1, Q5_0, Q5_1; others throw, listing these
   static WeightGrid integer(int bits, int64_t group_size, bool symmetric);
+  static WeightGrid integer_min(int bits, int64_t group_size);  // a float minimum instead of an integer zero
   static WeightGrid nf4(int64_t block = 64, bool double_quant = false);
   static WeightGrid ternary();
   // The kind's stable name in files ("q4_0", "int_sym", "int_affine") and back.
@@ -52,7 +54,7 @@ struct WeightGrid {
 
   int32_t qmin() const;
   int32_t qmax() const;
-  bool has_float_min() const { return kind == GridKind::Q4_1 || kind == GridKind::Q5_1; }
+  bool has_float_min() const { return kind == GridKind::Q4_1 || kind == GridKind::Q5_1 || kind == GridKind::IntMin; }
   bool has_zero_points() const { return !has_float_min() && kind != GridKind::NF4; }
   // NF4 and ternary keep their scales in f32 (bitsandbytes and BitNet do); the others in f16.
   bool f32_scales() const { return kind == GridKind::NF4 || kind == GridKind::Ternary; }
@@ -143,6 +145,10 @@ void double_quantize_scales(QuantizedMatrix& q);
 inline float double_quant_value(float block_scale, uint8_t code, float offset) {
   return block_scale * static_cast<float>(static_cast<int>(code) - 128) + offset;
 }
+
+// The value an f16 parameter field holds for x (grids compute with exactly what files store);
+// throws Error(Numeric) when x overflows f16.
+float f16_param(float x);
 
 // Parameters for an empty matrix on `grid`, checked against its shape.
 QuantizedMatrix make_quantized_matrix(const WeightGrid& grid, int64_t rows, int64_t cols);

@@ -60,6 +60,23 @@ class GptqHessian {
 QuantizedMatrix quantize_gptq(std::span<const float> w, int64_t rows, int64_t cols, const GptqHessian& h,
                               const WeightGrid& grid, const GptqOptions& options, const ParallelFor& par = serial_for);
 
+struct HqqOptions {
+  double lp_norm = 0.7;  // p of the sparsity-promoting error norm ‖W − Ŵ‖_p^p
+  double beta = 10;      // initial weight of the quadratic coupling
+  double kappa = 1.01;   // β grows by κ each iteration
+  int iters = 20;        // at most; stops early when the mean |W − Ŵ| stops falling
+};
+
+// Badri & Shaji's HQQ, data-free: per group, the float zero point minimises ‖W − Ŵ‖_p^p by
+// half-quadratic splitting — alternately shrink the error (generalised soft threshold) and
+// re-solve the zero point in closed form — starting from min-max (axis 1: groups along the
+// input dimension). Needs a grid with a float minimum: q4_1, q5_1 or integer_min.
+QuantizedMatrix quantize_hqq(std::span<const float> w, int64_t rows, int64_t cols, const WeightGrid& grid,
+                             const HqqOptions& options = {});
+
+// Σ |w − ŵ|^p: the error HQQ minimises.
+double lp_error(std::span<const float> w, const QuantizedMatrix& q, double p);
+
 // ‖(W − Ŵ) Xᵀ‖² expressed through H = Σ x xᵀ: Σ_rows (w − ŵ)ᵀ H (w − ŵ). The layer-output
 // error both methods are judged by.
 double layer_output_error(std::span<const float> w, const QuantizedMatrix& q, std::span<const double> h);

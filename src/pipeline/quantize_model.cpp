@@ -74,12 +74,20 @@ std::vector<float> difference(std::span<const float> w, const Tensor& wq) {
 
 }  // namespace
 
-std::string_view weight_method_name(WeightMethod m) { return m == WeightMethod::Gptq ? "gptq" : "rtn"; }
+std::string_view weight_method_name(WeightMethod m) {
+  switch (m) {
+    case WeightMethod::Gptq: return "gptq";
+    case WeightMethod::Hqq: return "hqq";
+    case WeightMethod::Rtn: break;
+  }
+  return "rtn";
+}
 
 WeightMethod parse_weight_method(std::string_view name) {
   if (name == "rtn") return WeightMethod::Rtn;
   if (name == "gptq") return WeightMethod::Gptq;
-  throw Error(ErrorCategory::InvalidArgument, "unknown method '" + std::string(name) + "'; supported: rtn, gptq");
+  if (name == "hqq") return WeightMethod::Hqq;
+  throw Error(ErrorCategory::InvalidArgument, "unknown method '" + std::string(name) + "'; supported: rtn, gptq, hqq");
 }
 
 QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* calib, const QuantizeOptions& o,
@@ -165,6 +173,10 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
         q = quantize_gptq(w, r.rows, r.cols, *f, o.grid, o.gptq, par);
         r.damp = f->damp_used();
         r.dead_columns = f->dead_columns();
+      } else if (o.method == WeightMethod::Hqq) {
+        q = quantize_hqq(w, r.rows, r.cols, o.grid, o.hqq);
+        r.lp_error = lp_error(w, q, o.hqq.lp_norm);
+        r.rtn_lp_error = lp_error(w, quantize_rtn(w, r.rows, r.cols, o.grid), o.hqq.lp_norm);
       } else {
         q = quantize_rtn(w, r.rows, r.cols, o.grid);
       }

@@ -17,13 +17,16 @@ namespace {
 
 [[noreturn]] void invalid(const std::string& m) { throw Error(ErrorCategory::InvalidArgument, m); }
 
-// The value an f16 field holds for x; the grid computes with exactly what the file stores.
-float as_f16(float x) {
+}  // namespace
+
+float f16_param(float x) {
   const uint16_t h = f32_to_f16(x);
   if ((h & 0x7C00) == 0x7C00)
     throw Error(ErrorCategory::Numeric, "a group parameter (" + std::to_string(x) + ") overflows f16; weights this large need an f32-scaled grid");
   return f16_to_f32(h);
 }
+
+namespace {
 
 void check_finite(std::span<const float> w) {
   for (float v : w)
@@ -61,6 +64,12 @@ WeightGrid WeightGrid::nf4(int64_t block, bool double_quant) {
   return {GridKind::NF4, 4, block, double_quant};
 }
 
+WeightGrid WeightGrid::integer_min(int bits, int64_t group_size) {
+  WeightGrid g = integer(bits, group_size, false);
+  g.kind = GridKind::IntMin;
+  return g;
+}
+
 WeightGrid WeightGrid::ternary() { return {GridKind::Ternary, 2, 0}; }
 
 WeightGrid WeightGrid::integer(int bits, int64_t group_size, bool symmetric) {
@@ -78,6 +87,7 @@ std::string_view WeightGrid::kind_name() const {
     case GridKind::Q5_1: return "q5_1";
     case GridKind::IntSymmetric: return "int_sym";
     case GridKind::IntAffine: return "int_affine";
+    case GridKind::IntMin: return "int_min";
     case GridKind::NF4: return "nf4";
     case GridKind::Ternary: return "ternary";
   }
@@ -86,11 +96,12 @@ std::string_view WeightGrid::kind_name() const {
 
 WeightGrid WeightGrid::from_kind_name(std::string_view kind, int bits, int64_t group_size, bool double_quant) {
   if (kind == "int_sym" || kind == "int_affine") return integer(bits, group_size, kind == "int_sym");
+  if (kind == "int_min") return integer_min(bits, group_size);
   if (kind == "nf4") return nf4(group_size, double_quant);
   if (kind == "ternary") return ternary();
   for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1})
     if (kind == ggml_type_info(t).name) return ggml(t);
-  invalid("unknown grid kind '" + std::string(kind) + "'; supported: int_sym, int_affine, nf4, ternary, q8_0, q4_0, q4_1, q5_0, q5_1");
+  invalid("unknown grid kind '" + std::string(kind) + "'; supported: int_sym, int_affine, int_min, nf4, ternary, q8_0, q4_0, q4_1, q5_0, q5_1");
 }
 
 int32_t WeightGrid::qmin() const { return kind == GridKind::Q8_0 ? -128 : 0; }  // int8 storage holds −128 too
@@ -124,7 +135,7 @@ double WeightGrid::bits_per_weight() const {
   if (kind == GridKind::NF4)
     return double_quant ? 4 + (8.0 + 32.0 / DoubleQuant::kBlock) / static_cast<double>(group_size) : 4 + 32.0 / static_cast<double>(group_size);
   if (group_size == 0) return bits;  // one f16 scale (and zero) per row: negligible
-  const double per_group = 16.0 + (kind == GridKind::IntAffine ? bits : 0);  // f16 scale (+ packed zero)
+  const double per_group = kind == GridKind::IntMin ? 32.0 : 16.0 + (kind == GridKind::IntAffine ? bits : 0);  // f16 scale (+ zero or min)
   return bits + per_group / static_cast<double>(group_size);
 }
 
@@ -132,7 +143,7 @@ std::string WeightGrid::describe() const {
   if (auto t = ggml_type()) return std::string(ggml_type_info(*t).name);
   if (kind == GridKind::NF4) return std::string(double_quant ? "nf4+dq" : "nf4") + " G=" + std::to_string(group_size);
   if (kind == GridKind::Ternary) return "ternary";
-  std::string s = "int" + std::to_string(bits) + (kind == GridKind::IntSymmetric ? " sym" : " asym");
+  std::string s = "int" + std::to_string(bits) + (kind == GridKind::IntSymmetric ? " sym" : kind == GridKind::IntMin ? " min" : " asym");
   return s + (group_size == 0 ? " per-channel" : " G=" + std::to_string(group_size));
 }
 
@@ -142,15 +153,16 @@ GroupParams WeightGrid::fit(std::span<const float> w) const {
     case GridKind::Q8_0: {
       float amax = 0;
       for (float v : w) amax = std::max(amax, std::fabs(v));
-      return {as_f16(amax / 127.0f), 0, 0};
+      return {f16_param(amax / 127.0f), 0, 0};
     }
-    case GridKind::Q4_0: return {as_f16(signed_absmax(w) / -8.0f), 0, 8};
-    case GridKind::Q5_0: return {as_f16(signed_absmax(w) / -16.0f), 0, 16};
+    case GridKind::Q4_0: return {f16_param(signed_absmax(w) / -8.0f), 0, 8};
+    case GridKind::Q5_0: return {f16_param(signed_absmax(w) / -16.0f), 0, 16};
     case GridKind::Q4_1:
-    case GridKind::Q5_1: {
+    case GridKind::Q5_1:
+    case GridKind::IntMin: {
       const auto [mn, mx] = std::minmax_element(w.begin(), w.end());
-      const float levels = kind == GridKind::Q4_1 ? 15.0f : 31.0f;
-      return {as_f16((*mx - *mn) / levels), as_f16(*mn), 0};
+      const auto levels = static_cast<float>(qmax());
+      return {f16_param((*mx - *mn) / levels), f16_param(*mn), 0};
     }
     case GridKind::NF4: {  // absmax, kept in f32 as bitsandbytes keeps it
       float amax = 0;
@@ -179,7 +191,7 @@ GroupParams WeightGrid::fit(std::span<const float> w) const {
         lo = -1;
         hi = 1;
       }
-      const float scale = as_f16((hi - lo) / maxq);
+      const float scale = f16_param((hi - lo) / maxq);
       if (kind == GridKind::IntSymmetric) return {scale, 0, (qmax() + 1) / 2};
       const auto zero = static_cast<int32_t>(std::nearbyint(-lo / scale));
       return {scale, 0, std::clamp(zero, 0, qmax())};

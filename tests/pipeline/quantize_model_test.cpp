@@ -20,7 +20,9 @@ namespace {
 using Emitted = std::map<std::string, std::vector<uint8_t>>;
 
 QuantizeSummary run(const ModelFile& f, const CalibrationSet* calib, QuantizeOptions o, Emitted* out) {
-  return quantize_model(f, calib, o, [&](const std::string& name, const QuantizedMatrix& q) { (*out)[name] = q.to_ggml(); });
+  return quantize_model(f, calib, o, [&](const std::string& name, const QuantizedMatrix& q) {
+    (*out)[name] = q.grid.ggml_type() ? q.to_ggml() : pack_matrix(q).codes;
+  });
 }
 
 CalibrationSet small_calibration(const ModelFile& f) {
@@ -71,6 +73,25 @@ TEST(QuantizeModel, GptqOutputErrorIsBelowRtnOnEveryLinear) {
       EXPECT_GT(l.output_error, 0.0) << l.name;
       EXPECT_EQ(l.dead_columns, 0) << l.name;
     }
+  }
+}
+
+TEST(QuantizeModel, HqqLpErrorIsBelowRtnOnEveryLinear) {
+  QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
+  const ModelFile f = open_model(bin.string());
+  QuantizeOptions o;
+  o.method = WeightMethod::Hqq;
+  for (const WeightGrid& grid : {WeightGrid::ggml(GgmlType::Q4_1), WeightGrid::integer_min(3, 64), WeightGrid::integer_min(2, 0)}) {
+    SCOPED_TRACE(grid.describe());
+    o.grid = grid;
+    Emitted got;
+    int n = 0;
+    for (const auto& l : run(f, nullptr, o, &got).layers) {
+      if (!l.quantized) continue;
+      ++n;
+      EXPECT_LT(l.lp_error, l.rtn_lp_error) << l.name;
+    }
+    EXPECT_GE(n, 30);
   }
 }
 

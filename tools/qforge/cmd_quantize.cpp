@@ -30,6 +30,9 @@ constexpr const char* kUsage =
     "                       [--calib FILE|self|random] [--calib-samples N] [--calib-seqlen L] [--seed S]\n"
     "                       [--damp X] [--act-order] [--block N] [--no-sequential] [--others T] [--report FILE] [-t N]\n"
     "  --method     rtn (round to nearest, data-free; default), gptq (Frantar et al., needs calibration),\n"
+    "               hqq (Badri & Shaji, data-free: float zero points by half-quadratic lp minimisation;\n"
+    "               grids q4_1/q5_1, or in qforge's checkpoint --bits B --group-size G, default 4 bits G=64;\n"
+    "               --hqq-p 0.7, --hqq-iters 20),\n"
     "               nf4 (QLoRA's NormalFloat4, blocks of --group-size 64, --double-quant: 8-bit absmax) or\n"
     "               bitnet (b1.58 ternary, γ = mean|W| per tensor); nf4 and bitnet write qforge's checkpoint\n"
     "  OUT.gguf     GGUF that llama.cpp runs: the grid is a block type, --type q8_0|q5_1|q5_0|q4_1|q4_0\n"
@@ -117,6 +120,8 @@ int cmd_quantize(std::span<const std::string> argv) {
   o.gptq.damp = real_option(args, "--damp", 0.01, 0.0, 1.0);
   o.gptq.act_order = args.flag("--act-order");
   o.gptq.block = args.integer("--block", 128, 1, 1 << 20);
+  o.hqq.lp_norm = real_option(args, "--hqq-p", 0.7, 0.05, 1.0);
+  o.hqq.iters = static_cast<int>(args.integer("--hqq-iters", 20, 1, 10000));
   o.sequential = !args.flag("--no-sequential");
   const std::string others_name = args.option("--others").value_or("f16");
   const auto report_path = args.option("--report");
@@ -138,11 +143,18 @@ int cmd_quantize(std::span<const std::string> argv) {
     o.method = WeightMethod::Rtn;
     o.grid = method_name == "nf4" ? WeightGrid::nf4(group > 0 ? group : 64, double_quant) : WeightGrid::ternary();
   } else {
-    if (method_name != "rtn" && method_name != "gptq")
-      throw Error(ErrorCategory::InvalidArgument, "quantize: unknown method '" + method_name + "'; supported: rtn, gptq, nf4, bitnet");
+    if (method_name != "rtn" && method_name != "gptq" && method_name != "hqq")
+      throw Error(ErrorCategory::InvalidArgument, "quantize: unknown method '" + method_name + "'; supported: rtn, gptq, hqq, nf4, bitnet");
     if (double_quant) throw Error(ErrorCategory::InvalidArgument, "quantize: --double-quant applies to --method nf4");
     o.method = parse_weight_method(method_name);
-    o.grid = choose_grid(type, bits, group, sym, gguf);
+    if (o.method == WeightMethod::Hqq) {  // a float zero point: q4_1/q5_1 in GGUF, int_min in qforge's checkpoint
+      if (sym == true) throw Error(ErrorCategory::InvalidArgument, "quantize: hqq optimises a zero point; it takes asymmetric grids only");
+      o.grid = type ? choose_grid(type, -1, -1, std::nullopt, gguf)
+           : gguf   ? choose_grid(std::nullopt, bits, group, false, true)
+                    : WeightGrid::integer_min(static_cast<int>(bits >= 0 ? bits : 4), group >= 0 ? group : 64);
+    } else {
+      o.grid = choose_grid(type, bits, group, sym, gguf);
+    }
   }
   const GgmlType others = gguf ? parse_ggml_type(others_name, true) : GgmlType::F16;
   const DType others_dtype = gguf ? DType::f16 : parse_dtype(others_name);
@@ -205,7 +217,7 @@ int cmd_quantize(std::span<const std::string> argv) {
   // One line per kind of layer (attn_q, ffn_down, ...): means over the blocks.
   struct Agg {
     int n = 0, kept = 0;
-    double sqnr = 0, err = 0, rtn = 0, secs = 0;
+    double sqnr = 0, err = 0, rtn = 0, lp = 0, rtn_lp = 0, secs = 0;
   };
   std::map<std::string, Agg> kinds;
   for (const auto& l : s.layers) {
@@ -218,17 +230,23 @@ int cmd_quantize(std::span<const std::string> argv) {
     a.sqnr += l.weight_sqnr_db;
     a.err += l.output_error;
     a.rtn += l.rtn_output_error;
+    a.lp += l.lp_error;
+    a.rtn_lp += l.rtn_lp_error;
     a.secs += l.seconds;
   }
   std::printf("quantized %s → %s with %s on %s grids\n", models.front().c_str(), out->c_str(), method_name.c_str(),
               o.grid.describe().c_str());
-  std::printf("%-12s %7s %12s %14s %14s %9s\n", "layer", "count", "SQNR dB", "output err", "RTN out err", "time s");
+  const bool hqq = o.method == WeightMethod::Hqq;  // its own norm beside the output errors
+  std::printf("%-12s %7s %12s %14s %14s %9s%s\n", "layer", "count", "SQNR dB", "output err", "RTN out err", "time s",
+              hqq ? "    lp err/RTN" : "");
   for (const auto& [k, a] : kinds) {
     if (a.n == 0) {
       std::printf("%-12s %7d  kept in %s (rows do not split into groups)\n", k.c_str(), a.kept, others_name.c_str());
       continue;
     }
-    std::printf("%-12s %7d %12.2f %14.3e %14.3e %9.2f\n", k.c_str(), a.n, a.sqnr / a.n, a.err / a.n, a.rtn / a.n, a.secs);
+    std::printf("%-12s %7d %12.2f %14.3e %14.3e %9.2f", k.c_str(), a.n, a.sqnr / a.n, a.err / a.n, a.rtn / a.n, a.secs);
+    if (hqq) std::printf("  %12.4f", a.lp / a.rtn_lp);
+    std::printf("\n");
   }
   std::printf("size     %s, %.3f bits per weight over all tensors\n", human_bytes(total).c_str(), 8.0 * static_cast<double>(total) / static_cast<double>(params));
   std::printf("time     %.1f s (%lld calibration tokens), peak memory %s\n", s.seconds,
@@ -240,7 +258,8 @@ int cmd_quantize(std::span<const std::string> argv) {
     for (const auto& l : s.layers)
       layers.push_back({{"name", l.name}, {"block", l.block}, {"rows", l.rows}, {"cols", l.cols}, {"quantized", l.quantized},
                         {"note", l.note}, {"weight_sqnr_db", num(l.weight_sqnr_db)}, {"output_error", num(l.output_error)},
-                        {"rtn_output_error", num(l.rtn_output_error)}, {"damp", l.damp}, {"dead_columns", l.dead_columns},
+                        {"rtn_output_error", num(l.rtn_output_error)}, {"lp_error", num(l.lp_error)},
+                        {"rtn_lp_error", num(l.rtn_lp_error)}, {"damp", l.damp}, {"dead_columns", l.dead_columns},
                         {"seconds", l.seconds}});
     nlohmann::json j = {{"model", models.front()}, {"output", *out}, {"method", method_name},
                         {"grid", o.grid.describe()}, {"bits_per_weight_grid", o.grid.bits_per_weight()},
