@@ -41,9 +41,20 @@ enum class WeightMethod { Rtn, Gptq, Hqq };
 std::string_view weight_method_name(WeightMethod m);
 WeightMethod parse_weight_method(std::string_view name);  // throws listing the methods
 
-struct QuantizeOptions {
+// One layer's method and grid (what a Recipe resolves for it).
+struct LayerPlan {
   WeightMethod method = WeightMethod::Rtn;
   WeightGrid grid;
+  std::string method_name = "rtn";  // as the user named it (nf4 and bitnet are rtn on their grids)
+  bool keep_float = false;
+};
+
+struct QuantizeOptions {
+  WeightMethod method = WeightMethod::Rtn;  // every layer's, unless `plan` is set
+  WeightGrid grid;
+  // Per layer (canonical name): overrides method/grid; also asked for the embeddings and the
+  // output head, which are quantized (data-free methods only) when it does not keep them.
+  std::function<LayerPlan(const std::string& name)> plan;
   GptqOptions gptq;
   HqqOptions hqq;
   bool sequential = true;  // next block's inputs from the quantized block (false: from the float one)
@@ -54,6 +65,7 @@ struct LayerReport {
   std::string name;
   int64_t block = 0, rows = 0, cols = 0;
   bool quantized = false;
+  std::string method, grid;     // what it got
   std::string note;             // why a layer stayed in float
   double weight_sqnr_db = 0;    // 10·log10(‖W‖² / ‖W − Ŵ‖²)
   // ‖(W − Ŵ)Xᵀ‖² / ‖W Xᵀ‖² over the calibration inputs, for this method and for RTN on the

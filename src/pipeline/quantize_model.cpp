@@ -93,8 +93,11 @@ WeightMethod parse_weight_method(std::string_view name) {
 QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* calib, const QuantizeOptions& o,
                                const std::function<void(const std::string&, const QuantizedMatrix&)>& emit,
                                const std::function<void(const QuantizeProgress&)>& progress) {
-  if (o.method == WeightMethod::Gptq && (!calib || calib->samples.empty()))
+  if (!o.plan && o.method == WeightMethod::Gptq && (!calib || calib->samples.empty()))
     throw Error(ErrorCategory::InvalidArgument, "gptq needs calibration samples");
+  const auto plan_for = [&](const std::string& name) {
+    return o.plan ? o.plan(name) : LayerPlan{o.method, o.grid, std::string(weight_method_name(o.method)), false};
+  };
   const auto start = Clock::now();
   const bool with_data = calib && !calib->samples.empty();
   // f32 weights in the engine, so each quantized block computes with exactly its new values.
@@ -158,27 +161,38 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
       r.block = b;
       r.rows = mt->shape[0];
       r.cols = mt->shape[1];
-      if (!o.grid.fits(r.cols)) {
-        r.note = "rows of " + std::to_string(r.cols) + " are not a whole number of groups of " + std::to_string(o.grid.group_size);
+      const LayerPlan plan = plan_for(name);
+      r.method = plan.method_name;
+      r.grid = plan.grid.describe();
+      if (plan.keep_float) {
+        r.note = "kept in float by the recipe";
         summary.layers.push_back(r);
         continue;
       }
+      if (!plan.grid.fits(r.cols)) {
+        r.note = "rows of " + std::to_string(r.cols) + " are not a whole number of groups of " + std::to_string(plan.grid.group_size);
+        summary.layers.push_back(r);
+        continue;
+      }
+      if (plan.method == WeightMethod::Gptq && !with_data)
+        throw Error(ErrorCategory::InvalidArgument, name + ": gptq needs calibration samples");
       const Tensor wt = tensor_to_f32(*mt);
       const std::span<const float> w = wt.span<float>();
       const std::vector<double>* hn = with_data ? &h.at(input_of.at(name)) : nullptr;
       QuantizedMatrix q;
-      if (o.method == WeightMethod::Gptq) {
+      const WeightGrid& grid = plan.grid;
+      if (plan.method == WeightMethod::Gptq) {
         auto& f = factored[input_of.at(name)];
         if (!f) f = std::make_unique<GptqHessian>(*hn, r.cols, o.gptq);
-        q = quantize_gptq(w, r.rows, r.cols, *f, o.grid, o.gptq, par);
+        q = quantize_gptq(w, r.rows, r.cols, *f, grid, o.gptq, par);
         r.damp = f->damp_used();
         r.dead_columns = f->dead_columns();
-      } else if (o.method == WeightMethod::Hqq) {
-        q = quantize_hqq(w, r.rows, r.cols, o.grid, o.hqq);
+      } else if (plan.method == WeightMethod::Hqq) {
+        q = quantize_hqq(w, r.rows, r.cols, grid, o.hqq);
         r.lp_error = lp_error(w, q, o.hqq.lp_norm);
-        r.rtn_lp_error = lp_error(w, quantize_rtn(w, r.rows, r.cols, o.grid), o.hqq.lp_norm);
+        r.rtn_lp_error = lp_error(w, quantize_rtn(w, r.rows, r.cols, grid), o.hqq.lp_norm);
       } else {
-        q = quantize_rtn(w, r.rows, r.cols, o.grid);
+        q = quantize_rtn(w, r.rows, r.cols, grid);
       }
       Tensor wq = q.dequantize();
       r.quantized = true;
@@ -187,10 +201,10 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
         const std::vector<float> hf(hn->begin(), hn->end());
         const double signal = quadratic_sum(pool, hf, w.data(), r.rows, r.cols);
         r.output_error = quadratic_sum(pool, hf, difference(w, wq).data(), r.rows, r.cols) / signal;
-        if (o.method == WeightMethod::Rtn) {
+        if (plan.method == WeightMethod::Rtn) {
           r.rtn_output_error = r.output_error;
         } else {
-          const Tensor rq = quantize_rtn(w, r.rows, r.cols, o.grid).dequantize();
+          const Tensor rq = quantize_rtn(w, r.rows, r.cols, grid).dequantize();
           r.rtn_output_error = quadratic_sum(pool, hf, difference(w, rq).data(), r.rows, r.cols) / signal;
         }
       }
@@ -213,6 +227,40 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
       const double s = since(start);
       progress({b + 1, blocks, s, s / static_cast<double>(b + 1) * static_cast<double>(blocks - b - 1)});
     }
+  }
+  // The embeddings and the output head, when the plan quantizes them (data-free methods: their
+  // inputs are not observed).
+  for (const char* name : {"token_embd.weight", "output.weight"}) {
+    const ModelTensor* mt = file.find(name);
+    if (!mt || mt->shape.size() != 2 || !o.plan) continue;
+    const LayerPlan plan = o.plan(name);
+    if (plan.keep_float) continue;
+    if (plan.method == WeightMethod::Gptq)
+      throw Error(ErrorCategory::InvalidArgument, std::string(name) + ": gptq needs the layer's inputs, which the pipeline does not "
+                                                                      "observe here; give it rtn or hqq");
+    const auto t0 = Clock::now();
+    LayerReport r;
+    r.name = name;
+    r.block = -1;
+    r.rows = mt->shape[0];
+    r.cols = mt->shape[1];
+    r.method = plan.method_name;
+    r.grid = plan.grid.describe();
+    if (!plan.grid.fits(r.cols)) {
+      r.note = "rows of " + std::to_string(r.cols) + " are not a whole number of groups of " + std::to_string(plan.grid.group_size);
+      summary.layers.push_back(r);
+      continue;
+    }
+    const Tensor wt = tensor_to_f32(*mt);
+    const auto w = wt.span<float>();
+    const QuantizedMatrix q = plan.method == WeightMethod::Hqq ? quantize_hqq(w, r.rows, r.cols, plan.grid, o.hqq)
+                                                               : quantize_rtn(w, r.rows, r.cols, plan.grid);
+    const Tensor wq = q.dequantize();
+    r.quantized = true;
+    r.weight_sqnr_db = sqnr_db(w, std::vector<float>(wq.span<float>().begin(), wq.span<float>().end()));
+    emit(name, q);
+    r.seconds = since(t0);
+    summary.layers.push_back(std::move(r));
   }
   summary.seconds = since(start);
   summary.peak_rss_bytes = peak_rss_bytes();

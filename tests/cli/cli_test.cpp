@@ -163,6 +163,28 @@ TEST(CliModels, QuantizeWithGptqWritesAGgufThatRunsAndAReport) {
   EXPECT_TRUE(contains(info.out, "\"q4_1\"")) << info.out;
 }
 
+TEST(CliModels, QuantizeFollowsARecipe) {
+  QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
+  qforge::testing::TempDir dir;
+  const std::string recipe = dir.file("r.json"), out = dir.file("q.gguf");
+  std::ofstream(recipe) << R"({"rules": [{"match": "blk.*.attn_v.weight", "type": "q8_0"},
+                                         {"match": "blk.0.*", "keep": true},
+                                         {"match": "token_embd.weight", "type": "q8_0"}]})";
+  const CliResult q = run("quantize '" + bin.string() + "' -o '" + out + "' --type q4_0 --recipe '" + recipe + "'");
+  ASSERT_EQ(q.code, 0) << q.out;
+  const CliResult info = run("info '" + out + "' --tensors");
+  ASSERT_EQ(info.code, 0) << info.out;
+  const auto type_of = [&](const std::string& name) {
+    const size_t at = info.out.find(name + " ");
+    return at == std::string::npos ? std::string() : info.out.substr(at, info.out.find('\n', at) - at);
+  };
+  EXPECT_TRUE(contains(type_of("blk.1.attn_q.weight"), "q4_0")) << info.out;
+  EXPECT_TRUE(contains(type_of("blk.1.attn_v.weight"), "q8_0")) << info.out;
+  EXPECT_TRUE(contains(type_of("blk.0.attn_q.weight"), "f16")) << info.out;
+  EXPECT_TRUE(contains(type_of("token_embd.weight"), "q8_0")) << info.out;
+  EXPECT_EQ(run("run '" + out + "' -n 4").code, 0);
+}
+
 TEST(CliModels, QuantizeRefusesWhatItCannotWriteAndLeavesNothing) {
   QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
   qforge::testing::TempDir dir;
@@ -171,11 +193,11 @@ TEST(CliModels, QuantizeRefusesWhatItCannotWriteAndLeavesNothing) {
            {"--bits 3 --group-size 128", "int3 sym G=128 has no GGUF block type; write qforge's checkpoint (-o OUT.safetensors)"},
            {"--type q6_k", "no quantization grid for GGUF type q6_k; supported: q8_0, q4_0, q4_1, q5_0, q5_1"},
            {"--method awq", "unknown method 'awq'; supported: rtn, gptq, hqq, nf4, bitnet"},
-           {"--method hqq --type q4_0", "HQQ optimises a float zero point; q4_0 has none"},
-           {"--method nf4", "--method nf4 has no GGUF block type here; write qforge's checkpoint"},
-           {"--method bitnet --bits 2", "--method bitnet fixes the grid (ternary, one γ per tensor)"},
-           {"--double-quant", "--double-quant applies to --method nf4"},
-           {"--type q4_0 --bits 4", "give --type or --bits/--group-size/--sym, not both"},
+           {"--method hqq --type q4_0", "hqq optimises a float zero point; q4_0 has none (use q4_1 or q5_1)"},
+           {"--method nf4", "method nf4 has no GGUF block type here; write qforge's checkpoint"},
+           {"--method bitnet --bits 2", "method bitnet fixes the grid (ternary, one γ per tensor)"},
+           {"--double-quant", "double quant applies to method nf4"},
+           {"--type q4_0 --bits 4", "give a type or bits/group size/sym, not both"},
            {"--method gptq --calib /nonexistent.txt", "/nonexistent.txt"},
            {"--damp 2", "--damp wants a number in [0.000000, 1.000000], got '2'"}}) {
     const CliResult r = run("quantize '" + bin.string() + "' -o '" + out + "' " + args);

@@ -19,6 +19,7 @@
 #include "qforge/model_writer.h"
 #include "qforge/pipeline.h"
 #include "qforge/qforge_checkpoint.h"
+#include "qforge/recipe.h"
 #include "qforge/tokenizer.h"
 
 namespace qforge::cli {
@@ -47,6 +48,9 @@ constexpr const char* kUsage =
     "  --no-sequential  next block's inputs from the float block instead of the quantized one\n"
     "  --others T   type of the tensors left in float: embeddings, output head, and layers whose rows do\n"
     "               not split into groups (default f16; norms stay f32; GGUF may name a block type)\n"
+    "  --recipe FILE    JSON: {\"default\": {...}, \"rules\": [{\"match\": \"blk.*.ffn_down.weight\", \"bits\": 8}, ...]}\n"
+    "               per-layer method/type/bits/group_size/sym/double_quant/keep by glob on canonical names;\n"
+    "               embeddings and the output head stay float unless a rule names them\n"
     "  --report FILE    per-layer statistics (weight SQNR, output error vs RTN, time) as JSON\n";
 
 double real_option(Args& args, const std::string& name, double fallback, double lo, double hi) {
@@ -65,28 +69,6 @@ double real_option(Args& args, const std::string& name, double fallback, double 
   return x;
 }
 
-// The grid from --type or --bits/--group-size/--sym|--asym (-1: not given). GGUF output needs a
-// block type's grid; qforge's checkpoint takes any integer grid.
-WeightGrid choose_grid(const std::optional<std::string>& type, int64_t bits, int64_t group, std::optional<bool> sym, bool gguf) {
-  if (type) {
-    if (bits >= 0 || group >= 0 || sym) throw Error(ErrorCategory::InvalidArgument, "quantize: give --type or --bits/--group-size/--sym, not both");
-    return WeightGrid::ggml(parse_ggml_type(*type, true));
-  }
-  bits = bits >= 0 ? bits : 4;
-  group = group >= 0 ? group : (gguf ? 32 : 128);
-  const bool s = sym.value_or(true);
-  const WeightGrid grid = WeightGrid::integer(static_cast<int>(bits), group, s);
-  if (!gguf) return grid;
-  if (group == 32) {
-    if (bits == 8 && s) return WeightGrid::ggml(GgmlType::Q8_0);
-    if (bits == 5) return WeightGrid::ggml(s ? GgmlType::Q5_0 : GgmlType::Q5_1);
-    if (bits == 4) return WeightGrid::ggml(s ? GgmlType::Q4_0 : GgmlType::Q4_1);
-  }
-  throw Error(ErrorCategory::InvalidArgument,
-              "quantize: " + grid.describe() + " has no GGUF block type; write qforge's checkpoint (-o OUT.safetensors), "
-              "or choose a GGUF grid: int8 sym G=32 (q8_0), int5 sym/asym G=32 (q5_0/q5_1), int4 sym/asym G=32 (q4_0/q4_1)");
-}
-
 std::string kind_of(const std::string& name) {  // "blk.3.attn_q.weight" → "attn_q"
   const size_t a = name.find('.', 4), b = name.rfind('.');
   return a == std::string::npos || b <= a ? name : name.substr(a + 1, b - a - 1);
@@ -102,6 +84,7 @@ int cmd_quantize(std::span<const std::string> argv) {
   }
   const auto out = args.option("-o");
   const std::string method_name = args.option("--method").value_or("rtn");
+  const auto recipe_path = args.option("--recipe");
   const auto type = args.option("--type");
   const int64_t bits = args.integer("--bits", -1, 2, 8);
   const int64_t group = args.integer("--group-size", -1, 0, 1 << 20);
@@ -134,35 +117,25 @@ int cmd_quantize(std::span<const std::string> argv) {
   if (!gguf && !out->ends_with(".safetensors"))
     throw Error(ErrorCategory::InvalidArgument, "quantize: cannot tell the output format of '" + *out +
                                                     "'; supported: .gguf (GGUF block types), .safetensors (qforge's checkpoint, any grid)");
-  const bool codebook_method = method_name == "nf4" || method_name == "bitnet";  // RTN onto a special grid
-  if (codebook_method) {
-    if (type || bits >= 0 || sym || (method_name == "bitnet" && group >= 0))
-      throw Error(ErrorCategory::InvalidArgument, "quantize: --method " + method_name + " fixes the grid" +
-                                                      (method_name == "nf4" ? " (4-bit NormalFloat; only --group-size, default 64, and --double-quant apply)" : " (ternary, one γ per tensor)"));
-    if (gguf) throw Error(ErrorCategory::InvalidArgument, "quantize: --method " + method_name + " has no GGUF block type here; write qforge's checkpoint (-o OUT.safetensors)");
-    o.method = WeightMethod::Rtn;
-    o.grid = method_name == "nf4" ? WeightGrid::nf4(group > 0 ? group : 64, double_quant) : WeightGrid::ternary();
-  } else {
-    if (method_name != "rtn" && method_name != "gptq" && method_name != "hqq")
-      throw Error(ErrorCategory::InvalidArgument, "quantize: unknown method '" + method_name + "'; supported: rtn, gptq, hqq, nf4, bitnet");
-    if (double_quant) throw Error(ErrorCategory::InvalidArgument, "quantize: --double-quant applies to --method nf4");
-    o.method = parse_weight_method(method_name);
-    if (o.method == WeightMethod::Hqq) {  // a float zero point: q4_1/q5_1 in GGUF, int_min in qforge's checkpoint
-      if (sym == true) throw Error(ErrorCategory::InvalidArgument, "quantize: hqq optimises a zero point; it takes asymmetric grids only");
-      o.grid = type ? choose_grid(type, -1, -1, std::nullopt, gguf)
-           : gguf   ? choose_grid(std::nullopt, bits, group, false, true)
-                    : WeightGrid::integer_min(static_cast<int>(bits >= 0 ? bits : 4), group >= 0 ? group : 64);
-    } else {
-      o.grid = choose_grid(type, bits, group, sym, gguf);
-    }
-  }
+  PlanSpec spec;  // the command line's plan for every linear layer; a recipe may change it per layer
+  spec.method = method_name;
+  spec.type = type;
+  if (bits >= 0) spec.bits = bits;
+  if (group >= 0) spec.group_size = group;
+  spec.sym = sym;
+  if (double_quant) spec.double_quant = true;
+  const Recipe recipe = recipe_path ? Recipe::parse(read_file_text(*recipe_path), *recipe_path, spec, gguf) : Recipe(spec, gguf);
+  const LayerPlan main_plan = recipe.plan_for("blk.0.attn_q.weight");
+  o.method = main_plan.method;
+  o.grid = main_plan.grid;
+  o.plan = [&recipe](const std::string& name) { return recipe.plan_for(name); };
   const GgmlType others = gguf ? parse_ggml_type(others_name, true) : GgmlType::F16;
   const DType others_dtype = gguf ? DType::f16 : parse_dtype(others_name);
 
   const ModelFile f = open_model(models.front());
   if (!f.config) throw Error(ErrorCategory::BadFile, f.path + ": no model config; cannot run it to quantize");
   const int64_t seqlen = std::min(seqlen_arg, f.config->context_length);
-  const std::string calib_kind = calib_arg.value_or(o.method == WeightMethod::Gptq ? "self" : "");
+  const std::string calib_kind = calib_arg.value_or(recipe.needs_calibration() ? "self" : "");
   std::optional<CalibrationSet> calib;
   if (calib_kind == "random") {
     std::optional<int32_t> bos;
@@ -191,7 +164,7 @@ int cmd_quantize(std::span<const std::string> argv) {
   const QuantizeSummary s = quantize_model(
       f, calib ? &*calib : nullptr, o,
       [&](const std::string& name, const QuantizedMatrix& q) {
-        if (gguf) prepared[name] = {*o.grid.ggml_type(), q.to_ggml(), ""};
+        if (gguf) prepared[name] = {*q.grid.ggml_type(), q.to_ggml(), ""};
         else packed[name] = pack_matrix(q);
       },
       [&](const QuantizeProgress& p) {
@@ -200,10 +173,11 @@ int cmd_quantize(std::span<const std::string> argv) {
       });
   std::map<std::string, std::string> meta = {
       {"qforge.version", QFORGE_VERSION},
-      {"qforge.quantization.method", method_name},
+      {"qforge.quantization.method", main_plan.method_name},
       {"qforge.quantization.grid", o.grid.describe()},
+      {"qforge.quantization.recipe", recipe.describe()},
       {"qforge.quantization.calibration", calib ? calib->description : "none (data-free)"}};
-  if (o.method == WeightMethod::Gptq)
+  if (recipe.needs_calibration())
     meta["qforge.quantization.gptq"] = "damp " + std::to_string(o.gptq.damp) + ", block " + std::to_string(o.gptq.block) +
                                        (o.gptq.act_order ? ", act-order" : "") + (o.sequential ? ", sequential" : ", non-sequential");
   const std::vector<WrittenTensor> written = gguf ? write_gguf_model(f, *out, *o.grid.ggml_type(), prepared, others, meta)
@@ -217,6 +191,7 @@ int cmd_quantize(std::span<const std::string> argv) {
   // One line per kind of layer (attn_q, ffn_down, ...): means over the blocks.
   struct Agg {
     int n = 0, kept = 0;
+    std::string note;
     double sqnr = 0, err = 0, rtn = 0, lp = 0, rtn_lp = 0, secs = 0;
   };
   std::map<std::string, Agg> kinds;
@@ -224,6 +199,7 @@ int cmd_quantize(std::span<const std::string> argv) {
     Agg& a = kinds[kind_of(l.name)];
     if (!l.quantized) {
       ++a.kept;
+      a.note = l.note;
       continue;
     }
     ++a.n;
@@ -234,14 +210,14 @@ int cmd_quantize(std::span<const std::string> argv) {
     a.rtn_lp += l.rtn_lp_error;
     a.secs += l.seconds;
   }
-  std::printf("quantized %s → %s with %s on %s grids\n", models.front().c_str(), out->c_str(), method_name.c_str(),
-              o.grid.describe().c_str());
+  std::printf("quantized %s → %s with %s on %s grids%s\n", models.front().c_str(), out->c_str(), main_plan.method_name.c_str(),
+              o.grid.describe().c_str(), recipe_path ? (" (recipe " + *recipe_path + " changes some layers)").c_str() : "");
   const bool hqq = o.method == WeightMethod::Hqq;  // its own norm beside the output errors
   std::printf("%-12s %7s %12s %14s %14s %9s%s\n", "layer", "count", "SQNR dB", "output err", "RTN out err", "time s",
               hqq ? "    lp err/RTN" : "");
   for (const auto& [k, a] : kinds) {
     if (a.n == 0) {
-      std::printf("%-12s %7d  kept in %s (rows do not split into groups)\n", k.c_str(), a.kept, others_name.c_str());
+      std::printf("%-12s %7d  kept in %s (%s)\n", k.c_str(), a.kept, others_name.c_str(), a.note.c_str());
       continue;
     }
     std::printf("%-12s %7d %12.2f %14.3e %14.3e %9.2f", k.c_str(), a.n, a.sqnr / a.n, a.err / a.n, a.rtn / a.n, a.secs);
@@ -257,11 +233,13 @@ int cmd_quantize(std::span<const std::string> argv) {
     auto num = [](double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); };
     for (const auto& l : s.layers)
       layers.push_back({{"name", l.name}, {"block", l.block}, {"rows", l.rows}, {"cols", l.cols}, {"quantized", l.quantized},
+                        {"method", l.method}, {"grid", l.grid},
                         {"note", l.note}, {"weight_sqnr_db", num(l.weight_sqnr_db)}, {"output_error", num(l.output_error)},
                         {"rtn_output_error", num(l.rtn_output_error)}, {"lp_error", num(l.lp_error)},
                         {"rtn_lp_error", num(l.rtn_lp_error)}, {"damp", l.damp}, {"dead_columns", l.dead_columns},
                         {"seconds", l.seconds}});
-    nlohmann::json j = {{"model", models.front()}, {"output", *out}, {"method", method_name},
+    nlohmann::json j = {{"model", models.front()}, {"output", *out}, {"method", main_plan.method_name},
+                        {"recipe", recipe.describe()},
                         {"grid", o.grid.describe()}, {"bits_per_weight_grid", o.grid.bits_per_weight()},
                         {"calibration", calib ? calib->description : "none"}, {"calibration_tokens", s.calibration_tokens},
                         {"gptq", {{"damp", o.gptq.damp}, {"block", o.gptq.block}, {"act_order", o.gptq.act_order}}},
