@@ -74,6 +74,39 @@ struct HqqOptions {
 QuantizedMatrix quantize_hqq(std::span<const float> w, int64_t rows, int64_t cols, const WeightGrid& grid,
                              const HqqOptions& options = {});
 
+// Σ_r δ_r H δ_rᵀ over `rows` rows of δ (each cols wide): ‖δ Xᵀ‖² for the layer's input X.
+using QuadraticForm = std::function<double(const float* delta, int64_t rows)>;
+QuadraticForm quadratic_form(std::span<const double> h, int64_t cols);  // a scalar one, in double
+
+struct AwqOptions {
+  int grid_points = 20;   // α ∈ {0, 1/20, …, 19/20}
+  int clip_steps = 10;    // clipping ratios 1, 0.95, …, 0.55 (at most half the range cut)
+};
+
+struct AwqLinear {
+  std::span<const float> w;  // [rows, cols], all reading the same input
+  int64_t rows;
+};
+
+struct AwqScales {
+  std::vector<float> scales;  // s per input channel (weights are multiplied by it, inputs divided)
+  double alpha = 0;
+  double error = 0;      // Σ over the linears of ‖(W − Q(W·s)/s) Xᵀ‖² at the chosen α
+  double rtn_error = 0;  // the same at α = 0 (s = 1: plain RTN)
+};
+
+// Lin et al.'s AWQ scale search for linears sharing an input: s = mean|x|^α normalised to
+// √(max·min) = 1, α on a grid, each candidate judged by the linears' output error through `form`
+// after RTN on `grid`. α = 0 is RTN itself, so the result is never worse than RTN here.
+AwqScales awq_search_scales(const std::vector<AwqLinear>& linears, std::span<const double> mean_abs_x, const WeightGrid& grid,
+                            const QuadraticForm& form, const AwqOptions& options = {});
+
+// AWQ's clipping search, then RTN: per row and group, the weights clamped to ±r·max|w| for the
+// ratio r whose quantized group has the least output error (‖δ_g X_gᵀ‖² through the group's
+// block of H); the clamped matrix is then rounded by quantize_rtn (llama.cpp's rounding on GGUF grids).
+QuantizedMatrix awq_clip_quantize(std::span<const float> w, int64_t rows, int64_t cols, std::span<const double> h,
+                                  const WeightGrid& grid, const AwqOptions& options = {});
+
 // Σ |w − ŵ|^p: the error HQQ minimises.
 double lp_error(std::span<const float> w, const QuantizedMatrix& q, double p);
 
