@@ -37,7 +37,7 @@ CalibrationSet random_calibration(int64_t vocab_size, int64_t samples, int64_t s
 CalibrationSet self_generated_calibration(Model& model, int64_t samples, int64_t seqlen, uint64_t seed, int32_t bos,
                                           const std::function<void(int64_t done, int64_t total)>& progress = {});
 
-enum class WeightMethod { Rtn, Gptq, Hqq };
+enum class WeightMethod { Rtn, Gptq, Hqq, Awq };
 std::string_view weight_method_name(WeightMethod m);
 WeightMethod parse_weight_method(std::string_view name);  // throws listing the methods
 
@@ -57,6 +57,7 @@ struct QuantizeOptions {
   std::function<LayerPlan(const std::string& name)> plan;
   GptqOptions gptq;
   HqqOptions hqq;
+  AwqOptions awq;
   bool sequential = true;  // next block's inputs from the quantized block (false: from the float one)
   int threads = 2;
 };
@@ -72,9 +73,12 @@ struct LayerReport {
   // same grid (NaN without calibration data).
   double output_error = std::numeric_limits<double>::quiet_NaN();
   double rtn_output_error = std::numeric_limits<double>::quiet_NaN();
+  double output_signal = 0;     // ‖W Xᵀ‖², to turn the relative errors back into absolute ones
+  std::string input;            // the first linear reading the same input (q, k, v share q's)
   // HQQ: Σ|W − Ŵ|^p (its own norm, p = options.hqq.lp_norm) for HQQ and for RTN on the same grid.
   double lp_error = std::numeric_limits<double>::quiet_NaN();
   double rtn_lp_error = std::numeric_limits<double>::quiet_NaN();
+  double awq_alpha = -1;        // AWQ: the chosen α of the layer's input (−1: not scaled)
   double damp = 0;              // GPTQ: the damping that factored H
   int64_t dead_columns = 0;     // GPTQ: inputs the calibration never excited
   double seconds = 0;
@@ -94,10 +98,13 @@ struct QuantizeSummary {
 
 // Quantizes every linear layer inside the blocks of `file` (the embeddings and the output
 // head are left to the writer) and passes each result to `emit` as soon as it exists.
-// GPTQ needs `calib`; RTN and HQQ use it only to report output errors. Layers whose rows are not a
+// GPTQ and AWQ need `calib`; RTN and HQQ use it only to report output errors. Layers whose rows are not a
 // whole number of groups stay in float (reported with the reason).
+// AWQ rescales norm weights and biases: those go to `emit_float` (f32), to be written in place
+// of the file's.
 QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* calib, const QuantizeOptions& options,
                                const std::function<void(const std::string&, const QuantizedMatrix&)>& emit,
-                               const std::function<void(const QuantizeProgress&)>& progress = {});
+                               const std::function<void(const QuantizeProgress&)>& progress = {},
+                               const std::function<void(const std::string&, const Tensor&)>& emit_float = {});
 
 }  // namespace qforge

@@ -17,11 +17,13 @@ namespace qforge {
 
 inline constexpr const char* kQforgeCheckpointFormat = "qforge-quantized/1";
 
-// Writes `m` with `quantized` tensors packed and every other tensor as `others` (f32, f16 or
-// bf16; 1-D tensors stay f32). `metadata` adds string keys (method, calibration, ...).
+// Writes `m` with `quantized` tensors packed, `floats` (f32 tensors a method changed, e.g.
+// AWQ's rescaled norms) in place of the file's, and every other tensor as `others` (f32, f16
+// or bf16; 1-D tensors stay f32). `metadata` adds string keys (method, calibration, ...).
 std::vector<WrittenTensor> write_qforge_checkpoint(const ModelFile& m, const std::string& path,
                                                    const std::map<std::string, PackedMatrix>& quantized, DType others,
-                                                   const std::map<std::string, std::string>& metadata = {});
+                                                   const std::map<std::string, std::string>& metadata = {},
+                                                   const std::map<std::string, Tensor>& floats = {});
 
 bool is_qforge_checkpoint(const SafetensorsFile& st);
 // Fills f (config, vocab, tensors — packed ones with ModelTensor::packed) from a checkpoint.

@@ -13,7 +13,7 @@ namespace qforge {
 
 // A layer's quantization as the user states it; unset fields take the defaults.
 struct PlanSpec {
-  std::optional<std::string> method;  // rtn, gptq, hqq, nf4, bitnet
+  std::optional<std::string> method;  // rtn, gptq, awq, hqq, nf4, bitnet
   std::optional<std::string> type;    // a GGUF grid: q8_0, q5_1, q5_0, q4_1, q4_0
   std::optional<int64_t> bits, group_size;  // group 0: per channel
   std::optional<bool> sym, double_quant, keep;  // keep: stays in float
@@ -34,7 +34,7 @@ class Recipe {
   static Recipe parse(const std::string& json_text, const std::string& source, PlanSpec defaults, bool gguf);
 
   LayerPlan plan_for(const std::string& name) const;
-  bool needs_calibration() const;  // some layer may use gptq
+  bool needs_calibration() const;  // some layer may use gptq or awq
   std::string describe() const;    // for the checkpoint's metadata
 
  private:

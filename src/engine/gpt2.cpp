@@ -53,6 +53,9 @@ struct Gpt2Runtime final : Runtime {
       for (auto [name, w] : {std::pair{"attn_qkv.weight", &L.w_qkv}, {"attn_output.weight", &L.w_o},
                              {"ffn_up.weight", &L.w_up}, {"ffn_down.weight", &L.w_down}})
         register_linear(l, L.prefix + name, *w);
+      for (auto [name, t] : {std::pair{"attn_norm.weight", &L.ln1_w}, {"attn_norm.bias", &L.ln1_b}, {"ffn_norm.weight", &L.ln2_w},
+                             {"ffn_norm.bias", &L.ln2_b}, {"attn_qkv.bias", &L.b_qkv}, {"ffn_up.bias", &L.b_up}})
+        register_vector(L.prefix + name, *t);
     }
     register_linear(-1, "output.weight", output);
   }

@@ -101,6 +101,9 @@ LlamaRuntime::LlamaRuntime(const ModelFile& f, const EngineOptions& opt) : Runti
                            {"attn_output.weight", &L.wo}, {"ffn_gate.weight", &L.w_gate}, {"ffn_up.weight", &L.w_up},
                            {"ffn_down.weight", &L.w_down}})
       register_linear(l, L.prefix + name, *w);
+    for (auto [name, t] : {std::pair{"attn_norm.weight", &L.attn_norm}, {"ffn_norm.weight", &L.ffn_norm}, {"attn_q.bias", &L.bq},
+                           {"attn_k.bias", &L.bk}, {"attn_v.bias", &L.bv}})
+      register_vector(L.prefix + name, *t);
   }
   register_linear(-1, "output.weight", output);
   const auto inv = rope_inv_freq(c);

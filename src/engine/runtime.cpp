@@ -160,4 +160,21 @@ void Model::set_linear_weight(const std::string& name, Tensor f32) {
   w.keep.reset();
 }
 
+void Model::set_vector(const std::string& name, Tensor f32) {
+  engine::Runtime& rt = *impl_->rt;
+  const auto it = rt.vectors.find(name);
+  if (it == rt.vectors.end()) throw Error(ErrorCategory::InvalidArgument, "set_vector: no norm weight or bias " + name);
+  if (f32.dtype() != DType::f32 || f32.shape() != it->second->shape())
+    throw Error(ErrorCategory::InvalidArgument, "set_vector: " + name + " needs f32 " + shape_to_string(it->second->shape()));
+  *it->second = std::move(f32);
+}
+
+bool Model::has_vector(const std::string& name) const { return impl_->rt->vectors.count(name) != 0; }
+
+const Tensor& Model::vector(const std::string& name) const {
+  const auto it = impl_->rt->vectors.find(name);
+  if (it == impl_->rt->vectors.end()) throw Error(ErrorCategory::InvalidArgument, "vector: no norm weight or bias " + name);
+  return *it->second;
+}
+
 }  // namespace qforge

@@ -106,7 +106,8 @@ std::string hf_config_json(const ModelConfig& c) {
 
 std::vector<WrittenTensor> write_qforge_checkpoint(const ModelFile& m, const std::string& path,
                                                    const std::map<std::string, PackedMatrix>& quantized, DType others,
-                                                   const std::map<std::string, std::string>& metadata) {
+                                                   const std::map<std::string, std::string>& metadata,
+                                                   const std::map<std::string, Tensor>& floats) {
   if (others != DType::f32 && others != DType::f16 && others != DType::bf16)
     throw Error(ErrorCategory::InvalidArgument, "qforge checkpoint: float tensors are stored as f32, f16 or bf16, not " +
                                                     std::string(dtype_name(others)));
@@ -139,7 +140,20 @@ std::vector<WrittenTensor> write_qforge_checkpoint(const ModelFile& m, const std
       continue;
     }
     const DType want = t.shape.size() < 2 ? DType::f32 : others;
-    Tensor x = float_tensor(t, want);
+    Tensor x;
+    if (const auto f = floats.find(t.name); f != floats.end()) {
+      if (f->second.shape() != t.shape || f->second.dtype() != DType::f32)
+        throw Error(ErrorCategory::InvalidArgument, "qforge checkpoint: replacement for " + t.name + " is not f32 " + shape_to_string(t.shape));
+      ModelTensor r = t;
+      r.dtype = DType::f32;
+      r.block.reset();
+      r.rope_permute_heads = 0;
+      r.stored_transposed = false;
+      r.data = {static_cast<const uint8_t*>(f->second.data()), f->second.nbytes()};
+      x = float_tensor(r, want);
+    } else {
+      x = float_tensor(t, want);
+    }
     report.push_back({t.name, std::string(dtype_name(want)), t.shape, x.nbytes(), ""});
     out.push_back({t.name, std::move(x)});
   }

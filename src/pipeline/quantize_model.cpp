@@ -9,6 +9,7 @@
 
 #include "engine/thread_pool.h"
 #include "kernels/dot/dot_kernels.h"
+#include "pipeline/awq_scaling.h"
 #include "qforge/engine.h"
 #include "qforge/error.h"
 #include "qforge/pipeline.h"
@@ -78,6 +79,7 @@ std::string_view weight_method_name(WeightMethod m) {
   switch (m) {
     case WeightMethod::Gptq: return "gptq";
     case WeightMethod::Hqq: return "hqq";
+    case WeightMethod::Awq: return "awq";
     case WeightMethod::Rtn: break;
   }
   return "rtn";
@@ -87,14 +89,17 @@ WeightMethod parse_weight_method(std::string_view name) {
   if (name == "rtn") return WeightMethod::Rtn;
   if (name == "gptq") return WeightMethod::Gptq;
   if (name == "hqq") return WeightMethod::Hqq;
-  throw Error(ErrorCategory::InvalidArgument, "unknown method '" + std::string(name) + "'; supported: rtn, gptq, hqq");
+  if (name == "awq") return WeightMethod::Awq;
+  throw Error(ErrorCategory::InvalidArgument, "unknown method '" + std::string(name) + "'; supported: rtn, gptq, hqq, awq");
 }
 
 QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* calib, const QuantizeOptions& o,
                                const std::function<void(const std::string&, const QuantizedMatrix&)>& emit,
-                               const std::function<void(const QuantizeProgress&)>& progress) {
-  if (!o.plan && o.method == WeightMethod::Gptq && (!calib || calib->samples.empty()))
-    throw Error(ErrorCategory::InvalidArgument, "gptq needs calibration samples");
+                               const std::function<void(const QuantizeProgress&)>& progress,
+                               const std::function<void(const std::string&, const Tensor&)>& emit_float) {
+  const bool needs_data = o.method == WeightMethod::Gptq || o.method == WeightMethod::Awq;
+  if (!o.plan && needs_data && (!calib || calib->samples.empty()))
+    throw Error(ErrorCategory::InvalidArgument, std::string(weight_method_name(o.method)) + " needs calibration samples");
   const auto plan_for = [&](const std::string& name) {
     return o.plan ? o.plan(name) : LayerPlan{o.method, o.grid, std::string(weight_method_name(o.method)), false};
   };
@@ -122,7 +127,7 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
     const std::vector<std::string>& names = model->block_linears(b);
     const std::set<std::string> in_block(names.begin(), names.end());
     // Linears reading the same activations (q, k, v) share one H, keyed by the first of them.
-    std::map<std::string, std::vector<double>> h;
+    std::map<std::string, pipeline::InputStats> stats;
     std::map<std::string, std::string> input_of;
     std::vector<std::vector<float>> outputs;
     if (with_data) {
@@ -134,9 +139,15 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
           input_of[name] = input_of[last_name];
         } else {
           input_of[name] = name;
-          auto& hn = h[name];
-          if (hn.empty()) hn.assign(static_cast<size_t>(in * in), 0.0);
-          accumulate_hessian(pool, x, n, in, hn);
+          pipeline::InputStats& st = stats[name];
+          if (st.h.empty()) {
+            st.h.assign(static_cast<size_t>(in * in), 0.0);
+            st.abs_sum.assign(static_cast<size_t>(in), 0.0);
+          }
+          accumulate_hessian(pool, x, n, in, st.h);
+          for (int64_t t = 0; t < n; ++t)
+            for (int64_t i = 0; i < in; ++i) st.abs_sum[static_cast<size_t>(i)] += std::fabs(x[t * in + i]);
+          st.tokens += n;
         }
         last_x = x;
         last_name = name;
@@ -151,17 +162,44 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
       model->set_observer(nullptr);
     }
 
+    // The block's weights in f32, as they will be quantized (AWQ rescales them first).
+    pipeline::BlockWeights bw;
+    std::map<std::string, LayerPlan> plans;
+    bool any_awq = false;
+    for (const std::string& name : names) {
+      const ModelTensor* mt = file.find(name);
+      if (!mt) throw Error(ErrorCategory::BadFile, file.path + ": missing tensor " + name);
+      const Tensor t = tensor_to_f32(*mt);
+      bw.w[name].assign(t.span<float>().begin(), t.span<float>().end());
+      bw.rows[name] = mt->shape[0];
+      bw.cols[name] = mt->shape[1];
+      plans[name] = plan_for(name);
+      any_awq = any_awq || (plans[name].method == WeightMethod::Awq && !plans[name].keep_float);
+    }
+    std::map<std::string, double> alpha_of;
+    if (any_awq) {
+      if (!with_data) throw Error(ErrorCategory::InvalidArgument, "awq needs calibration samples");
+      const auto form_for = [&](const std::vector<double>& hd, int64_t cols) -> QuadraticForm {
+        auto hf = std::make_shared<std::vector<float>>(hd.begin(), hd.end());
+        return [&pool, hf, cols](const float* d, int64_t rows) { return quadratic_sum(pool, *hf, d, rows, cols); };
+      };
+      const std::string prefix = "blk." + std::to_string(b) + ".";
+      for (const auto& g : pipeline::awq_scale_block(*model, prefix, names, input_of, stats, plans, bw, o.awq, form_for,
+                                                      emit_float ? emit_float : [](const std::string&, const Tensor&) {}))
+        for (const auto& [n, root] : input_of)
+          if (root == g.input) alpha_of[n] = g.alpha;
+    }
+
     std::map<std::string, std::unique_ptr<GptqHessian>> factored;
     for (const std::string& name : names) {
       const auto t0 = Clock::now();
       const ModelTensor* mt = file.find(name);
-      if (!mt) throw Error(ErrorCategory::BadFile, file.path + ": missing tensor " + name);
       LayerReport r;
       r.name = name;
       r.block = b;
       r.rows = mt->shape[0];
       r.cols = mt->shape[1];
-      const LayerPlan plan = plan_for(name);
+      const LayerPlan& plan = plans.at(name);
       r.method = plan.method_name;
       r.grid = plan.grid.describe();
       if (plan.keep_float) {
@@ -177,30 +215,48 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
       if (plan.method == WeightMethod::Gptq && !with_data)
         throw Error(ErrorCategory::InvalidArgument, name + ": gptq needs calibration samples");
       const Tensor wt = tensor_to_f32(*mt);
-      const std::span<const float> w = wt.span<float>();
-      const std::vector<double>* hn = with_data ? &h.at(input_of.at(name)) : nullptr;
+      const std::span<const float> w = wt.span<float>();       // the original weights, for the report
+      const std::span<const float> wq_in = bw.w.at(name);      // what is quantized (AWQ-scaled)
+      const std::vector<double>* hn = with_data ? &stats.at(input_of.at(name)).h : nullptr;
       QuantizedMatrix q;
       const WeightGrid& grid = plan.grid;
       if (plan.method == WeightMethod::Gptq) {
         auto& f = factored[input_of.at(name)];
         if (!f) f = std::make_unique<GptqHessian>(*hn, r.cols, o.gptq);
-        q = quantize_gptq(w, r.rows, r.cols, *f, grid, o.gptq, par);
+        q = quantize_gptq(wq_in, r.rows, r.cols, *f, grid, o.gptq, par);
         r.damp = f->damp_used();
         r.dead_columns = f->dead_columns();
       } else if (plan.method == WeightMethod::Hqq) {
         q = quantize_hqq(w, r.rows, r.cols, grid, o.hqq);
         r.lp_error = lp_error(w, q, o.hqq.lp_norm);
         r.rtn_lp_error = lp_error(w, quantize_rtn(w, r.rows, r.cols, grid), o.hqq.lp_norm);
+      } else if (plan.method == WeightMethod::Awq) {
+        // q and k are not clipped (AWQ: their product through the softmax makes clipping errors hard to judge).
+        const bool clip = name.find(".attn_q.") == std::string::npos && name.find(".attn_k.") == std::string::npos;
+        const std::vector<double>& hs = stats.at(input_of.at(name)).current_h();
+        q = clip ? awq_clip_quantize(wq_in, r.rows, r.cols, hs, grid, o.awq) : quantize_rtn(wq_in, r.rows, r.cols, grid);
+        r.awq_alpha = alpha_of.count(name) ? alpha_of.at(name) : -1;
       } else {
-        q = quantize_rtn(w, r.rows, r.cols, grid);
+        q = quantize_rtn(wq_in, r.rows, r.cols, grid);
       }
       Tensor wq = q.dequantize();
+      // The errors are measured in the original space: AWQ's scales undone.
+      Tensor wo = Tensor::zeros(DType::f32, {r.rows, r.cols});
+      {
+        float* p = static_cast<float*>(wo.mutable_data());
+        const auto v = wq.span<float>();
+        for (int64_t i = 0; i < r.rows; ++i)
+          for (int64_t j = 0; j < r.cols; ++j)
+            p[i * r.cols + j] = bw.original_value(name, i, j, v[static_cast<size_t>(i * r.cols + j)]);
+      }
       r.quantized = true;
-      r.weight_sqnr_db = sqnr_db(w, std::vector<float>(wq.span<float>().begin(), wq.span<float>().end()));
+      r.weight_sqnr_db = sqnr_db(w, std::vector<float>(wo.span<float>().begin(), wo.span<float>().end()));
       if (hn) {
         const std::vector<float> hf(hn->begin(), hn->end());
         const double signal = quadratic_sum(pool, hf, w.data(), r.rows, r.cols);
-        r.output_error = quadratic_sum(pool, hf, difference(w, wq).data(), r.rows, r.cols) / signal;
+        r.output_signal = signal;
+        r.input = input_of.at(name);
+        r.output_error = quadratic_sum(pool, hf, difference(w, wo).data(), r.rows, r.cols) / signal;
         if (plan.method == WeightMethod::Rtn) {
           r.rtn_output_error = r.output_error;
         } else {
@@ -235,9 +291,9 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
     if (!mt || mt->shape.size() != 2 || !o.plan) continue;
     const LayerPlan plan = o.plan(name);
     if (plan.keep_float) continue;
-    if (plan.method == WeightMethod::Gptq)
-      throw Error(ErrorCategory::InvalidArgument, std::string(name) + ": gptq needs the layer's inputs, which the pipeline does not "
-                                                                      "observe here; give it rtn or hqq");
+    if (plan.method == WeightMethod::Gptq || plan.method == WeightMethod::Awq)
+      throw Error(ErrorCategory::InvalidArgument, std::string(name) + ": " + plan.method_name +
+                                                      " needs the layer's inputs, which the pipeline does not observe here; give it rtn or hqq");
     const auto t0 = Clock::now();
     LayerReport r;
     r.name = name;

@@ -99,7 +99,8 @@ LayerPlan resolve_plan(const PlanSpec& s, bool gguf, const std::string& where) {
                         : WeightGrid::ternary();
     return p;
   }
-  if (m != "rtn" && m != "gptq" && m != "hqq") invalid(where + ": unknown method '" + m + "'; supported: rtn, gptq, hqq, nf4, bitnet");
+  if (m != "rtn" && m != "gptq" && m != "hqq" && m != "awq")
+    invalid(where + ": unknown method '" + m + "'; supported: rtn, gptq, awq, hqq, nf4, bitnet");
   if (s.double_quant.value_or(false)) invalid(where + ": double quant applies to method nf4");
   p.method = parse_weight_method(m);
   if (p.method == WeightMethod::Hqq) {  // a float zero point: q4_1/q5_1 in GGUF, int_min in qforge's checkpoint
@@ -163,9 +164,10 @@ LayerPlan Recipe::plan_for(const std::string& name) const {
 }
 
 bool Recipe::needs_calibration() const {
-  if (defaults_.method.value_or("rtn") == "gptq") return true;
+  const auto data = [](const std::optional<std::string>& m) { return m == "gptq" || m == "awq"; };
+  if (data(defaults_.method)) return true;
   for (const auto& r : rules_)
-    if (r.spec.method == "gptq") return true;
+    if (data(r.spec.method)) return true;
   return false;
 }
 

@@ -192,7 +192,7 @@ TEST(CliModels, QuantizeRefusesWhatItCannotWriteAndLeavesNothing) {
   for (const auto& [args, expect] : std::initializer_list<std::pair<std::string, std::string>>{
            {"--bits 3 --group-size 128", "int3 sym G=128 has no GGUF block type; write qforge's checkpoint (-o OUT.safetensors)"},
            {"--type q6_k", "no quantization grid for GGUF type q6_k; supported: q8_0, q4_0, q4_1, q5_0, q5_1"},
-           {"--method awq", "unknown method 'awq'; supported: rtn, gptq, hqq, nf4, bitnet"},
+           {"--method spqr", "unknown method 'spqr'; supported: rtn, gptq, awq, hqq, nf4, bitnet"},
            {"--method hqq --type q4_0", "hqq optimises a float zero point; q4_0 has none (use q4_1 or q5_1)"},
            {"--method nf4", "method nf4 has no GGUF block type here; write qforge's checkpoint"},
            {"--method bitnet --bits 2", "method bitnet fixes the grid (ternary, one γ per tensor)"},
@@ -224,7 +224,8 @@ TEST(CliModels, QuantizeToQforgesCheckpointTakesAnyGrid) {
   EXPECT_EQ(g.code, 0) << g.out;
   for (const auto& [args, grid] : std::initializer_list<std::pair<std::string, std::string>>{
            {"--method nf4 --double-quant", "with nf4 on nf4+dq G=64 grids"}, {"--method bitnet", "with bitnet on ternary grids"},
-           {"--method hqq --bits 3", "with hqq on int3 min G=64 grids"}}) {
+           {"--method hqq --bits 3", "with hqq on int3 min G=64 grids"},
+           {"--method awq --bits 4 --group-size 32 --calib random --calib-samples 4 --calib-seqlen 32", "with awq on int4 sym G=32 grids"}}) {
     const std::string o2 = dir.file("m.safetensors");
     const CliResult r = run("quantize '" + bin.string() + "' -o '" + o2 + "' " + args);
     ASSERT_EQ(r.code, 0) << r.out;

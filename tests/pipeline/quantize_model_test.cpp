@@ -5,12 +5,15 @@
 
 #include <cmath>
 #include <cstring>
+#include <algorithm>
 #include <map>
 
 #include "qforge/engine.h"
 #include "qforge/error.h"
 #include "qforge/model_writer.h"
 #include "qforge/pipeline.h"
+#include "qforge/qforge_checkpoint.h"
+#include "qforge/synth.h"
 #include "support/shared_data.h"
 #include "support/temp_dir.h"
 
@@ -92,6 +95,73 @@ TEST(QuantizeModel, HqqLpErrorIsBelowRtnOnEveryLinear) {
       EXPECT_LT(l.lp_error, l.rtn_lp_error) << l.name;
     }
     EXPECT_GE(n, 30);
+  }
+}
+
+TEST(QuantizeModel, AwqOutputErrorIsBelowRtnOnEveryInput) {
+  QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
+  const ModelFile f = open_model(bin.string());
+  const CalibrationSet calib = small_calibration(f);
+  QuantizeOptions o;
+  o.method = WeightMethod::Awq;
+  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q4_1}) {
+    SCOPED_TRACE(std::string(ggml_type_info(t).name));
+    o.grid = WeightGrid::ggml(t);
+    Emitted got;
+    std::vector<std::string> rescaled;
+    const QuantizeSummary s = quantize_model(
+        f, &calib, o, [&](const std::string& n, const QuantizedMatrix& q) { got[n] = q.to_ggml(); }, {},
+        [&](const std::string& n, const Tensor&) { rescaled.push_back(n); });
+    // AWQ shares one s among the linears reading an input (the norm absorbs it), so its search
+    // lowers their summed output error; a single linear may come out slightly worse.
+    std::map<std::string, std::pair<double, double>> by_input;
+    for (const auto& l : s.layers) {
+      if (!l.quantized) continue;
+      by_input[l.input].first += l.output_error * l.output_signal;
+      by_input[l.input].second += l.rtn_output_error * l.output_signal;
+    }
+    EXPECT_EQ(by_input.size(), 15u);  // q/k/v, o, gate/up per block
+    for (const auto& [input, e] : by_input) EXPECT_LT(e.first, e.second) << input;
+    // q/k/v and gate/up were scaled: their norms absorbed 1/s (ffn_down's 172 columns stay float).
+    EXPECT_EQ(rescaled.size(), 10u);
+    EXPECT_NE(std::find(rescaled.begin(), rescaled.end(), "blk.3.ffn_norm.weight"), rescaled.end());
+  }
+}
+
+// AWQ changes the weights and the norms they follow; on a fine grid the model must still
+// compute what the float model does — a wrong fold would be off by the scales (10× and more).
+TEST(QuantizeModel, AwqScalingKeepsTheModelsFunction) {
+  testing::TempDir dir;
+  for (const std::string arch : {"llama", "gpt2"}) {
+    SCOPED_TRACE(arch);
+    const std::string src = dir.file("src-" + arch);
+    write_synthetic_model("tiny", src, false, 5, arch);
+    const ModelFile f = open_model(src);
+    const CalibrationSet calib = random_calibration(f.config->vocab_size, 8, 64, 2, std::nullopt);
+    QuantizeOptions o;
+    o.method = WeightMethod::Awq;
+    o.grid = WeightGrid::integer(8, 16, false);
+    std::map<std::string, PackedMatrix> packed;
+    std::map<std::string, Tensor> floats;
+    const QuantizeSummary s = quantize_model(
+        f, &calib, o, [&](const std::string& n, const QuantizedMatrix& q) { packed[n] = pack_matrix(q); }, {},
+        [&](const std::string& n, const Tensor& t) { floats[n] = t; });
+    int scaled = 0;
+    for (const auto& l : s.layers) scaled += l.awq_alpha > 0;
+    EXPECT_GT(scaled, 0);
+    EXPECT_FALSE(floats.empty());
+    const std::string out = dir.file("awq-" + arch + ".safetensors");
+    write_qforge_checkpoint(f, out, packed, DType::f32, {}, floats);
+    auto base = Model::load(f), q = Model::load(open_model(out));
+    const std::vector<int32_t> prompt = {1, 17, 250, 3, 99, 512, 7, 8};
+    const std::vector<float> a = base->forward(prompt), b = q->forward(prompt);
+    double dot = 0, na = 0, nb = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+      dot += static_cast<double>(a[i]) * b[i];
+      na += static_cast<double>(a[i]) * a[i];
+      nb += static_cast<double>(b[i]) * b[i];
+    }
+    EXPECT_GT(dot / std::sqrt(na * nb), 0.999);
   }
 }
 

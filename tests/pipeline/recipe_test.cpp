@@ -53,7 +53,7 @@ TEST(Recipe, MistakesNameTheFileAndTheRule) {
            {R"({"rules": [{"match": "*", "bits": 12}]})", "r.json: rules[0]: \"bits\" must be in 2..8"},
            {R"({"rules": [{"match": "*", "keep": 1}]})", "r.json: rules[0]: \"keep\" must be true or false"},
            {R"({"rules": [{"match": "x", "bits": 3, "group_size": 128}]})", "r.json: rules[0]: int3 sym G=128 has no GGUF block type"},
-           {R"({"default": {"method": "awq"}})", "unknown method 'awq'"}}) {
+           {R"({"default": {"method": "spqr"}})", "unknown method 'spqr'"}}) {
     try {
       (void)Recipe::parse(text, "r.json", gptq_q4(), true);
       ADD_FAILURE() << "accepted " << text;

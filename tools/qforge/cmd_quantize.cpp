@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -31,6 +32,8 @@ constexpr const char* kUsage =
     "                       [--calib FILE|self|random] [--calib-samples N] [--calib-seqlen L] [--seed S]\n"
     "                       [--damp X] [--act-order] [--block N] [--no-sequential] [--others T] [--report FILE] [-t N]\n"
     "  --method     rtn (round to nearest, data-free; default), gptq (Frantar et al., needs calibration),\n"
+    "               awq (Lin et al.: activation-aware channel scales folded into the norms, and clipping;\n"
+    "               needs calibration),\n"
     "               hqq (Badri & Shaji, data-free: float zero points by half-quadratic lp minimisation;\n"
     "               grids q4_1/q5_1, or in qforge's checkpoint --bits B --group-size G, default 4 bits G=64;\n"
     "               --hqq-p 0.7, --hqq-iters 20),\n"
@@ -160,6 +163,7 @@ int cmd_quantize(std::span<const std::string> argv) {
 
   std::map<std::string, PreparedTensor> prepared;
   std::map<std::string, PackedMatrix> packed;
+  std::map<std::string, Tensor> floats;  // AWQ's rescaled norms and biases
   const bool terminal = ::isatty(STDERR_FILENO) != 0;
   const QuantizeSummary s = quantize_model(
       f, calib ? &*calib : nullptr, o,
@@ -170,6 +174,14 @@ int cmd_quantize(std::span<const std::string> argv) {
       [&](const QuantizeProgress& p) {
         std::fprintf(stderr, "%sblock %lld/%lld  %.1f s  ETA %.0f s%s", terminal ? "\r" : "", static_cast<long long>(p.block),
                      static_cast<long long>(p.blocks), p.seconds, p.eta_seconds, terminal && p.block < p.blocks ? "   " : "\n");
+      },
+      [&](const std::string& name, const Tensor& t) {
+        floats[name] = t;
+        if (gguf) {
+          std::vector<uint8_t> bytes(t.nbytes());
+          std::memcpy(bytes.data(), t.data(), bytes.size());
+          prepared[name] = {GgmlType::F32, std::move(bytes), "rescaled by AWQ"};
+        }
       });
   std::map<std::string, std::string> meta = {
       {"qforge.version", QFORGE_VERSION},
@@ -181,7 +193,7 @@ int cmd_quantize(std::span<const std::string> argv) {
     meta["qforge.quantization.gptq"] = "damp " + std::to_string(o.gptq.damp) + ", block " + std::to_string(o.gptq.block) +
                                        (o.gptq.act_order ? ", act-order" : "") + (o.sequential ? ", sequential" : ", non-sequential");
   const std::vector<WrittenTensor> written = gguf ? write_gguf_model(f, *out, *o.grid.ggml_type(), prepared, others, meta)
-                                                  : write_qforge_checkpoint(f, *out, packed, others_dtype, meta);
+                                                  : write_qforge_checkpoint(f, *out, packed, others_dtype, meta, floats);
 
   uint64_t total = 0, params = 0;
   for (const auto& w : written) {

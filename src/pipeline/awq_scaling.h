@@ -1,0 +1,52 @@
+// AWQ inside the pipeline: find each block's scaling groups (linears sharing an input, and
+// the op before them that can absorb 1/s), search their scales, and fold them in.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "qforge/engine.h"
+#include "qforge/pipeline.h"
+#include "qforge/weight_quant.h"
+
+namespace qforge::pipeline {
+
+// A block's linear weights in f32 as they will be quantized, with what AWQ did to them:
+// columns multiplied by col_scale (its input's s), rows divided by row_fold (the next group's s).
+struct BlockWeights {
+  std::map<std::string, std::vector<float>> w;
+  std::map<std::string, int64_t> rows, cols;
+  std::map<std::string, std::vector<float>> col_scale, row_fold;
+
+  // The weight in the original (unscaled) space for a quantized value at (r, c).
+  float original_value(const std::string& name, int64_t r, int64_t c, float v) const;
+};
+
+// What calibration saw at one input: H = Σ x xᵀ and Σ|x| over `tokens` tokens.
+struct InputStats {
+  std::vector<double> h, abs_sum;
+  int64_t tokens = 0;
+  std::vector<double> h_scaled;  // H of the scaled input x/s, once AWQ scaled it
+  const std::vector<double>& current_h() const { return h_scaled.empty() ? h : h_scaled; }
+};
+
+struct AwqGroupReport {
+  std::string input;  // first linear of the group
+  std::string absorbed_by;
+  double alpha = 0, error = 0, rtn_error = 0;
+};
+
+// For every group whose linears are all planned as AWQ: search s, multiply their columns by s,
+// divide the absorbing op (norm weight and bias in the engine, or the previous linear's rows
+// and bias) by s. Rescaled norm weights and biases go to emit_float. Groups without an op that
+// can absorb 1/s exactly (a nonlinearity, or v → o under grouped-query attention) stay unscaled.
+std::vector<AwqGroupReport> awq_scale_block(Model& model, const std::string& prefix, const std::vector<std::string>& names,
+                                            const std::map<std::string, std::string>& input_of,
+                                            std::map<std::string, InputStats>& stats, const std::map<std::string, LayerPlan>& plans,
+                                            BlockWeights& bw, const AwqOptions& options,
+                                            const std::function<QuadraticForm(const std::vector<double>& h, int64_t cols)>& form_for,
+                                            const std::function<void(const std::string&, const Tensor&)>& emit_float);
+
+}  // namespace qforge::pipeline
