@@ -34,7 +34,9 @@ WeightGrid choose_grid(const PlanSpec& s, bool gguf, const std::string& where) {
 PlanSpec parse_spec(const nlohmann::json& j, const std::string& where, bool allow_match) {
   if (!j.is_object()) invalid(where + ": expected an object");
   PlanSpec s;
-  for (const auto& [k, v] : j.items()) {
+  for (const auto& item : j.items()) {
+    const std::string k = item.key();
+    const nlohmann::json& v = item.value();
     const auto need = [&](bool ok, const char* what) {
       if (!ok) invalid(where + ": \"" + k + "\" must be " + what);
     };

@@ -295,7 +295,8 @@ PackedMatrix pack_matrix(const QuantizedMatrix& q) {
 }
 
 void PackedView::validate(const std::string& what) const {
-  if (rows < 0 || cols < 1 || !grid.fits(cols))
+  if (rows < 0 || cols < 1 || rows > (int64_t{1} << 31) || cols > (int64_t{1} << 31) || rows * cols > (int64_t{1} << 40) ||
+      !grid.fits(cols))
     throw Error(ErrorCategory::BadFile, what + ": shape [" + std::to_string(rows) + ", " + std::to_string(cols) +
                                             "] does not fit " + grid.describe());
   const auto groups = static_cast<uint64_t>(rows) * static_cast<uint64_t>(grid.groups_per_row(cols));
