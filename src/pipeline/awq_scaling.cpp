@@ -44,6 +44,9 @@ std::vector<AwqGroupReport> awq_scale_block(Model& model, const std::string& pre
     } else {
       continue;
     }
+    // A linear that absorbs 1/s must itself be rewritten: one left in float keeps the file's rows.
+    if (!prev_linear.empty() && (plans.at(prev_linear).keep_float || !plans.at(prev_linear).grid.fits(bw.cols.at(prev_linear))))
+      continue;
     InputStats& st = stats.at(root);
     const int64_t cols = bw.cols.at(root);
     std::vector<double> mean(static_cast<size_t>(cols));

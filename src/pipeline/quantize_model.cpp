@@ -227,9 +227,9 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
         r.damp = f->damp_used();
         r.dead_columns = f->dead_columns();
       } else if (plan.method == WeightMethod::Hqq) {
-        q = quantize_hqq(w, r.rows, r.cols, grid, o.hqq);
-        r.lp_error = lp_error(w, q, o.hqq.lp_norm);
-        r.rtn_lp_error = lp_error(w, quantize_rtn(w, r.rows, r.cols, grid), o.hqq.lp_norm);
+        q = quantize_hqq(wq_in, r.rows, r.cols, grid, o.hqq);
+        r.lp_error = lp_error(wq_in, q, o.hqq.lp_norm);
+        r.rtn_lp_error = lp_error(wq_in, quantize_rtn(wq_in, r.rows, r.cols, grid), o.hqq.lp_norm);
       } else if (plan.method == WeightMethod::Awq) {
         // q and k are not clipped (AWQ: their product through the softmax makes clipping errors hard to judge).
         const bool clip = name.find(".attn_q.") == std::string::npos && name.find(".attn_k.") == std::string::npos;

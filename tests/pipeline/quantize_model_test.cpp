@@ -128,12 +128,13 @@ TEST(QuantizeModel, AwqOutputErrorIsBelowRtnOnEveryInput) {
   }
 }
 
-// AWQ changes the weights and the norms they follow; on a fine grid the model must still
-// compute what the float model does — a wrong fold would be off by the scales (10× and more).
+// AWQ changes the weights and the ops before them; on a fine grid the model must still compute
+// what the float model does — a wrong or lost fold is off by the scales.
 TEST(QuantizeModel, AwqScalingKeepsTheModelsFunction) {
   testing::TempDir dir;
-  for (const std::string arch : {"llama", "gpt2"}) {
-    SCOPED_TRACE(arch);
+  for (const std::string variant : {"llama", "gpt2", "llama-up-kept-float"}) {
+    SCOPED_TRACE(variant);
+    const std::string arch = variant.substr(0, variant.find('-'));
     const std::string src = dir.file("src-" + arch);
     write_synthetic_model("tiny", src, false, 5, arch);
     const ModelFile f = open_model(src);
@@ -141,6 +142,10 @@ TEST(QuantizeModel, AwqScalingKeepsTheModelsFunction) {
     QuantizeOptions o;
     o.method = WeightMethod::Awq;
     o.grid = WeightGrid::integer(8, 16, false);
+    if (variant != arch)  // up stays float, so down's scales have nowhere to go: that group must stay unscaled
+      o.plan = [&](const std::string& n) {
+        return LayerPlan{WeightMethod::Awq, o.grid, "awq", n.find("ffn_up") != std::string::npos || n.rfind("blk.", 0) != 0};
+      };
     std::map<std::string, PackedMatrix> packed;
     std::map<std::string, Tensor> floats;
     const QuantizeSummary s = quantize_model(
@@ -150,18 +155,19 @@ TEST(QuantizeModel, AwqScalingKeepsTheModelsFunction) {
     for (const auto& l : s.layers) scaled += l.awq_alpha > 0;
     EXPECT_GT(scaled, 0);
     EXPECT_FALSE(floats.empty());
-    const std::string out = dir.file("awq-" + arch + ".safetensors");
+    const std::string out = dir.file("awq-" + variant + ".safetensors");
     write_qforge_checkpoint(f, out, packed, DType::f32, {}, floats);
     auto base = Model::load(f), q = Model::load(open_model(out));
     const std::vector<int32_t> prompt = {1, 17, 250, 3, 99, 512, 7, 8};
     const std::vector<float> a = base->forward(prompt), b = q->forward(prompt);
-    double dot = 0, na = 0, nb = 0;
+    double diff = 0, norm = 0;  // relative error of the logits
     for (size_t i = 0; i < a.size(); ++i) {
-      dot += static_cast<double>(a[i]) * b[i];
-      na += static_cast<double>(a[i]) * a[i];
-      nb += static_cast<double>(b[i]) * b[i];
+      diff += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
+      norm += static_cast<double>(a[i]) * a[i];
     }
-    EXPECT_GT(dot / std::sqrt(na * nb), 0.999);
+    // Measured: llama 1.5e-4, gpt2 5.7e-3 (8-bit rounding); a lost norm fold gives 0.028 / 0.29 and a
+    // lost fold into the kept-float up 3.2e-3.
+    EXPECT_LT(std::sqrt(diff / norm), arch == "gpt2" ? 0.02 : 1e-3);
   }
 }
 
