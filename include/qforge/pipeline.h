@@ -98,8 +98,8 @@ struct QuantizeSummary {
 
 // Quantizes every linear layer inside the blocks of `file` (the embeddings and the output
 // head are left to the writer) and passes each result to `emit` as soon as it exists.
-// GPTQ and AWQ need `calib`; RTN and HQQ use it only to report output errors. Layers whose rows are not a
-// whole number of groups stay in float (reported with the reason).
+// GPTQ and AWQ need `calib`; RTN and HQQ use it only to report output errors. Layers whose
+// rows are not a whole number of groups stay in float (reported with the reason).
 // AWQ rescales norm weights and biases: those go to `emit_float` (f32), to be written in place
 // of the file's.
 QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* calib, const QuantizeOptions& options,

@@ -2,7 +2,8 @@
 // values one group can represent (value(q) = scale·(q − zero) + min), and how a group's
 // parameters are chosen by round-to-nearest. GPTQ, AWQ and RTN all produce a
 // QuantizedMatrix on one of these grids; the GGUF grids are exactly the block types' values,
-// so their results are written as those blocks. docs/weight-quantization.md derives them.
+// so their results are written as those blocks. docs/gptq.md ("The grid"), docs/hqq.md and
+// docs/nf4-and-ternary.md give the rules.
 #pragma once
 
 #include <algorithm>

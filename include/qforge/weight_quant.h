@@ -1,6 +1,6 @@
 // Weight-only quantization methods that turn a float matrix [rows, cols] (PyTorch's
 // [out, in]) into a QuantizedMatrix on a WeightGrid. One source file per method in
-// src/algorithms/; docs/gptq.md and docs/weight-quantization.md derive them.
+// src/algorithms/; docs/gptq.md, docs/awq.md, docs/hqq.md and docs/nf4-and-ternary.md derive them.
 #pragma once
 
 #include <cstdint>

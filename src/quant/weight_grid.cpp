@@ -1,6 +1,6 @@
 // WeightGrid: group geometry, round-to-nearest parameter rules, and the GGUF block codecs
 // of a QuantizedMatrix. The GGUF rules are llama.cpp's reference quantizers' choice of d
-// (and m); the integer rules are the GPTQ reference quantizer's (docs/weight-quantization.md).
+// (and m); the integer rules are the GPTQ reference quantizer's (docs/gptq.md, "The grid").
 #include "qforge/weight_grid.h"
 
 #include <algorithm>
