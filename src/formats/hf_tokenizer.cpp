@@ -67,7 +67,10 @@ std::optional<int64_t> template_bos(const json& post) {
   const json& name = first["SpecialToken"]["id"];
   if (!name.is_string() || !post.contains("special_tokens") || !post["special_tokens"].contains(name.get<std::string>()))
     return std::nullopt;
-  const json& ids = post["special_tokens"][name.get<std::string>()]["ids"];
+  // const operator[] on a missing key is undefined behaviour in nlohmann::json: check first
+  const json& entry = post["special_tokens"][name.get<std::string>()];
+  if (!entry.is_object() || !entry.contains("ids")) return std::nullopt;
+  const json& ids = entry["ids"];
   if (!ids.is_array() || ids.size() != 1 || !ids[0].is_number_integer()) return std::nullopt;
   return ids[0].get<int64_t>();
 }

@@ -76,6 +76,17 @@ TEST(TokenizerJson, AddedTokensAndBosFollowTheFile) {
   EXPECT_FALSE(parse_tokenizer_json(tokenizer_json(kByteLevel, false, false), "t").add_bos);
 }
 
+TEST(TokenizerJson, AMalformedTemplateMeansNoBosNotACrash) {
+  // Found by fuzzing: a special token entry without "ids" (or not an object) was read through
+  // nlohmann's const operator[], undefined for a missing key. ASan checks this in CI.
+  for (const char* entry : {R"({"id": "<|begin_of_text|>"})", "7", R"({"ids": "x"})"}) {
+    const std::string post = std::string(R"({"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<|begin_of_text|>"}}],
+      "special_tokens": {"<|begin_of_text|>": )") + entry + "}}";
+    const Vocab v = parse_tokenizer_json(tokenizer_json(kLlama3Pre, false, false, post), "t");
+    EXPECT_FALSE(v.add_bos) << entry;
+  }
+}
+
 TEST(TokenizerJson, RefusesWhatItCannotRunByName) {
   auto message = [](const std::string& json) {
     try {
