@@ -34,6 +34,7 @@ class Recipe {
   static Recipe parse(const std::string& json_text, const std::string& source, PlanSpec defaults, bool gguf);
 
   LayerPlan plan_for(const std::string& name) const;
+  LayerPlan default_plan() const;  // what a block's linear gets when no rule matches it
   bool needs_calibration() const;  // some layer may use gptq or awq
   std::string describe() const;    // for the checkpoint's metadata
 

@@ -131,22 +131,12 @@ QuantizedMatrix quantize_gptq(std::span<const float> w, int64_t rows, int64_t co
 }
 
 double layer_output_error(std::span<const float> w, const QuantizedMatrix& q, std::span<const double> h) {
-  const int64_t rows = q.rows, cols = q.cols;
-  if (static_cast<int64_t>(w.size()) != rows * cols || h.size() != static_cast<size_t>(cols * cols))
+  if (static_cast<int64_t>(w.size()) != q.rows * q.cols || h.size() != static_cast<size_t>(q.cols * q.cols))
     invalid("layer_output_error: sizes do not match");
-  double total = 0;
-  std::vector<double> d(static_cast<size_t>(cols));
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t c = 0; c < cols; ++c)
-      d[static_cast<size_t>(c)] = static_cast<double>(w[static_cast<size_t>(r * cols + c)]) - static_cast<double>(q.value(r, c));
-    for (int64_t i = 0; i < cols; ++i) {
-      const double* hi = &h[static_cast<size_t>(i * cols)];
-      double s = 0;
-      for (int64_t j = 0; j < cols; ++j) s += hi[j] * d[static_cast<size_t>(j)];
-      total += d[static_cast<size_t>(i)] * s;
-    }
-  }
-  return total;
+  std::vector<float> d(w.size());
+  for (int64_t r = 0; r < q.rows; ++r)
+    for (int64_t c = 0; c < q.cols; ++c) d[static_cast<size_t>(r * q.cols + c)] = w[static_cast<size_t>(r * q.cols + c)] - q.value(r, c);
+  return quadratic_form(h, q.cols)(d.data(), q.rows);
 }
 
 }  // namespace qforge

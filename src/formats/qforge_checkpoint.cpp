@@ -20,12 +20,12 @@ Tensor bytes_tensor(DType t, const Shape& shape, const void* data, size_t bytes)
   return x;
 }
 
-Tensor float_tensor(const ModelTensor& t, DType want) {
-  const Tensor x = tensor_to_f32(t);
+// f32 values stored as `want` (f32, f16 or bf16).
+Tensor narrow(Tensor x, DType want) {
   if (want == DType::f32) return x;
-  Tensor h = Tensor::zeros(want, t.shape);
+  Tensor h = Tensor::zeros(want, x.shape());
   auto* p = static_cast<uint16_t*>(h.mutable_data());
-  const size_t n = static_cast<size_t>(t.numel());
+  const size_t n = static_cast<size_t>(x.numel());
   if (want == DType::f16) convert_f32_to_f16(x.span<float>(), {p, n});
   else convert_f32_to_bf16(x.span<float>(), {p, n});
   return h;
@@ -140,20 +140,10 @@ std::vector<WrittenTensor> write_qforge_checkpoint(const ModelFile& m, const std
       continue;
     }
     const DType want = t.shape.size() < 2 ? DType::f32 : others;
-    Tensor x;
-    if (const auto f = floats.find(t.name); f != floats.end()) {
-      if (f->second.shape() != t.shape || f->second.dtype() != DType::f32)
-        throw Error(ErrorCategory::InvalidArgument, "qforge checkpoint: replacement for " + t.name + " is not f32 " + shape_to_string(t.shape));
-      ModelTensor r = t;
-      r.dtype = DType::f32;
-      r.block.reset();
-      r.rope_permute_heads = 0;
-      r.stored_transposed = false;
-      r.data = {static_cast<const uint8_t*>(f->second.data()), f->second.nbytes()};
-      x = float_tensor(r, want);
-    } else {
-      x = float_tensor(t, want);
-    }
+    const auto f = floats.find(t.name);
+    if (f != floats.end() && (f->second.shape() != t.shape || f->second.dtype() != DType::f32))
+      throw Error(ErrorCategory::InvalidArgument, "qforge checkpoint: replacement for " + t.name + " is not f32 " + shape_to_string(t.shape));
+    Tensor x = narrow(f != floats.end() ? f->second : tensor_to_f32(t), want);
     report.push_back({t.name, std::string(dtype_name(want)), t.shape, x.nbytes(), ""});
     out.push_back({t.name, std::move(x)});
   }

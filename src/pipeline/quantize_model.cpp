@@ -12,6 +12,7 @@
 #include "pipeline/awq_scaling.h"
 #include "qforge/engine.h"
 #include "qforge/error.h"
+#include "qforge/metrics.h"
 #include "qforge/pipeline.h"
 
 namespace qforge {
@@ -54,16 +55,6 @@ double quadratic_sum(engine::ThreadPool& pool, const std::vector<float>& hf, con
   double s = 0;
   for (size_t i = 0; i < mh.size(); ++i) s += static_cast<double>(mh[i]) * static_cast<double>(m[i]);
   return s;
-}
-
-double sqnr_db(std::span<const float> w, const std::vector<float>& wq) {
-  double sig = 0, err = 0;
-  for (size_t i = 0; i < w.size(); ++i) {
-    sig += static_cast<double>(w[i]) * w[i];
-    const double d = static_cast<double>(w[i]) - wq[i];
-    err += d * d;
-  }
-  return err == 0 ? std::numeric_limits<double>::infinity() : 10 * std::log10(sig / err);
 }
 
 std::vector<float> difference(std::span<const float> w, const Tensor& wq) {
@@ -164,12 +155,13 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
 
     // The block's weights in f32, as they will be quantized (AWQ rescales them first).
     pipeline::BlockWeights bw;
+    std::map<std::string, Tensor> original;  // the file's weights, decoded once, for the report
     std::map<std::string, LayerPlan> plans;
     bool any_awq = false;
     for (const std::string& name : names) {
       const ModelTensor* mt = file.find(name);
       if (!mt) throw Error(ErrorCategory::BadFile, file.path + ": missing tensor " + name);
-      const Tensor t = tensor_to_f32(*mt);
+      const Tensor& t = original[name] = tensor_to_f32(*mt);
       bw.w[name].assign(t.span<float>().begin(), t.span<float>().end());
       bw.rows[name] = mt->shape[0];
       bw.cols[name] = mt->shape[1];
@@ -214,8 +206,7 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
       }
       if (plan.method == WeightMethod::Gptq && !with_data)
         throw Error(ErrorCategory::InvalidArgument, name + ": gptq needs calibration samples");
-      const Tensor wt = tensor_to_f32(*mt);
-      const std::span<const float> w = wt.span<float>();       // the original weights, for the report
+      const std::span<const float> w = original.at(name).span<float>();  // the original weights, for the report
       const std::span<const float> wq_in = bw.w.at(name);      // what is quantized (AWQ-scaled)
       const std::vector<double>* hn = with_data ? &stats.at(input_of.at(name)).h : nullptr;
       QuantizedMatrix q;
@@ -250,7 +241,7 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
             p[i * r.cols + j] = bw.original_value(name, i, j, v[static_cast<size_t>(i * r.cols + j)]);
       }
       r.quantized = true;
-      r.weight_sqnr_db = sqnr_db(w, std::vector<float>(wo.span<float>().begin(), wo.span<float>().end()));
+      r.weight_sqnr_db = sqnr_db(w, wo.span<float>());
       if (hn) {
         const std::vector<float> hf(hn->begin(), hn->end());
         const double signal = quadratic_sum(pool, hf, w.data(), r.rows, r.cols);
@@ -313,7 +304,7 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
                                                                : quantize_rtn(w, r.rows, r.cols, plan.grid);
     const Tensor wq = q.dequantize();
     r.quantized = true;
-    r.weight_sqnr_db = sqnr_db(w, std::vector<float>(wq.span<float>().begin(), wq.span<float>().end()));
+    r.weight_sqnr_db = sqnr_db(w, wq.span<float>());
     emit(name, q);
     r.seconds = since(t0);
     summary.layers.push_back(std::move(r));

@@ -173,8 +173,10 @@ bool Recipe::needs_calibration() const {
   return false;
 }
 
+LayerPlan Recipe::default_plan() const { return resolve_plan(defaults_, gguf_, "quantize"); }
+
 std::string Recipe::describe() const {
-  const LayerPlan d = resolve_plan(defaults_, gguf_, "quantize");
+  const LayerPlan d = default_plan();
   std::string s = d.method_name + " on " + d.grid.describe();
   if (!rules_.empty()) s += ", " + std::to_string(rules_.size()) + " rules from " + source_;
   return s;

@@ -128,7 +128,7 @@ int cmd_quantize(std::span<const std::string> argv) {
   spec.sym = sym;
   if (double_quant) spec.double_quant = true;
   const Recipe recipe = recipe_path ? Recipe::parse(read_file_text(*recipe_path), *recipe_path, spec, gguf) : Recipe(spec, gguf);
-  const LayerPlan main_plan = recipe.plan_for("blk.0.attn_q.weight");
+  const LayerPlan main_plan = recipe.default_plan();
   o.method = main_plan.method;
   o.grid = main_plan.grid;
   o.plan = [&recipe](const std::string& name) { return recipe.plan_for(name); };
