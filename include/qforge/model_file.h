@@ -75,6 +75,8 @@ Tensor tensor_to_f32(const ModelTensor& t);
 
 // Hugging Face name → canonical name (empty when the name is not recognised).
 std::string canonical_tensor_name(const std::string& hf_name, ModelFamily family);
+// And back, for writing Hugging Face checkpoints (Llama family only; empty when unknown).
+std::string hf_tensor_name(const std::string& canonical, ModelFamily family);
 
 // llama2.c pieces: the 7-int32 legacy header and tokenizer.bin (the parse_ forms take bytes
 // already in memory; `keepalive` owns them).

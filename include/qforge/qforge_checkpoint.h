@@ -29,6 +29,10 @@ bool is_qforge_checkpoint(const SafetensorsFile& st);
 // Fills f (config, vocab, tensors — packed ones with ModelTensor::packed) from a checkpoint.
 void add_qforge_checkpoint(ModelFile& f, SafetensorsFile st);
 
+// The vocabulary as JSON (qforge.vocab) and back; errors name `where`.
+std::string vocab_to_json(const Vocab& v);
+Vocab vocab_from_json(const std::string& text, const std::string& where);
+
 // The config as Hugging Face config.json keys (what parse_hf_config reads back).
 std::string hf_config_json(const ModelConfig& c);
 

@@ -5,6 +5,7 @@
 #include "qforge/error.h"
 #include "qforge/float_convert.h"
 #include "qforge/gguf.h"
+#include "qforge/gptq_checkpoint.h"
 #include "qforge/mapped_file.h"
 #include "qforge/model_file.h"
 #include "qforge/qforge_checkpoint.h"
@@ -147,6 +148,7 @@ ModelFile from_hf_folder(const std::string& dir) {
   for (const auto& e : fs::directory_iterator(d))
     if (e.is_regular_file()) f.file_bytes += e.file_size();
   add_safetensors(f, std::move(st), f.config);
+  add_gptq_layers(f, read_file_text((d / "config.json").string()), (d / "config.json").string());
   // SentencePiece models (Llama 2, Mistral) ship tokenizer.model beside a derived tokenizer.json;
   // byte-level BPE models (GPT-2, Llama 3, Qwen2, SmolLM) ship only tokenizer.json.
   try {
@@ -156,6 +158,12 @@ ModelFile from_hf_folder(const std::string& dir) {
     if (e.category() != ErrorCategory::Unsupported) throw;
     f.vocab_error = e.what();  // the weights are still usable (info, convert, quantize)
   }
+  // qforge's GPTQ folders from a source without tokenizer files carry the vocabulary themselves
+  if (!f.vocab && f.vocab_error.empty())
+    if (const auto v = f.metadata.find("qforge.vocab"); v != f.metadata.end()) {
+      f.vocab = vocab_from_json(v->second, dir + " (metadata qforge.vocab)");
+      f.metadata.erase(v);
+    }
   if (f.vocab && f.vocab->bos < 0 && f.config->bos_token_id) f.vocab->bos = *f.config->bos_token_id;
   if (f.vocab && f.vocab->eos < 0 && f.config->eos_token_id) f.vocab->eos = *f.config->eos_token_id;
   return f;
@@ -213,6 +221,7 @@ ModelFile open_model(const std::string& path) {
       return f;
     }
     add_safetensors(f, std::move(st), f.config);
+    if (f.config) add_gptq_layers(f, read_file_text(cfg.string()), cfg.string());
     return f;
   }
   if (path.ends_with(".bin")) return read_llama2c(path);

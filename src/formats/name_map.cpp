@@ -70,4 +70,15 @@ std::string canonical_tensor_name(const std::string& hf, ModelFamily family) {
   return {};
 }
 
+std::string hf_tensor_name(const std::string& canonical, ModelFamily family) {
+  if (family != ModelFamily::Llama) return {};  // GPT-2's Conv1D layers are stored transposed: not written back
+  if (canonical == "token_embd.weight") return "model.embed_tokens.weight";
+  if (canonical == "output_norm.weight") return "model.norm.weight";
+  if (canonical == "output.weight") return "lm_head.weight";
+  if (const auto l = split_layer(canonical, "blk."))
+    for (const Rule& r : kLlamaLayer)
+      if (l->second == r.canonical) return "model.layers." + l->first + "." + r.hf;
+  return {};
+}
+
 }  // namespace qforge

@@ -31,14 +31,16 @@ Tensor narrow(Tensor x, DType want) {
   return h;
 }
 
-std::string vocab_json(const Vocab& v) {
+}  // namespace
+
+std::string vocab_to_json(const Vocab& v) {
   return json{{"model", v.model}, {"pre", v.pre}, {"tokens", v.tokens}, {"scores", v.scores}, {"types", v.types},
               {"merges", v.merges}, {"bos", v.bos}, {"eos", v.eos}, {"unk", v.unk}, {"add_bos", v.add_bos},
               {"add_space_prefix", v.add_space_prefix}, {"ignore_merges", v.ignore_merges}}
       .dump();
 }
 
-Vocab parse_vocab_json(const std::string& text, const std::string& where) {
+Vocab vocab_from_json(const std::string& text, const std::string& where) {
   try {
     const json j = json::parse(text);
     Vocab v;
@@ -65,8 +67,6 @@ Vocab parse_vocab_json(const std::string& text, const std::string& where) {
     throw Error(ErrorCategory::BadFile, where + ": " + e.what());
   }
 }
-
-}  // namespace
 
 std::string hf_config_json(const ModelConfig& c) {
   json j;
@@ -116,7 +116,7 @@ std::vector<WrittenTensor> write_qforge_checkpoint(const ModelFile& m, const std
   meta["format"] = "pt";
   meta["qforge.format"] = kQforgeCheckpointFormat;
   meta["qforge.config"] = hf_config_json(*m.config);
-  if (m.vocab) meta["qforge.vocab"] = vocab_json(*m.vocab);
+  if (m.vocab) meta["qforge.vocab"] = vocab_to_json(*m.vocab);
   std::vector<NamedTensor> out;
   std::vector<WrittenTensor> report;
   for (const auto& t : m.tensors) {
@@ -161,7 +161,7 @@ void add_qforge_checkpoint(ModelFile& f, SafetensorsFile st) {
   if (cfg == st.metadata.end()) throw Error(ErrorCategory::BadFile, st.path + ": metadata qforge.config is missing");
   f.config = parse_hf_config(cfg->second, st.path + " (metadata qforge.config)");
   if (const auto v = st.metadata.find("qforge.vocab"); v != st.metadata.end())
-    f.vocab = parse_vocab_json(v->second, st.path + " (metadata qforge.vocab)");
+    f.vocab = vocab_from_json(v->second, st.path + " (metadata qforge.vocab)");
   f.metadata = st.metadata;
   f.metadata.erase("qforge.vocab");  // large; the Vocab holds it
   std::set<std::string> parts;

@@ -211,6 +211,35 @@ TEST(CliModels, QuantizeRefusesWhatItCannotWriteAndLeavesNothing) {
   EXPECT_TRUE(contains(st.out, "supported: .gguf (GGUF block types), .safetensors (qforge's checkpoint, any grid)")) << st.out;
 }
 
+TEST(CliModels, QuantizeToAGptqFolderThatRunsAndRefusesWhatItCannotHold) {
+  QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
+  qforge::testing::TempDir dir;
+  const std::string out = dir.file("gptq");
+  // stories260K's 172-wide FFN fills int32 words only at 8 bits
+  const CliResult q = run("quantize '" + bin.string() + "' -o '" + out + "' --format gptq --bits 8 --group-size 32 --sym");
+  ASSERT_EQ(q.code, 0) << q.out;
+  EXPECT_TRUE(std::filesystem::exists(out + "/quantize_config.json"));
+  const CliResult info = run("info '" + out + "'");
+  EXPECT_TRUE(contains(info.out, "hf-folder")) << info.out;
+  EXPECT_TRUE(contains(info.out, "int8 sym G=32   35 tensors")) << info.out;
+  const CliResult g = run("run '" + out + "' -p 'Once upon a time' -n 4");  // the vocabulary travels in the metadata
+  EXPECT_EQ(g.code, 0) << g.out;
+  const std::string out2 = dir.file("gptq2");
+  for (const auto& [args, expect] : std::initializer_list<std::pair<std::string, std::string>>{
+           {"--format gptq --bits 4", "--format gptq cannot hold blk.0.ffn_gate.weight [172, 64]: 172 output rows × 4 bits"},
+           {"--format gptq --bits 8 --asym", "use --sym, or --format gptq_v2"},
+           {"--format gptq --method hqq --bits 8", "integer grids with zero points"},
+           {"--format awq", "--format 'awq' is not supported; supported: gptq, gptq_v2"}}) {
+    const CliResult r = run("quantize '" + bin.string() + "' -o '" + out2 + "' " + args);
+    EXPECT_EQ(r.code, 1) << args;
+    EXPECT_TRUE(contains(r.out, expect)) << r.out;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << "one line: " << r.out;
+    EXPECT_FALSE(std::filesystem::exists(out2)) << args;
+  }
+  const CliResult o = run("quantize '" + bin.string() + "' -o '" + dir.file("x.gguf") + "' --format gptq");
+  EXPECT_TRUE(contains(o.out, "--format gptq writes a folder")) << o.out;
+}
+
 TEST(CliModels, QuantizeToQforgesCheckpointTakesAnyGrid) {
   QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
   qforge::testing::TempDir dir;

@@ -1,4 +1,4 @@
-// qforge quantize MODEL -o OUT.gguf|OUT.safetensors --method rtn|gptq (--type T | --bits B --group-size G --sym|--asym)
+// qforge quantize MODEL -o OUT.gguf|OUT.safetensors|OUT_DIR --format gptq --method rtn|gptq (--type T | --bits B --group-size G --sym|--asym)
 //   [--calib FILE|self|random] [--calib-samples N] [--calib-seqlen L] [--seed S]
 //   [--damp X] [--act-order] [--block N] [--no-sequential] [--others T] [--report FILE] [-t N]
 #include <unistd.h>
@@ -16,6 +16,7 @@
 #include "qforge/atomic_file.h"
 #include "qforge/engine.h"
 #include "qforge/error.h"
+#include "qforge/gptq_checkpoint.h"
 #include "qforge/mapped_file.h"
 #include "qforge/model_writer.h"
 #include "qforge/pipeline.h"
@@ -27,7 +28,7 @@ namespace qforge::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: qforge quantize MODEL -o OUT.gguf|OUT.safetensors [--method rtn|gptq|nf4|bitnet] [--double-quant]\n"
+    "usage: qforge quantize MODEL -o OUT.gguf|OUT.safetensors|OUT_DIR --format gptq [--method rtn|gptq|nf4|bitnet] [--double-quant]\n"
     "                       [--type T | --bits B --group-size G --sym|--asym]\n"
     "                       [--calib FILE|self|random] [--calib-samples N] [--calib-seqlen L] [--seed S]\n"
     "                       [--damp X] [--act-order] [--block N] [--no-sequential] [--others T] [--report FILE] [-t N]\n"
@@ -43,6 +44,10 @@ constexpr const char* kUsage =
     "               (default q4_0) or the same as a scheme: --bits 8|5|4 --group-size 32 --sym|--asym\n"
     "  OUT.safetensors  qforge's checkpoint: any grid, --bits 2..8 --group-size G (0: per channel;\n"
     "               default 4 bits, G=128) --sym (GPTQ's symmetric rule, default) or --asym, or a --type\n"
+    "  OUT_DIR --format gptq|gptq_v2  AutoGPTQ's layout, a Hugging Face folder that AutoGPTQ, GPTQModel\n"
+    "               and transformers load: --bits 2|3|4|8, --group-size G (0: per channel), every linear of\n"
+    "               the blocks on one grid; gptq (v1) stores zero points as z − 1 and so takes --sym only,\n"
+    "               gptq_v2 (GPTQModel) takes --asym too\n"
     "  --calib      text to tokenize and cut into seeded random windows (GPTQ's protocol); 'self': text the\n"
     "               model generates itself (the default when gptq has no --calib); 'random': random token ids\n"
     "  --calib-samples N (default 128)  --calib-seqlen L (default 512, or the model's context if smaller)\n"
@@ -77,6 +82,28 @@ std::string kind_of(const std::string& name) {  // "blk.3.attn_q.weight" → "at
   return a == std::string::npos || b <= a ? name : name.substr(a + 1, b - a - 1);
 }
 
+// Before any work: AutoGPTQ's layout holds every linear of the blocks, on one grid that fits it.
+void check_gptq_plans(const ModelFile& f, const Recipe& recipe, GptqZeros zeros) {
+  const LayerPlan main = recipe.default_plan();
+  for (const auto& t : f.tensors) {
+    if (t.shape.size() != 2) continue;
+    const LayerPlan p = recipe.plan_for(t.name);
+    if (t.name.rfind("blk.", 0) != 0) {
+      if (!p.keep_float) throw Error(ErrorCategory::InvalidArgument, "quantize: --format gptq keeps " + t.name + " in float; the recipe quantizes it");
+      continue;
+    }
+    if (p.keep_float) throw Error(ErrorCategory::InvalidArgument, "quantize: --format gptq stores every linear quantized; the recipe keeps " + t.name);
+    if (p.grid.describe() != main.grid.describe())
+      throw Error(ErrorCategory::InvalidArgument, "quantize: --format gptq holds one grid for every linear; " + t.name + " gets " +
+                                                      p.grid.describe() + ", the others " + main.grid.describe());
+    if (const std::string why = gptq_unfit_reason(p.grid, t.shape[0], t.shape[1]); !why.empty())
+      throw Error(ErrorCategory::InvalidArgument, "quantize: --format gptq cannot hold " + t.name + " " + shape_to_string(t.shape) + ": " + why);
+  }
+  if (zeros == GptqZeros::V1 && main.grid.kind == GridKind::IntAffine)
+    throw Error(ErrorCategory::InvalidArgument, "quantize: --format gptq (v1) stores zero points as z − 1 and cannot hold the zero "
+                                                "points of 0 that --asym gives; use --sym, or --format gptq_v2 (GPTQModel, transformers)");
+}
+
 }  // namespace
 
 int cmd_quantize(std::span<const std::string> argv) {
@@ -89,6 +116,7 @@ int cmd_quantize(std::span<const std::string> argv) {
   const std::string method_name = args.option("--method").value_or("rtn");
   const auto recipe_path = args.option("--recipe");
   const auto type = args.option("--type");
+  const auto format = args.option("--format");
   const int64_t bits = args.integer("--bits", -1, 2, 8);
   const int64_t group = args.integer("--group-size", -1, 0, 1 << 20);
   std::optional<bool> sym;
@@ -117,9 +145,20 @@ int cmd_quantize(std::span<const std::string> argv) {
   if (models.size() != 1) throw Error(ErrorCategory::InvalidArgument, "quantize: give exactly one model (see qforge quantize --help)");
   if (!out) throw Error(ErrorCategory::InvalidArgument, "quantize: missing -o OUT.gguf or -o OUT.safetensors");
   const bool gguf = out->ends_with(".gguf");
-  if (!gguf && !out->ends_with(".safetensors"))
+  std::optional<GptqZeros> gptq_format;
+  if (format) {
+    if (*format == "gptq") gptq_format = GptqZeros::V1;
+    else if (*format == "gptq_v2") gptq_format = GptqZeros::V2;
+    else throw Error(ErrorCategory::InvalidArgument, "quantize: --format '" + *format + "' is not supported; supported: gptq, gptq_v2 "
+                                                     "(GGUF and qforge's checkpoint follow from -o's extension)");
+    if (gguf || out->ends_with(".safetensors"))
+      throw Error(ErrorCategory::InvalidArgument, "quantize: --format " + *format + " writes a folder; -o names " + *out);
+    check_gptq_destination(*out);
+  } else if (!gguf && !out->ends_with(".safetensors")) {
     throw Error(ErrorCategory::InvalidArgument, "quantize: cannot tell the output format of '" + *out +
-                                                    "'; supported: .gguf (GGUF block types), .safetensors (qforge's checkpoint, any grid)");
+                                                    "'; supported: .gguf (GGUF block types), .safetensors (qforge's checkpoint, "
+                                                    "any grid), a folder with --format gptq|gptq_v2 (AutoGPTQ's layout)");
+  }
   PlanSpec spec;  // the command line's plan for every linear layer; a recipe may change it per layer
   spec.method = method_name;
   spec.type = type;
@@ -137,6 +176,7 @@ int cmd_quantize(std::span<const std::string> argv) {
 
   const ModelFile f = open_model(models.front());
   if (!f.config) throw Error(ErrorCategory::BadFile, f.path + ": no model config; cannot run it to quantize");
+  if (gptq_format) check_gptq_plans(f, recipe, *gptq_format);
   const int64_t seqlen = std::min(seqlen_arg, f.config->context_length);
   const std::string calib_kind = calib_arg.value_or(recipe.needs_calibration() ? "self" : "");
   std::optional<CalibrationSet> calib;
@@ -163,12 +203,14 @@ int cmd_quantize(std::span<const std::string> argv) {
 
   std::map<std::string, PreparedTensor> prepared;
   std::map<std::string, PackedMatrix> packed;
+  std::map<std::string, GptqLinear> gptq_linears;
   std::map<std::string, Tensor> floats;  // AWQ's rescaled norms and biases
   const bool terminal = ::isatty(STDERR_FILENO) != 0;
   const QuantizeSummary s = quantize_model(
       f, calib ? &*calib : nullptr, o,
       [&](const std::string& name, const QuantizedMatrix& q) {
         if (gguf) prepared[name] = {*q.grid.ggml_type(), q.to_ggml(), ""};
+        else if (gptq_format) gptq_linears[name] = gptq_pack(q, *gptq_format, hf_row_order(*f.config, name, q.rows));
         else packed[name] = pack_matrix(q);
       },
       [&](const QuantizeProgress& p) {
@@ -192,8 +234,16 @@ int cmd_quantize(std::span<const std::string> argv) {
   if (recipe.needs_calibration())
     meta["qforge.quantization.gptq"] = "damp " + std::to_string(o.gptq.damp) + ", block " + std::to_string(o.gptq.block) +
                                        (o.gptq.act_order ? ", act-order" : "") + (o.sequential ? ", sequential" : ", non-sequential");
-  const std::vector<WrittenTensor> written = gguf ? write_gguf_model(f, *out, *o.grid.ggml_type(), prepared, others, meta)
-                                                  : write_qforge_checkpoint(f, *out, packed, others_dtype, meta, floats);
+  std::vector<WrittenTensor> written;
+  if (gguf) {
+    written = write_gguf_model(f, *out, *o.grid.ggml_type(), prepared, others, meta);
+  } else if (gptq_format) {
+    GptqCheckpointOptions go{.zeros = *gptq_format, .damp = o.gptq.damp, .desc_act = o.gptq.act_order,
+                             .static_groups = o.gptq.act_order, .true_sequential = false, .others = others_dtype};
+    written = write_gptq_checkpoint(f, *out, gptq_linears, o.grid, go, meta, floats);
+  } else {
+    written = write_qforge_checkpoint(f, *out, packed, others_dtype, meta, floats);
+  }
 
   uint64_t total = 0, params = 0;
   for (const auto& w : written) {
