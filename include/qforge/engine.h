@@ -66,6 +66,9 @@ class Model {
   // Replaces a linear layer's weight by f32 values of the same [rows, cols] shape (the
   // dequantized result of a quantization method); later passes compute with it.
   void set_linear_weight(const std::string& name, Tensor f32);
+  // Frees block `block`'s linear weights once a pipeline is done with it (it then runs each
+  // block once, in order); running that block, or forward(), afterwards throws.
+  void release_block(int64_t block);
   // Replaces a norm weight or bias (f32, same length): AWQ folds its scales into them.
   void set_vector(const std::string& name, Tensor f32);
   bool has_vector(const std::string& name) const;

@@ -94,6 +94,9 @@ struct QuantizeSummary {
   double seconds = 0;
   int64_t calibration_tokens = 0;
   uint64_t peak_rss_bytes = 0;  // of the process, as the kernel reports it (0 where unknown)
+  // The largest private (anonymous) resident memory seen after each layer and block: what the
+  // run itself needs, without the file pages the kernel maps and may drop (0 where unknown).
+  uint64_t peak_private_bytes = 0;
 };
 
 // Quantizes every linear layer inside the blocks of `file` (the embeddings and the output

@@ -43,6 +43,9 @@ struct WeightGrid {
   int bits = 4;
   int64_t group_size = 32;  // 0: one group per row (per output channel)
   bool double_quant = false;  // NF4: the absmax values themselves quantized to 8 bits (QLoRA)
+  // HQQ's axis 0: groups of G run down the tensor viewed as [G, numel/G] (its columns), and the
+  // matrix on this grid holds that view transposed, [numel/G, G] — one group per row.
+  bool axis0 = false;
 
   static WeightGrid ggml(GgmlType t);  // Q8_0, Q4_0, Q4_1, Q5_0, Q5_1; others throw, listing these
   static WeightGrid integer(int bits, int64_t group_size, bool symmetric);
@@ -140,6 +143,10 @@ struct PackedView {
 };
 // out.size() == rows·cols; validate() first.
 void dequantize_packed(const PackedView& v, std::span<float> out);
+
+// HQQ axis 0's groups as rows: B[j, t] = w[t·M + j] for w viewed as [G, M]; and back.
+std::vector<float> axis0_groups(std::span<const float> w, int64_t group);
+void axis0_scatter(std::span<const float> groups, int64_t group, std::span<float> w);
 
 // Replaces q's group scales (NF4 absmax values) by their double-quantized values and fills q.dq.
 void double_quantize_scales(QuantizedMatrix& q);

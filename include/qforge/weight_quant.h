@@ -65,12 +65,15 @@ struct HqqOptions {
   double beta = 10;      // initial weight of the quadratic coupling
   double kappa = 1.01;   // β grows by κ each iteration
   int iters = 20;        // at most; stops early when the mean |W − Ŵ| stops falling
+  bool update_scale = false;  // also re-solve the scale with the zero (least squares on W − W_e)
+  int axis = 1;  // 1: groups along the input dimension; 0: HQQ's axis 0 (int_min grids; see WeightGrid::axis0)
 };
 
 // Badri & Shaji's HQQ, data-free: per group, the float zero point minimises ‖W − Ŵ‖_p^p by
 // half-quadratic splitting — alternately shrink the error (generalised soft threshold) and
 // re-solve the zero point in closed form — starting from min-max (axis 1: groups along the
-// input dimension). Needs a grid with a float minimum: q4_1, q5_1 or integer_min.
+// input dimension; axis 0: the matrix returned holds the groups as rows, grid.axis0).
+// Needs a grid with a float minimum: q4_1, q5_1 or integer_min.
 QuantizedMatrix quantize_hqq(std::span<const float> w, int64_t rows, int64_t cols, const WeightGrid& grid,
                              const HqqOptions& options = {});
 

@@ -112,6 +112,8 @@ void Model::set_observer(LinearObserver o) { impl_->rt->observer = std::move(o);
 std::vector<float> Model::forward(std::span<const int32_t> tokens, bool all_logits) {
   engine::Runtime& rt = *impl_->rt;
   rt.check_tokens(tokens);
+  for (size_t b = 0; b < rt.released.size(); ++b)
+    if (rt.released[b]) throw Error(ErrorCategory::InvalidArgument, "forward: block " + std::to_string(b) + " was released");
   auto logits = rt.forward(tokens, all_logits);
   rt.pos += static_cast<int64_t>(tokens.size());
   return logits;
@@ -132,6 +134,8 @@ void Model::run_block(int64_t block, std::span<float> hidden) {
   const int64_t d = rt.c.hidden_size, n = static_cast<int64_t>(hidden.size()) / d;
   if (block < 0 || block >= rt.c.num_layers)
     throw Error(ErrorCategory::InvalidArgument, "run_block: block " + std::to_string(block) + " of " + std::to_string(rt.c.num_layers));
+  if (static_cast<size_t>(block) < rt.released.size() && rt.released[static_cast<size_t>(block)])
+    throw Error(ErrorCategory::InvalidArgument, "run_block: block " + std::to_string(block) + " was released");
   if (n == 0 || n * d != static_cast<int64_t>(hidden.size()) || rt.pos + n > rt.ctx)
     throw Error(ErrorCategory::InvalidArgument, "run_block: " + std::to_string(hidden.size()) + " floats are not 1.." +
                                                     std::to_string(rt.ctx - rt.pos) + " rows of " + std::to_string(d));
@@ -158,6 +162,18 @@ void Model::set_linear_weight(const std::string& name, Tensor f32) {
   w.owned = std::move(f32);
   w.data = static_cast<const uint8_t*>(w.owned.data());
   w.keep.reset();
+}
+
+void Model::release_block(int64_t block) {
+  engine::Runtime& rt = *impl_->rt;
+  for (const std::string& name : block_linears(block)) {
+    engine::Weight& w = *rt.linears.at(name);
+    w.owned = Tensor();
+    w.keep.reset();
+    w.data = nullptr;
+  }
+  rt.released.resize(rt.block_linears.size(), false);
+  rt.released[static_cast<size_t>(block)] = true;
 }
 
 void Model::set_vector(const std::string& name, Tensor f32) {

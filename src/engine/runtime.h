@@ -48,6 +48,7 @@ struct Runtime {
   LinearObserver observer;
   std::map<std::string, Weight*> linears;  // canonical name → the family's weight, every linear layer
   std::vector<std::vector<std::string>> block_linears;  // per block, in execution order
+  std::vector<bool> released;  // per block: its weights were freed (Model::release_block)
   std::map<std::string, Tensor*> vectors;  // norm weights and biases a quantization method may rescale
   // Fills `linears` and `block_linears` from names → weights; families call it once built.
   void register_linear(int64_t block, const std::string& name, Weight& w);

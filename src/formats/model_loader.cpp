@@ -234,7 +234,11 @@ Tensor tensor_to_f32(const ModelTensor& t) {
   Tensor out = Tensor::zeros(DType::f32, t.shape);
   auto y = out.mutable_span<float>();
   const size_t n = y.size();
-  if (t.packed) {
+  if (t.packed && t.packed->grid.axis0) {  // HQQ axis 0: stored as its groups, one per row
+    std::vector<float> groups(n);
+    dequantize_packed(*t.packed, groups);
+    axis0_scatter(groups, t.packed->grid.group_size, y);
+  } else if (t.packed) {
     dequantize_packed(*t.packed, y);
   } else if (t.block) {
     ggml_dequantize(*t.block, t.data, y);

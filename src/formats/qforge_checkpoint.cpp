@@ -122,7 +122,7 @@ std::vector<WrittenTensor> write_qforge_checkpoint(const ModelFile& m, const std
   for (const auto& t : m.tensors) {
     if (const auto it = quantized.find(t.name); it != quantized.end()) {
       const PackedMatrix& p = it->second;
-      if (t.shape != Shape{p.rows, p.cols})
+      if (p.grid.axis0 ? t.numel() != p.rows * p.cols : t.shape != Shape{p.rows, p.cols})
         throw Error(ErrorCategory::InvalidArgument, "qforge checkpoint: " + t.name + " is " + shape_to_string(t.shape) +
                                                         ", its quantized form " + shape_to_string({p.rows, p.cols}));
       const int64_t groups = p.grid.groups_per_row(p.cols);
@@ -134,8 +134,13 @@ std::vector<WrittenTensor> write_qforge_checkpoint(const ModelFile& m, const std
                                                              4 * p.dq_scales.size())});
       if (!p.zeros.empty()) out.push_back({t.name + ".qzeros", bytes_tensor(DType::u8, {p.rows, groups}, p.zeros.data(), p.zeros.size())});
       if (!p.mins.empty()) out.push_back({t.name + ".qmins", bytes_tensor(DType::f16, {p.rows, groups}, p.mins.data(), 2 * p.mins.size())});
-      meta["qforge.grid." + t.name] = json{{"kind", p.grid.kind_name()}, {"bits", p.grid.bits}, {"group_size", p.grid.group_size},
-                                           {"double_quant", p.grid.double_quant}, {"rows", p.rows}, {"cols", p.cols}}.dump();
+      json grid_meta = {{"kind", p.grid.kind_name()}, {"bits", p.grid.bits}, {"group_size", p.grid.group_size},
+                        {"double_quant", p.grid.double_quant}, {"rows", p.rows}, {"cols", p.cols}};
+      if (p.grid.axis0) {  // rows × cols are the groups; the tensor's own shape beside them
+        grid_meta["axis"] = 0;
+        grid_meta["shape"] = t.shape;
+      }
+      meta["qforge.grid." + t.name] = grid_meta.dump();
       report.push_back({t.name, p.grid.describe(), t.shape, p.nbytes(), ""});
       continue;
     }
@@ -178,6 +183,18 @@ void add_qforge_checkpoint(ModelFile& f, SafetensorsFile st) {
                                           j.value("double_quant", false));
       v.rows = j.at("rows").get<int64_t>();
       v.cols = j.at("cols").get<int64_t>();
+      mt.shape = {v.rows, v.cols};
+      const int axis = j.value("axis", 1);
+      if (axis != 0 && axis != 1) throw Error(ErrorCategory::BadFile, "axis " + std::to_string(axis) + " is not 0 or 1");
+      if (axis == 0) {
+        v.grid.axis0 = true;
+        mt.shape = j.at("shape").get<Shape>();
+        if (mt.shape.size() != 2 || mt.shape[0] < 1 || mt.shape[1] < 1 || v.cols != v.grid.group_size ||
+            mt.shape[0] > (int64_t{1} << 31) || mt.shape[1] > (int64_t{1} << 31) || mt.shape[0] * mt.shape[1] != v.rows * v.cols)
+          throw Error(ErrorCategory::BadFile, "axis 0 groups [" + std::to_string(v.rows) + ", " + std::to_string(v.cols) +
+                                                  "] do not fill the shape " + shape_to_string(mt.shape) + " in groups of " +
+                                                  std::to_string(v.grid.group_size));
+      }
     } catch (const json::exception& e) {
       throw Error(ErrorCategory::BadFile, where + ": " + e.what());
     } catch (const Error& e) {
@@ -198,7 +215,6 @@ void add_qforge_checkpoint(ModelFile& f, SafetensorsFile st) {
     v.mins = part(".qmins", false);
     v.dq_scales = part(".qscales_dq", false);
     v.validate(st.path + ": " + name);
-    mt.shape = {v.rows, v.cols};
     mt.dtype = DType::u8;
     mt.data = v.codes;
     mt.packed = v;

@@ -1,6 +1,7 @@
 // quantize_model: calibration through one block at a time, each linear quantized from its
 // input statistics, the quantized block's outputs feeding the next block.
 #include <chrono>
+#include <cstring>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -21,11 +22,13 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-uint64_t peak_rss_bytes() {
+// A field of /proc/self/status in bytes ("VmHWM:  1234 kB"); 0 where there is none.
+uint64_t status_bytes(const char* field) {
   std::ifstream status("/proc/self/status");
   std::string line;
+  const size_t n = std::strlen(field);
   while (std::getline(status, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;  // "VmHWM:  1234 kB"
+    if (line.compare(0, n, field) == 0 && line.size() > n && line[n] == ':') return std::stoull(line.substr(n + 1)) * 1024;
   return 0;
 }
 
@@ -64,6 +67,23 @@ std::vector<float> difference(std::span<const float> w, const Tensor& wq) {
   return d;
 }
 
+// The weights [rows, cols] that q holds (HQQ axis 0 holds them regrouped).
+Tensor dequantize_as(const QuantizedMatrix& q, int64_t rows, int64_t cols) {
+  Tensor t = q.dequantize();
+  if (!q.grid.axis0) return t;
+  Tensor w = Tensor::zeros(DType::f32, {rows, cols});
+  axis0_scatter(t.span<float>(), q.grid.group_size, w.mutable_span<float>());
+  return w;
+}
+
+// RTN on the groups q uses (HQQ's reference point).
+QuantizedMatrix rtn_like(const QuantizedMatrix& q, std::span<const float> w) {
+  if (!q.grid.axis0) return quantize_rtn(w, q.rows, q.cols, q.grid);
+  QuantizedMatrix r = quantize_rtn(axis0_groups(w, q.grid.group_size), q.rows, q.cols, q.grid);
+  r.grid.axis0 = true;
+  return r;
+}
+
 }  // namespace
 
 std::string_view weight_method_name(WeightMethod m) {
@@ -96,12 +116,21 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
   };
   const auto start = Clock::now();
   const bool with_data = calib && !calib->samples.empty();
-  // f32 weights in the engine, so each quantized block computes with exactly its new values.
-  auto model = Model::load(file, {.threads = o.threads, .context = 0, .dequantize = true});
+  // Float weights run as stored (mmapped f32/f16/bf16, no f32 copy of the model); a quantized
+  // source is dequantized so calibration sees exact values, not the int8-activation path.
+  // Each block's weights are freed once its outputs are computed: peak memory ≈ one block in
+  // f32 + the calibration activations + the results so far.
+  bool float_source = true;
+  for (const auto& t : file.tensors) float_source = float_source && !t.block && !t.packed;
+  int64_t longest = 1;
+  if (calib)
+    for (const auto& s : calib->samples) longest = std::max<int64_t>(longest, static_cast<int64_t>(s.size()));
+  auto model = Model::load(file, {.threads = o.threads, .context = std::min(longest, file.config->context_length), .dequantize = !float_source});
   engine::ThreadPool pool(o.threads);
   const ParallelFor par = [&](int64_t n, const std::function<void(int64_t, int64_t)>& body) { pool.parallel_for(n, body); };
 
   QuantizeSummary summary;
+  const auto sample_memory = [&summary] { summary.peak_private_bytes = std::max(summary.peak_private_bytes, status_bytes("RssAnon")); };
   summary.calibration_tokens = with_data ? calib->tokens() : 0;
   std::vector<std::vector<float>> hidden;
   if (with_data)
@@ -151,6 +180,7 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
         if (!o.sequential) outputs.push_back(std::move(y));
       }
       model->set_observer(nullptr);
+      sample_memory();
     }
 
     // The block's weights in f32, as they will be quantized (AWQ rescales them first).
@@ -220,7 +250,7 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
       } else if (plan.method == WeightMethod::Hqq) {
         q = quantize_hqq(wq_in, r.rows, r.cols, grid, o.hqq);
         r.lp_error = lp_error(wq_in, q, o.hqq.lp_norm);
-        r.rtn_lp_error = lp_error(wq_in, quantize_rtn(wq_in, r.rows, r.cols, grid), o.hqq.lp_norm);
+        r.rtn_lp_error = lp_error(wq_in, rtn_like(q, wq_in), o.hqq.lp_norm);
       } else if (plan.method == WeightMethod::Awq) {
         // q and k are not clipped (AWQ: their product through the softmax makes clipping errors hard to judge).
         const bool clip = name.find(".attn_q.") == std::string::npos && name.find(".attn_k.") == std::string::npos;
@@ -230,7 +260,7 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
       } else {
         q = quantize_rtn(wq_in, r.rows, r.cols, grid);
       }
-      Tensor wq = q.dequantize();
+      Tensor wq = dequantize_as(q, r.rows, r.cols);
       // The errors are measured in the original space: AWQ's scales undone.
       Tensor wo = Tensor::zeros(DType::f32, {r.rows, r.cols});
       {
@@ -257,6 +287,7 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
       }
       emit(name, q);
       model->set_linear_weight(name, std::move(wq));
+      sample_memory();
       r.seconds = since(t0);
       summary.layers.push_back(std::move(r));
     }
@@ -270,6 +301,8 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
         hidden = std::move(outputs);
       }
     }
+    sample_memory();
+    model->release_block(b);
     if (progress) {
       const double s = since(start);
       progress({b + 1, blocks, s, s / static_cast<double>(b + 1) * static_cast<double>(blocks - b - 1)});
@@ -302,7 +335,7 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
     const auto w = wt.span<float>();
     const QuantizedMatrix q = plan.method == WeightMethod::Hqq ? quantize_hqq(w, r.rows, r.cols, plan.grid, o.hqq)
                                                                : quantize_rtn(w, r.rows, r.cols, plan.grid);
-    const Tensor wq = q.dequantize();
+    const Tensor wq = dequantize_as(q, r.rows, r.cols);
     r.quantized = true;
     r.weight_sqnr_db = sqnr_db(w, wq.span<float>());
     emit(name, q);
@@ -310,7 +343,8 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
     summary.layers.push_back(std::move(r));
   }
   summary.seconds = since(start);
-  summary.peak_rss_bytes = peak_rss_bytes();
+  sample_memory();
+  summary.peak_rss_bytes = status_bytes("VmHWM");
   return summary;
 }
 

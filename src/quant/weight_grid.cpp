@@ -144,7 +144,7 @@ std::string WeightGrid::describe() const {
   if (kind == GridKind::NF4) return std::string(double_quant ? "nf4+dq" : "nf4") + " G=" + std::to_string(group_size);
   if (kind == GridKind::Ternary) return "ternary";
   std::string s = "int" + std::to_string(bits) + (kind == GridKind::IntSymmetric ? " sym" : kind == GridKind::IntMin ? " min" : " asym");
-  return s + (group_size == 0 ? " per-channel" : " G=" + std::to_string(group_size));
+  return s + (group_size == 0 ? " per-channel" : " G=" + std::to_string(group_size)) + (axis0 ? " axis 0" : "");
 }
 
 GroupParams WeightGrid::fit(std::span<const float> w) const {
@@ -292,6 +292,20 @@ PackedMatrix pack_matrix(const QuantizedMatrix& q) {
     p.dq_scales.push_back(q.dq.offset);
   }
   return p;
+}
+
+std::vector<float> axis0_groups(std::span<const float> w, int64_t group) {
+  const auto g = static_cast<size_t>(group), m = w.size() / g;
+  std::vector<float> b(w.size());
+  for (size_t t = 0; t < g; ++t)
+    for (size_t j = 0; j < m; ++j) b[j * g + t] = w[t * m + j];
+  return b;
+}
+
+void axis0_scatter(std::span<const float> groups, int64_t group, std::span<float> w) {
+  const auto g = static_cast<size_t>(group), m = w.size() / g;
+  for (size_t t = 0; t < g; ++t)
+    for (size_t j = 0; j < m; ++j) w[t * m + j] = groups[j * g + t];
 }
 
 void PackedView::validate(const std::string& what) const {

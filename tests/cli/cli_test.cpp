@@ -254,6 +254,7 @@ TEST(CliModels, QuantizeToQforgesCheckpointTakesAnyGrid) {
   for (const auto& [args, grid] : std::initializer_list<std::pair<std::string, std::string>>{
            {"--method nf4 --double-quant", "with nf4 on nf4+dq G=64 grids"}, {"--method bitnet", "with bitnet on ternary grids"},
            {"--method hqq --bits 3", "with hqq on int3 min G=64 grids"},
+           {"--method hqq --hqq-axis 0 --hqq-scale", "with hqq on int4 min G=64 grids"},
            {"--method awq --bits 4 --group-size 32 --calib random --calib-samples 4 --calib-seqlen 32", "with awq on int4 sym G=32 grids"}}) {
     const std::string o2 = dir.file("m.safetensors");
     const CliResult r = run("quantize '" + bin.string() + "' -o '" + o2 + "' " + args);

@@ -82,6 +82,31 @@ TEST(QforgeCheckpoint, WritesReadsAndRunsOnItsOwn) {
   for (float v : logits) ASSERT_TRUE(std::isfinite(v));
 }
 
+TEST(QforgeCheckpoint, HqqAxisZeroGroupsComeBackInTheTensorsShape) {
+  QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
+  const ModelFile f = stories(bin);
+  const ModelTensor* t = f.find("blk.1.ffn_down.weight");  // [64, 172]: 11008 weights, 172 groups of 64
+  const Tensor w = tensor_to_f32(*t);
+  HqqOptions a0;
+  a0.axis = 0;
+  const QuantizedMatrix q = quantize_hqq(w.span<float>(), 64, 172, WeightGrid::integer_min(4, 64), a0);
+  std::vector<float> want(w.span<float>().size());
+  axis0_scatter(q.dequantize().span<float>(), 64, want);
+  testing::TempDir dir;
+  const std::string path = dir.file("a0.safetensors");
+  write_qforge_checkpoint(f, path, {{t->name, pack_matrix(q)}}, DType::f32);
+  const ModelFile g = open_model(path);
+  const ModelTensor* back = g.find(t->name);
+  ASSERT_NE(back, nullptr);
+  EXPECT_EQ(back->shape, (Shape{64, 172}));
+  EXPECT_EQ(back->type_name(), "int4 min G=64 axis 0");
+  const Tensor got = tensor_to_f32(*back);
+  EXPECT_EQ(0, std::memcmp(got.data(), want.data(), got.nbytes()));
+  auto m = Model::load(g);  // the engine takes it in the tensor's shape
+  const std::vector<int32_t> ids = {1, 2, 3};
+  for (float v : m->forward(ids)) ASSERT_TRUE(std::isfinite(v));
+}
+
 TEST(QforgeCheckpoint, DamagedMetadataOrPartsAreRefusedNamingTheField) {
   QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
   const ModelFile f = stories(bin);
@@ -114,7 +139,9 @@ TEST(QforgeCheckpoint, DamagedMetadataOrPartsAreRefusedNamingTheField) {
            {"zeros.safetensors", grid_key, st.metadata.at(grid_key), true, "zeros holds 0 bytes"},
            {"format.safetensors", "qforge.format", "qforge-quantized/9", false, "is not the supported qforge-quantized/1"},
            {"config.safetensors", "qforge.config", R"({"model_type":"llama"})", false, "qforge.config"},
-           {"vocab.safetensors", "qforge.vocab", R"({"model":"llama"})", false, "qforge.vocab"}}) {
+           {"vocab.safetensors", "qforge.vocab", R"({"model":"llama"})", false, "qforge.vocab"},
+           {"axis.safetensors", grid_key, R"({"kind":"int_affine","bits":4,"group_size":32,"rows":64,"cols":64,"axis":0,"shape":[64,64]})", false,
+            "axis 0 groups [64, 64] do not fill the shape [64, 64] in groups of 32"}}) {
     SCOPED_TRACE(c.name);
     auto meta = st.metadata;
     meta[c.key] = c.value;

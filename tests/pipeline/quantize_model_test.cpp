@@ -96,6 +96,35 @@ TEST(QuantizeModel, HqqLpErrorIsBelowRtnOnEveryLinear) {
     }
     EXPECT_GE(n, 30);
   }
+  // axis 0 (groups down the regrouped tensor) and the scale update: below RTN on the same groups
+  o.grid = WeightGrid::integer_min(4, 64);
+  for (const auto& [axis, scale] : {std::pair{0, false}, std::pair{0, true}, std::pair{1, true}}) {
+    SCOPED_TRACE("axis " + std::to_string(axis) + (scale ? " with the scale update" : ""));
+    o.hqq.axis = axis;
+    o.hqq.update_scale = scale;
+    int n = 0, on_axis = 0;
+    const QuantizeSummary sum = quantize_model(f, nullptr, o, [&](const std::string&, const QuantizedMatrix& q) { on_axis += q.grid.axis0 == (axis == 0); });
+    for (const auto& l : sum.layers) {
+      if (!l.quantized) continue;
+      ++n;
+      EXPECT_LT(l.lp_error, l.rtn_lp_error) << l.name;
+    }
+    EXPECT_EQ(on_axis, n);
+    EXPECT_GE(n, 30);
+  }
+}
+
+TEST(QuantizeModel, AReleasedBlockNoLongerRuns) {
+  QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
+  const ModelFile f = open_model(bin.string());
+  auto m = Model::load(f);
+  const std::vector<int32_t> ids = {1, 2, 3};
+  std::vector<float> x = m->embed(ids);
+  m->run_block(0, x);
+  m->release_block(0);
+  EXPECT_THROW(m->run_block(0, x), Error);
+  EXPECT_THROW((void)m->forward(ids), Error);
+  m->run_block(1, x);  // the others still do
 }
 
 TEST(QuantizeModel, AwqOutputErrorIsBelowRtnOnEveryInput) {

@@ -37,7 +37,8 @@ constexpr const char* kUsage =
     "               needs calibration),\n"
     "               hqq (Badri & Shaji, data-free: float zero points by half-quadratic lp minimisation;\n"
     "               grids q4_1/q5_1, or in qforge's checkpoint --bits B --group-size G, default 4 bits G=64;\n"
-    "               --hqq-p 0.7, --hqq-iters 20),\n"
+    "               --hqq-p 0.7, --hqq-iters 20; --hqq-scale: re-solve the scale too; --hqq-axis 0: groups\n"
+    "               down the tensor viewed as [G, numel/G], as HQQ's axis=0, qforge's checkpoint only),\n"
     "               nf4 (QLoRA's NormalFloat4, blocks of --group-size 64, --double-quant: 8-bit absmax) or\n"
     "               bitnet (b1.58 ternary, γ = mean|W| per tensor); nf4 and bitnet write qforge's checkpoint\n"
     "  OUT.gguf     GGUF that llama.cpp runs: the grid is a block type, --type q8_0|q5_1|q5_0|q4_1|q4_0\n"
@@ -136,6 +137,8 @@ int cmd_quantize(std::span<const std::string> argv) {
   o.gptq.block = args.integer("--block", 128, 1, 1 << 20);
   o.hqq.lp_norm = real_option(args, "--hqq-p", 0.7, 0.05, 1.0);
   o.hqq.iters = static_cast<int>(args.integer("--hqq-iters", 20, 1, 10000));
+  o.hqq.axis = static_cast<int>(args.integer("--hqq-axis", 1, 0, 1));
+  o.hqq.update_scale = args.flag("--hqq-scale");
   o.sequential = !args.flag("--no-sequential");
   const std::string others_name = args.option("--others").value_or("f16");
   const auto report_path = args.option("--report");
@@ -171,6 +174,9 @@ int cmd_quantize(std::span<const std::string> argv) {
   o.method = main_plan.method;
   o.grid = main_plan.grid;
   o.plan = [&recipe](const std::string& name) { return recipe.plan_for(name); };
+  if (o.hqq.axis == 0 && (gguf || format))
+    throw Error(ErrorCategory::InvalidArgument, "quantize: --hqq-axis 0 groups weights across rows, which only qforge's checkpoint "
+                                                "stores (-o OUT.safetensors)");
   const GgmlType others = gguf ? parse_ggml_type(others_name, true) : GgmlType::F16;
   const DType others_dtype = gguf ? DType::f16 : parse_dtype(others_name);
 
@@ -287,8 +293,9 @@ int cmd_quantize(std::span<const std::string> argv) {
     std::printf("\n");
   }
   std::printf("size     %s, %.3f bits per weight over all tensors\n", human_bytes(total).c_str(), 8.0 * static_cast<double>(total) / static_cast<double>(params));
-  std::printf("time     %.1f s (%lld calibration tokens), peak memory %s\n", s.seconds,
-              static_cast<long long>(s.calibration_tokens), human_bytes(s.peak_rss_bytes).c_str());
+  std::printf("time     %.1f s (%lld calibration tokens)\n", s.seconds, static_cast<long long>(s.calibration_tokens));
+  std::printf("memory   peak %s private (%s resident, counting the mapped model file)\n", human_bytes(s.peak_private_bytes).c_str(),
+              human_bytes(s.peak_rss_bytes).c_str());
 
   if (report_path) {
     nlohmann::json layers = nlohmann::json::array();
@@ -306,6 +313,7 @@ int cmd_quantize(std::span<const std::string> argv) {
                         {"calibration", calib ? calib->description : "none"}, {"calibration_tokens", s.calibration_tokens},
                         {"gptq", {{"damp", o.gptq.damp}, {"block", o.gptq.block}, {"act_order", o.gptq.act_order}}},
                         {"sequential", o.sequential}, {"seconds", s.seconds}, {"peak_rss_bytes", s.peak_rss_bytes},
+                        {"peak_private_bytes", s.peak_private_bytes},
                         {"file_tensor_bytes", total}, {"layers", layers}};
     const std::string text = j.dump(2) + "\n";
     AtomicFile file(*report_path);
