@@ -84,6 +84,10 @@ QuadraticForm quadratic_form(std::span<const double> h, int64_t cols);  // a sca
 struct AwqOptions {
   int grid_points = 20;   // α ∈ {0, 1/20, …, 19/20}
   int clip_steps = 10;    // clipping ratios 1, 0.95, …, 0.55 (at most half the range cut)
+  // The pipeline's judge of a scale candidate: the block's output error on calibration samples
+  // (AWQ's), or the sum of the group's linear output errors through H (faster, no nonlinearity).
+  bool block_objective = true;
+  int64_t search_tokens = 4096;  // block objective: whole calibration samples up to this many tokens
 };
 
 struct AwqLinear {
@@ -103,6 +107,10 @@ struct AwqScales {
 // after RTN on `grid`. α = 0 is RTN itself, so the result is never worse than RTN here.
 AwqScales awq_search_scales(const std::vector<AwqLinear>& linears, std::span<const double> mean_abs_x, const WeightGrid& grid,
                             const QuadraticForm& form, const AwqOptions& options = {});
+// The same search with any judge: error(s) for candidate scales s (the pipeline passes the
+// block's output error with the group's weights replaced by Q(W·s)/s).
+using AwqObjective = std::function<double(std::span<const float> s)>;
+AwqScales awq_search_scales(std::span<const double> mean_abs_x, const AwqObjective& error, const AwqOptions& options = {});
 
 // AWQ's clipping search, then RTN: per row and group, the weights clamped to ±r·max|w| for the
 // ratio r whose quantized group has the least output error (‖δ_g X_gᵀ‖² through the group's

@@ -25,17 +25,12 @@ QuadraticForm quadratic_form(std::span<const double> h, int64_t cols) {
   };
 }
 
-AwqScales awq_search_scales(const std::vector<AwqLinear>& linears, std::span<const double> mean_abs_x, const WeightGrid& grid,
-                            const QuadraticForm& form, const AwqOptions& o) {
+AwqScales awq_search_scales(std::span<const double> mean_abs_x, const AwqObjective& error, const AwqOptions& o) {
   const auto cols = static_cast<int64_t>(mean_abs_x.size());
-  if (linears.empty() || cols == 0 || o.grid_points < 1)
-    throw Error(ErrorCategory::InvalidArgument, "AWQ: needs linears, input statistics and at least one α");
-  for (const auto& l : linears)
-    if (static_cast<int64_t>(l.w.size()) != l.rows * cols)
-      throw Error(ErrorCategory::InvalidArgument, "AWQ: a linear's weights do not match its " + std::to_string(cols) + " inputs");
+  if (cols == 0 || o.grid_points < 1) throw Error(ErrorCategory::InvalidArgument, "AWQ: needs input statistics and at least one α");
   AwqScales best;
   best.error = std::numeric_limits<double>::infinity();
-  std::vector<float> s(static_cast<size_t>(cols)), scaled, delta;
+  std::vector<float> s(static_cast<size_t>(cols));
   for (int a = 0; a < o.grid_points; ++a) {
     const double alpha = static_cast<double>(a) / o.grid_points;
     double lo = std::numeric_limits<double>::infinity(), hi = 0;
@@ -47,6 +42,27 @@ AwqScales awq_search_scales(const std::vector<AwqLinear>& linears, std::span<con
     }
     const auto norm = static_cast<float>(std::sqrt(lo * hi));  // keeps the scales centred on 1
     for (float& v : s) v /= norm;
+    const double err = error(s);
+    if (a == 0) best.rtn_error = err;
+    if (err < best.error) {
+      best.error = err;
+      best.alpha = alpha;
+      best.scales = s;
+    }
+  }
+  return best;
+}
+
+AwqScales awq_search_scales(const std::vector<AwqLinear>& linears, std::span<const double> mean_abs_x, const WeightGrid& grid,
+                            const QuadraticForm& form, const AwqOptions& o) {
+  const auto cols = static_cast<int64_t>(mean_abs_x.size());
+  if (linears.empty()) throw Error(ErrorCategory::InvalidArgument, "AWQ: needs linears, input statistics and at least one α");
+  for (const auto& l : linears)
+    if (static_cast<int64_t>(l.w.size()) != l.rows * cols)
+      throw Error(ErrorCategory::InvalidArgument, "AWQ: a linear's weights do not match its " + std::to_string(cols) + " inputs");
+  std::vector<float> scaled, delta;
+  // Σ over the linears of ‖(W − Q(W·s)/s) Xᵀ‖² through H
+  return awq_search_scales(mean_abs_x, [&](std::span<const float> s) {
     double err = 0;
     for (const auto& l : linears) {
       scaled.resize(l.w.size());
@@ -59,14 +75,8 @@ AwqScales awq_search_scales(const std::vector<AwqLinear>& linears, std::span<con
           delta[static_cast<size_t>(r * cols + j)] = l.w[static_cast<size_t>(r * cols + j)] - q.value(r, j) / s[static_cast<size_t>(j)];
       err += form(delta.data(), l.rows);
     }
-    if (a == 0) best.rtn_error = err;
-    if (err < best.error) {
-      best.error = err;
-      best.alpha = alpha;
-      best.scales = s;
-    }
-  }
-  return best;
+    return err;
+  }, o);
 }
 
 QuantizedMatrix awq_clip_quantize(std::span<const float> w, int64_t rows, int64_t cols, std::span<const double> h,

@@ -14,7 +14,8 @@ std::vector<AwqGroupReport> awq_scale_block(Model& model, const std::string& pre
                                             std::map<std::string, InputStats>& stats, const std::map<std::string, LayerPlan>& plans,
                                             BlockWeights& bw, const AwqOptions& options,
                                             const std::function<QuadraticForm(const std::vector<double>&, int64_t)>& form_for,
-                                            const std::function<void(const std::string&, const Tensor&)>& emit_float) {
+                                            const std::function<void(const std::string&, const Tensor&)>& emit_float,
+                                            const BlockObjective& block_objective) {
   std::vector<AwqGroupReport> reports;
   const bool has_gate = bw.w.count(prefix + "ffn_gate.weight") != 0;
   for (const std::string& root : names) {
@@ -53,7 +54,8 @@ std::vector<AwqGroupReport> awq_scale_block(Model& model, const std::string& pre
     for (int64_t j = 0; j < cols; ++j) mean[static_cast<size_t>(j)] = st.abs_sum[static_cast<size_t>(j)] / static_cast<double>(st.tokens);
     std::vector<AwqLinear> linears;
     for (const auto& m : members) linears.push_back({bw.w.at(m), bw.rows.at(m)});
-    const AwqScales s = awq_search_scales(linears, mean, plans.at(root).grid, form_for(st.h, cols), options);
+    const AwqScales s = block_objective ? awq_search_scales(mean, block_objective(members), options)
+                                        : awq_search_scales(linears, mean, plans.at(root).grid, form_for(st.h, cols), options);
     const std::vector<float>& sc = s.scales;
     for (const auto& m : members) {
       auto& w = bw.w.at(m);
@@ -76,6 +78,15 @@ std::vector<AwqGroupReport> awq_scale_block(Model& model, const std::string& pre
       for (int64_t r = 0; r < cols; ++r)
         for (int64_t j = 0; j < pc; ++j) w[static_cast<size_t>(r * pc + j)] /= sc[static_cast<size_t>(r)];
       bw.row_fold[prev_linear] = sc;
+    }
+    if (block_objective) {  // the engine's block computes its float function again, in the scaled space
+      std::vector<std::string> changed = members;
+      if (!prev_linear.empty()) changed.push_back(prev_linear);
+      for (const auto& m : changed) {
+        Tensor t = Tensor::zeros(DType::f32, {bw.rows.at(m), bw.cols.at(m)});
+        std::copy(bw.w.at(m).begin(), bw.w.at(m).end(), t.mutable_span<float>().begin());
+        model.set_linear_weight(m, std::move(t));
+      }
     }
     st.h_scaled.assign(st.h.size(), 0.0);  // H of x/s
     for (int64_t i = 0; i < cols; ++i)

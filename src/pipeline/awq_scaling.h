@@ -38,6 +38,11 @@ struct AwqGroupReport {
   double alpha = 0, error = 0, rtn_error = 0;
 };
 
+// Judges candidate scales s for a group (its members) by the block's output: set when
+// AwqOptions::block_objective. While it is in use the engine keeps the block's float function:
+// each group's scaled weights replace the engine's as its norms and absorbing rows change.
+using BlockObjective = std::function<AwqObjective(const std::vector<std::string>& members)>;
+
 // For every group whose linears are all planned as AWQ: search s, multiply their columns by s,
 // divide the absorbing op (norm weight and bias in the engine, or the previous linear's rows
 // and bias) by s. Rescaled norm weights and biases go to emit_float. Groups without an op that
@@ -47,6 +52,7 @@ std::vector<AwqGroupReport> awq_scale_block(Model& model, const std::string& pre
                                             std::map<std::string, InputStats>& stats, const std::map<std::string, LayerPlan>& plans,
                                             BlockWeights& bw, const AwqOptions& options,
                                             const std::function<QuadraticForm(const std::vector<double>& h, int64_t cols)>& form_for,
-                                            const std::function<void(const std::string&, const Tensor&)>& emit_float);
+                                            const std::function<void(const std::string&, const Tensor&)>& emit_float,
+                                            const BlockObjective& block_objective = {});
 
 }  // namespace qforge::pipeline

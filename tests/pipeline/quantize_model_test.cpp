@@ -133,6 +133,7 @@ TEST(QuantizeModel, AwqOutputErrorIsBelowRtnOnEveryInput) {
   const CalibrationSet calib = small_calibration(f);
   QuantizeOptions o;
   o.method = WeightMethod::Awq;
+  o.awq.block_objective = false;  // the linear objective: the figure the search itself lowers
   for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q4_1}) {
     SCOPED_TRACE(std::string(ggml_type_info(t).name));
     o.grid = WeightGrid::ggml(t);
@@ -157,11 +158,53 @@ TEST(QuantizeModel, AwqOutputErrorIsBelowRtnOnEveryInput) {
   }
 }
 
+// AWQ judged by the block's output: measured independently, with every written block fed the
+// float model's inputs, each AWQ block's output error is below the RTN block's.
+TEST(QuantizeModel, AwqWithTheBlockObjectiveLowersEveryBlocksOutputError) {
+  QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
+  const ModelFile f = open_model(bin.string());
+  const CalibrationSet calib = small_calibration(f);
+  testing::TempDir dir;
+  auto write = [&](WeightMethod m, const std::string& name) {
+    QuantizeOptions o;
+    o.method = m;
+    o.grid = WeightGrid::integer(4, 32, false);
+    o.awq.search_tokens = 384;  // 4 of the 12 samples judge the scales
+    std::map<std::string, PackedMatrix> packed;
+    std::map<std::string, Tensor> floats;
+    (void)quantize_model(
+        f, &calib, o, [&](const std::string& n, const QuantizedMatrix& q) { packed[n] = pack_matrix(q); }, {},
+        [&](const std::string& n, const Tensor& t) { floats[n] = t; });
+    write_qforge_checkpoint(f, dir.file(name), packed, DType::f32, {}, floats);
+    return Model::load(open_model(dir.file(name)));
+  };
+  auto awq = write(WeightMethod::Awq, "awq.safetensors"), rtn = write(WeightMethod::Rtn, "rtn.safetensors");
+  auto base = Model::load(f);
+  const CalibrationSet held_out = random_calibration(f.config->vocab_size, 4, 96, 11, static_cast<int32_t>(f.vocab->bos));
+  std::vector<double> e_awq(5), e_rtn(5);
+  for (const auto& sample : held_out.samples) {
+    std::vector<float> x = base->embed(sample);
+    for (int64_t b = 0; b < 5; ++b) {
+      std::vector<float> y = x, ya = x, yr = x;
+      for (Model* m : {base.get(), awq.get(), rtn.get()}) m->reset();
+      base->run_block(b, y);
+      awq->run_block(b, ya);
+      rtn->run_block(b, yr);
+      for (size_t i = 0; i < y.size(); ++i) {
+        e_awq[static_cast<size_t>(b)] += (ya[i] - y[i]) * (ya[i] - y[i]);
+        e_rtn[static_cast<size_t>(b)] += (yr[i] - y[i]) * (yr[i] - y[i]);
+      }
+      x = y;
+    }
+  }
+  for (size_t b = 0; b < 5; ++b) EXPECT_LT(e_awq[b], e_rtn[b]) << "block " << b;
+}
+
 // AWQ changes the weights and the ops before them; on a fine grid the model must still compute
 // what the float model does — a wrong or lost fold is off by the scales.
 TEST(QuantizeModel, AwqScalingKeepsTheModelsFunction) {
   testing::TempDir dir;
-  for (const std::string variant : {"llama", "gpt2", "llama-up-kept-float"}) {
+  for (const std::string variant : {"llama", "gpt2", "llama-up-kept-float", "llama-linear-objective"}) {
     SCOPED_TRACE(variant);
     const std::string arch = variant.substr(0, variant.find('-'));
     const std::string src = dir.file("src-" + arch);
@@ -171,7 +214,9 @@ TEST(QuantizeModel, AwqScalingKeepsTheModelsFunction) {
     QuantizeOptions o;
     o.method = WeightMethod::Awq;
     o.grid = WeightGrid::integer(8, 16, false);
-    if (variant != arch)  // up stays float, so down's scales have nowhere to go: that group must stay unscaled
+    o.awq.block_objective = variant != "llama-linear-objective";  // the block objective leaves the engine as it found it
+    o.awq.search_tokens = 128;
+    if (variant == "llama-up-kept-float")  // up stays float, so down's scales have nowhere to go: that group must stay unscaled
       o.plan = [&](const std::string& n) {
         return LayerPlan{WeightMethod::Awq, o.grid, "awq", n.find("ffn_up") != std::string::npos || n.rfind("blk.", 0) != 0};
       };

@@ -34,7 +34,9 @@ constexpr const char* kUsage =
     "                       [--damp X] [--act-order] [--block N] [--no-sequential] [--others T] [--report FILE] [-t N]\n"
     "  --method     rtn (round to nearest, data-free; default), gptq (Frantar et al., needs calibration),\n"
     "               awq (Lin et al.: activation-aware channel scales folded into the norms, and clipping;\n"
-    "               needs calibration),\n"
+    "               needs calibration; --awq-objective block (default: each scale candidate judged by the\n"
+    "               block's output on calibration samples, up to --awq-search-tokens 4096) or linear (by the\n"
+    "               group's linear outputs through H: faster)),\n"
     "               hqq (Badri & Shaji, data-free: float zero points by half-quadratic lp minimisation;\n"
     "               grids q4_1/q5_1, or in qforge's checkpoint --bits B --group-size G, default 4 bits G=64;\n"
     "               --hqq-p 0.7, --hqq-iters 20; --hqq-scale: re-solve the scale too; --hqq-axis 0: groups\n"
@@ -138,6 +140,11 @@ int cmd_quantize(std::span<const std::string> argv) {
   o.hqq.lp_norm = real_option(args, "--hqq-p", 0.7, 0.05, 1.0);
   o.hqq.iters = static_cast<int>(args.integer("--hqq-iters", 20, 1, 10000));
   o.hqq.axis = static_cast<int>(args.integer("--hqq-axis", 1, 0, 1));
+  const std::string awq_objective = args.option("--awq-objective").value_or("block");
+  if (awq_objective != "block" && awq_objective != "linear")
+    throw Error(ErrorCategory::InvalidArgument, "quantize: --awq-objective '" + awq_objective + "' is not supported; supported: block, linear");
+  o.awq.block_objective = awq_objective == "block";
+  o.awq.search_tokens = args.integer("--awq-search-tokens", 4096, 1, int64_t{1} << 40);
   o.hqq.update_scale = args.flag("--hqq-scale");
   o.sequential = !args.flag("--no-sequential");
   const std::string others_name = args.option("--others").value_or("f16");
