@@ -1,0 +1,42 @@
+// W8A8 linear layers, scalar reference: int8 weights per output channel times activations
+// quantized to int8 — per token at run time (dynamic), with one range fixed by calibration
+// (static), or with LLM.int8()'s outlier columns kept in float. These are the spec the
+// engine's integer kernels are held to. docs/activation-quantization.md derives them.
+//
+// Shapes as the engine's linear: x is n tokens × in (row-major), W is out × in, y = x·Wᵀ is
+// n × out. Products accumulate exactly in int32 (|q_w·q_x| ≤ 127·255, in ≤ 2^16 columns).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "qforge/quant.h"
+
+namespace qforge {
+
+// Symmetric int8 per output channel: q = round(w / s) ∈ [−127, 127], s = max|w_row| / 127.
+struct Int8Weights {
+  int64_t rows = 0, cols = 0;
+  std::vector<int8_t> q;     // rows × cols
+  std::vector<float> scale;  // per row
+  float value(int64_t r, int64_t c) const { return scale[static_cast<size_t>(r)] * q[static_cast<size_t>(r * cols + c)]; }
+};
+Int8Weights quantize_weights_int8(std::span<const float> w, int64_t rows, int64_t cols);
+
+// dynamic: each token's row quantized by its own max|x| / 127, y[t, o] = s_x[t]·s_w[o]·Σ q_x q_w.
+void linear_dynamic_int8(const Int8Weights& w, std::span<const float> x, int64_t n, std::span<float> y);
+
+// static: one (s, z) for every token, chosen ahead of time (an observer's range) under `scheme`
+// (8-bit; signed symmetric, or unsigned affine: y = s_x·s_w[o]·(Σ q_x q_w − z·Σ q_w)).
+// Values outside the range clip to the end codes.
+void linear_static_int8(const Int8Weights& w, std::span<const float> x, int64_t n, ScaleZero act, const QScheme& scheme,
+                        std::span<float> y);
+
+// LLM.int8() (Dettmers et al. 2022): input columns whose largest |x| over the n tokens reaches
+// `threshold` are outliers; their part x_O·Ŵ_Oᵀ runs in f32 (x unquantized, the int8 weights
+// dequantized, as bitsandbytes does), the rest as dynamic int8 with each token's scale taken
+// over the non-outlier columns only. Returns the number of outlier columns.
+int64_t linear_llm_int8(const Int8Weights& w, std::span<const float> x, int64_t n, float threshold, std::span<float> y);
+
+}  // namespace qforge
