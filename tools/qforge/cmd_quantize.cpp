@@ -1,6 +1,4 @@
-// qforge quantize MODEL -o OUT.gguf|OUT.safetensors|OUT_DIR --format gptq --method rtn|gptq (--type T | --bits B --group-size G --sym|--asym)
-//   [--calib FILE|self|random] [--calib-samples N] [--calib-seqlen L] [--seed S]
-//   [--damp X] [--act-order] [--block N] [--no-sequential] [--others T] [--report FILE] [-t N]
+// qforge quantize: the weight-quantization pipeline's command line (kUsage lists the options).
 #include <unistd.h>
 
 #include <cmath>
@@ -28,10 +26,11 @@ namespace qforge::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: qforge quantize MODEL -o OUT.gguf|OUT.safetensors|OUT_DIR --format gptq [--method rtn|gptq|nf4|bitnet] [--double-quant]\n"
+    "usage: qforge quantize MODEL -o OUT.gguf|OUT.safetensors|OUT_DIR --format gptq [--method rtn|gptq|awq|hqq|nf4|bitnet]\n"
     "                       [--type T | --bits B --group-size G --sym|--asym]\n"
     "                       [--calib FILE|self|random] [--calib-samples N] [--calib-seqlen L] [--seed S]\n"
-    "                       [--damp X] [--act-order] [--block N] [--no-sequential] [--others T] [--report FILE] [-t N]\n"
+    "                       [--damp X] [--act-order] [--block N] [--no-sequential] [--double-quant] [--hqq-*] [--awq-*]\n"
+    "                       [--others T] [--recipe FILE] [--report FILE] [-t N]\n"
     "  --method     rtn (round to nearest, data-free; default), gptq (Frantar et al., needs calibration),\n"
     "               awq (Lin et al.: activation-aware channel scales folded into the norms, and clipping;\n"
     "               needs calibration; --awq-objective block (default: each scale candidate judged by the\n"
