@@ -9,9 +9,12 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "qforge/quant.h"
+#include "qforge/weight_grid.h"
 
 namespace qforge {
 
@@ -23,6 +26,41 @@ struct Int8Weights {
   float value(int64_t r, int64_t c) const { return scale[static_cast<size_t>(r)] * q[static_cast<size_t>(r * cols + c)]; }
 };
 Int8Weights quantize_weights_int8(std::span<const float> w, int64_t rows, int64_t cols);
+// The same form from an 8-bit symmetric per-channel grid matrix (int8 code = code − 128; GPTQ's
+// symmetric rule, s = 2·max|w|/255): what qforge's W8A8 checkpoints store. Throws otherwise.
+Int8Weights int8_weights_from(const PackedView& v);
+
+// How a linear layer's input is quantized at run time.
+enum class ActMode : uint8_t { None, Dynamic, Static, LlmInt8 };
+std::string_view act_mode_name(ActMode m);  // "none", "dynamic", "static", "llm-int8"
+ActMode parse_act_mode(std::string_view name);
+
+struct ActQuantSpec {
+  ActMode mode = ActMode::None;
+  QScheme scheme = QScheme::symmetric(8);  // static: 8-bit per-tensor, signed symmetric or unsigned affine
+  ScaleZero act;                           // static
+  float threshold = 6.0f;                  // llm-int8: |x| from which an input column is an outlier
+  // static: where the range came from (recorded in checkpoints and reports)
+  std::string observer;
+  float lo = 0, hi = 0;
+  double clipped_fraction = 0;
+};
+
+// x (n tokens × cols) quantized as `spec` says: codes per token row, and each token's scale
+// (dynamic, llm-int8) or the one scale and zero (static); llm-int8's outlier columns listed
+// (their codes are 0: they go through float).
+struct QuantizedActivations {
+  int64_t n = 0, cols = 0;
+  std::vector<int16_t> q;
+  std::vector<float> scale;  // per token, or one
+  int32_t zero = 0;
+  std::vector<int64_t> outliers;
+};
+QuantizedActivations quantize_activations(const ActQuantSpec& spec, std::span<const float> x, int64_t n, int64_t cols);
+// Output rows [begin, end) of y = x·Ŵᵀ (y is n × w.rows) from quantized activations; x itself is
+// read only for llm-int8's outlier columns.
+void w8a8_rows(const Int8Weights& w, const QuantizedActivations& a, std::span<const float> x, int64_t begin, int64_t end,
+               std::span<float> y);
 
 // dynamic: each token's row quantized by its own max|x| / 127, y[t, o] = s_x[t]·s_w[o]·Σ q_x q_w.
 void linear_dynamic_int8(const Int8Weights& w, std::span<const float> x, int64_t n, std::span<float> y);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "qforge/act_quant.h"
 #include "qforge/ggml_types.h"
 #include "qforge/model_config.h"
 #include "qforge/tensor.h"
@@ -33,6 +34,7 @@ struct ModelTensor {
   int64_t rope_permute_heads = 0;  // > 0: rows are permuted into llama.cpp's RoPE layout on read
   bool stored_transposed = false;  // data is [in, out] (GPT-2's Conv1D); read back as [out, in]
   std::optional<PackedView> packed = std::nullopt;  // a qforge checkpoint's quantized weight (data = its codes)
+  std::optional<ActQuantSpec> act = std::nullopt;   // W8A8: how the engine quantizes this linear's input
 
   int64_t numel() const { return shape_numel(shape); }
   uint64_t nbytes() const { return packed ? packed->nbytes() : data.size(); }

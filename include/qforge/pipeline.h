@@ -7,12 +7,15 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "qforge/act_quant.h"
 #include "qforge/model_file.h"
+#include "qforge/observer.h"
 #include "qforge/weight_quant.h"
 
 namespace qforge {
@@ -59,6 +62,12 @@ struct QuantizeOptions {
   HqqOptions hqq;
   AwqOptions awq;
   bool sequential = true;  // next block's inputs from the quantized block (false: from the float one)
+  // W8A8 (issue 8): every quantized linear's input quantized at run time — dynamic per token,
+  // static with a range from `observer` on the calibration inputs, or LLM.int8(). Needs int8
+  // sym per-channel weights.
+  ActMode act_mode = ActMode::None;
+  ObserverOptions observer;
+  float llm_threshold = 6.0f;
   int threads = 2;
 };
 
@@ -81,6 +90,7 @@ struct LayerReport {
   double awq_alpha = -1;        // AWQ: the chosen α of the layer's input (−1: not scaled)
   double damp = 0;              // GPTQ: the damping that factored H
   int64_t dead_columns = 0;     // GPTQ: inputs the calibration never excited
+  ActQuantSpec act;             // W8A8: how the input is quantized (static: the observed range, clipped share)
   double seconds = 0;
 };
 
@@ -91,6 +101,7 @@ struct QuantizeProgress {
 
 struct QuantizeSummary {
   std::vector<LayerReport> layers;
+  std::map<std::string, ActQuantSpec> act;  // W8A8: per quantized linear
   double seconds = 0;
   int64_t calibration_tokens = 0;
   uint64_t peak_rss_bytes = 0;  // of the process, as the kernel reports it (0 where unknown)

@@ -18,12 +18,14 @@ namespace qforge {
 inline constexpr const char* kQforgeCheckpointFormat = "qforge-quantized/1";
 
 // Writes `m` with `quantized` tensors packed, `floats` (f32 tensors a method changed, e.g.
-// AWQ's rescaled norms) in place of the file's, and every other tensor as `others` (f32, f16
+// AWQ's rescaled norms) in place of the file's, `act` the activation quantization of W8A8
+// linears (int8 sym per-channel weights), and every other tensor as `others` (f32, f16
 // or bf16; 1-D tensors stay f32). `metadata` adds string keys (method, calibration, ...).
 std::vector<WrittenTensor> write_qforge_checkpoint(const ModelFile& m, const std::string& path,
                                                    const std::map<std::string, PackedMatrix>& quantized, DType others,
                                                    const std::map<std::string, std::string>& metadata = {},
-                                                   const std::map<std::string, Tensor>& floats = {});
+                                                   const std::map<std::string, Tensor>& floats = {},
+                                                   const std::map<std::string, ActQuantSpec>& act = {});
 
 bool is_qforge_checkpoint(const SafetensorsFile& st);
 // Fills f (config, vocab, tensors — packed ones with ModelTensor::packed) from a checkpoint.

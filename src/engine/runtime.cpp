@@ -158,6 +158,8 @@ void Model::set_linear_weight(const std::string& name, Tensor f32) {
     throw Error(ErrorCategory::InvalidArgument, "set_linear_weight: " + name + " needs f32 " + shape_to_string({w.rows, w.cols}) +
                                                     ", got " + std::string(dtype_name(f32.dtype())) + " " + shape_to_string(f32.shape()));
   w.type = w.stored = GgmlType::F32;
+  w.i8.reset();
+  w.act = {};
   w.row_bytes = static_cast<size_t>(w.cols) * sizeof(float);
   w.owned = std::move(f32);
   w.data = static_cast<const uint8_t*>(w.owned.data());
@@ -170,6 +172,7 @@ void Model::release_block(int64_t block) {
     engine::Weight& w = *rt.linears.at(name);
     w.owned = Tensor();
     w.keep.reset();
+    w.i8.reset();
     w.data = nullptr;
   }
   rt.released.resize(rt.block_linears.size(), false);

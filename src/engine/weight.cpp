@@ -60,6 +60,16 @@ Weight load_matrix(const ModelFile& f, const std::string& name, int64_t rows, in
   if (!t) return w;
   w.rows = rows;
   w.cols = cols;
+  if (t->act && t->act->mode != ActMode::None) {  // W8A8: executed by the integer path in any case
+    if (!t->packed) throw Error(ErrorCategory::BadFile, f.path + ": " + name + " quantizes its input but has no int8 weights");
+    auto i8 = std::make_shared<const Int8Weights>(int8_weights_from(*t->packed));
+    w.type = w.stored = GgmlType::I8;
+    w.row_bytes = static_cast<size_t>(cols);
+    w.data = reinterpret_cast<const uint8_t*>(i8->q.data());
+    w.act = *t->act;
+    w.i8 = std::move(i8);
+    return w;
+  }
   const std::optional<GgmlType> stored = t->block ? t->block : plain_type(t->dtype);
   w.stored = stored.value_or(GgmlType::F32);
   const bool in_place = !to_f32 && stored && !t->stored_transposed && t->rope_permute_heads == 0;
@@ -93,6 +103,17 @@ Weight load_matrix(const ModelFile& f, const std::string& name, int64_t rows, in
 void linear(ThreadPool& pool, const Weight& w, const float* x, int64_t n, const float* bias, float* y, bool emulate_a8) {
   const kernels::DotKernels& k = kernels::dot_kernels();
   const int64_t out = w.rows, in = w.cols;
+  if (w.i8) {  // W8A8: the input quantized as the checkpoint says, int8 × int8 → int32
+    const std::span<const float> xs(x, static_cast<size_t>(n * in));
+    const QuantizedActivations a = quantize_activations(w.act, xs, n, in);
+    pool.parallel_for(out, [&](int64_t begin, int64_t end) {
+      w8a8_rows(*w.i8, a, xs, begin, end, {y, static_cast<size_t>(n * out)});
+      if (bias)
+        for (int64_t t = 0; t < n; ++t)
+          for (int64_t o = begin; o < end; ++o) y[t * out + o] += bias[o];
+    });
+    return;
+  }
   std::vector<float> rounded;
   if (emulate_a8 && has_int8_dot(w.stored) && !has_int8_dot(w.type)) {
     rounded.resize(static_cast<size_t>(n * in));

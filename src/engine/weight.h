@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/thread_pool.h"
+#include "qforge/act_quant.h"
 #include "qforge/ggml_types.h"
 #include "qforge/model_file.h"
 #include "qforge/tensor.h"
@@ -21,6 +22,9 @@ struct Weight {
   const uint8_t* data = nullptr;
   Tensor owned;                       // set when the file's bytes could not be used in place
   std::shared_ptr<const void> keep;  // the file mapping, when they could
+  // W8A8: int8 weights with per-channel scales and how the input is quantized (type I8)
+  std::shared_ptr<const Int8Weights> i8;
+  ActQuantSpec act;
 
   bool empty() const { return rows == 0; }
   const uint8_t* row(int64_t r) const { return data + static_cast<size_t>(r) * row_bytes; }

@@ -182,6 +182,7 @@ std::string_view model_format_name(ModelFormat f) {
 }
 
 std::string ModelTensor::type_name() const {
+  if (packed && act && act->mode != ActMode::None) return packed->grid.describe() + ", a8 " + std::string(act_mode_name(act->mode));
   if (packed) return packed->grid.describe();
   if (block) return std::string(ggml_type_info(*block).name);
   return std::string(dtype_name(dtype));

@@ -2,7 +2,10 @@
 // metadata. The metadata is file content like any other: every field is checked on read.
 #include "qforge/qforge_checkpoint.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -29,6 +32,43 @@ Tensor narrow(Tensor x, DType want) {
   if (want == DType::f16) convert_f32_to_f16(x.span<float>(), {p, n});
   else convert_f32_to_bf16(x.span<float>(), {p, n});
   return h;
+}
+
+std::string act_json(const ActQuantSpec& a) {
+  json j = {{"mode", act_mode_name(a.mode)}};
+  if (a.mode == ActMode::Static)
+    j.update({{"signed", a.scheme.is_signed}, {"symmetric", a.scheme.mode == QMode::Symmetric}, {"reduce_range", a.scheme.reduce_range},
+              {"scale", a.act.scale}, {"zero", a.act.zero_point}, {"observer", a.observer}, {"lo", a.lo}, {"hi", a.hi},
+              {"clipped", a.clipped_fraction}});
+  if (a.mode == ActMode::LlmInt8)  // JSON has no infinity: FLT_MAX keeps every column in int8 alike
+    j["threshold"] = std::isfinite(a.threshold) ? a.threshold : std::numeric_limits<float>::max();
+  return j.dump();
+}
+
+ActQuantSpec parse_act_json(const std::string& text) {
+  const json j = json::parse(text);
+  ActQuantSpec a;
+  a.mode = parse_act_mode(j.at("mode").get<std::string>());
+  if (a.mode == ActMode::Static) {
+    a.scheme = j.at("symmetric").get<bool>() ? QScheme::symmetric(8) : QScheme::affine(8, j.at("signed").get<bool>());
+    a.scheme.is_signed = j.at("signed").get<bool>();
+    a.scheme.reduce_range = j.at("reduce_range").get<bool>();
+    a.scheme.validate();
+    a.act = {j.at("scale").get<float>(), j.at("zero").get<int32_t>()};
+    if (!std::isfinite(a.act.scale) || a.act.scale < 0) throw Error(ErrorCategory::BadFile, "scale must be finite and >= 0");
+    if (a.act.zero_point < a.scheme.qmin() || a.act.zero_point > a.scheme.qmax())
+      throw Error(ErrorCategory::BadFile, "zero " + std::to_string(a.act.zero_point) + " outside the codes [" +
+                                              std::to_string(a.scheme.qmin()) + ", " + std::to_string(a.scheme.qmax()) + "]");
+    a.observer = j.value("observer", std::string());
+    a.lo = j.value("lo", 0.0f);
+    a.hi = j.value("hi", 0.0f);
+    a.clipped_fraction = j.value("clipped", 0.0);
+  }
+  if (a.mode == ActMode::LlmInt8) {
+    a.threshold = j.at("threshold").get<float>();
+    if (!(a.threshold >= 0)) throw Error(ErrorCategory::BadFile, "threshold must be a number >= 0");
+  }
+  return a;
 }
 
 }  // namespace
@@ -107,7 +147,8 @@ std::string hf_config_json(const ModelConfig& c) {
 std::vector<WrittenTensor> write_qforge_checkpoint(const ModelFile& m, const std::string& path,
                                                    const std::map<std::string, PackedMatrix>& quantized, DType others,
                                                    const std::map<std::string, std::string>& metadata,
-                                                   const std::map<std::string, Tensor>& floats) {
+                                                   const std::map<std::string, Tensor>& floats,
+                                                   const std::map<std::string, ActQuantSpec>& act) {
   if (others != DType::f32 && others != DType::f16 && others != DType::bf16)
     throw Error(ErrorCategory::InvalidArgument, "qforge checkpoint: float tensors are stored as f32, f16 or bf16, not " +
                                                     std::string(dtype_name(others)));
@@ -141,6 +182,12 @@ std::vector<WrittenTensor> write_qforge_checkpoint(const ModelFile& m, const std
         grid_meta["shape"] = t.shape;
       }
       meta["qforge.grid." + t.name] = grid_meta.dump();
+      if (const auto a = act.find(t.name); a != act.end() && a->second.mode != ActMode::None) {
+        if (p.grid.kind != GridKind::IntSymmetric || p.grid.bits != 8 || p.grid.group_size != 0)
+          throw Error(ErrorCategory::InvalidArgument, "qforge checkpoint: " + t.name + " quantizes its activations but its weights are " +
+                                                          p.grid.describe() + ", not int8 sym per-channel");
+        meta["qforge.act." + t.name] = act_json(a->second);
+      }
       report.push_back({t.name, p.grid.describe(), t.shape, p.nbytes(), ""});
       continue;
     }
@@ -219,6 +266,20 @@ void add_qforge_checkpoint(ModelFile& f, SafetensorsFile st) {
     mt.data = v.codes;
     mt.packed = v;
     packed.push_back(std::move(mt));
+  }
+  for (const auto& [key, value] : st.metadata) {  // W8A8: how each linear's input is quantized
+    if (key.rfind("qforge.act.", 0) != 0) continue;
+    const std::string name = key.substr(11), where = st.path + " (metadata " + key + ")";
+    const auto it = std::find_if(packed.begin(), packed.end(), [&](const ModelTensor& t) { return t.name == name; });
+    if (it == packed.end() || it->packed->grid.kind != GridKind::IntSymmetric || it->packed->grid.bits != 8 || it->packed->grid.group_size != 0)
+      throw Error(ErrorCategory::BadFile, where + ": names no int8 sym per-channel weight");
+    try {
+      it->act = parse_act_json(value);
+    } catch (const json::exception& e) {
+      throw Error(ErrorCategory::BadFile, where + ": " + e.what());
+    } catch (const Error& e) {
+      throw Error(ErrorCategory::BadFile, where + ": " + e.what());
+    }
   }
   for (auto& nt : st.tensors) {
     if (parts.count(nt.name)) continue;

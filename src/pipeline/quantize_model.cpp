@@ -14,6 +14,7 @@
 #include "qforge/engine.h"
 #include "qforge/error.h"
 #include "qforge/metrics.h"
+#include "qforge/observer.h"
 #include "qforge/pipeline.h"
 
 namespace qforge {
@@ -116,6 +117,8 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
   };
   const auto start = Clock::now();
   const bool with_data = calib && !calib->samples.empty();
+  if (o.act_mode == ActMode::Static && !with_data)
+    throw Error(ErrorCategory::InvalidArgument, "static activation quantization needs calibration samples for its ranges");
   // Float weights run as stored (mmapped f32/f16/bf16, no f32 copy of the model); a quantized
   // source is dequantized so calibration sees exact values, not the int8-activation path.
   // Each block's weights are freed once its outputs are computed: peak memory ≈ one block in
@@ -148,6 +151,7 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
     const std::set<std::string> in_block(names.begin(), names.end());
     // Linears reading the same activations (q, k, v) share one H, keyed by the first of them.
     std::map<std::string, pipeline::InputStats> stats;
+    std::map<std::string, Observer> observers;  // static W8A8: the range of each input
     std::map<std::string, std::string> input_of;
     std::vector<std::vector<float>> outputs;
     if (with_data) {
@@ -164,6 +168,7 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
             st.h.assign(static_cast<size_t>(in * in), 0.0);
             st.abs_sum.assign(static_cast<size_t>(in), 0.0);
           }
+          if (o.act_mode == ActMode::Static) observers.try_emplace(name, o.observer).first->second.observe({x, static_cast<size_t>(n * in)}, name + " input");
           accumulate_hessian(pool, x, n, in, st.h);
           for (int64_t t = 0; t < n; ++t)
             for (int64_t i = 0; i < in; ++i) st.abs_sum[static_cast<size_t>(i)] += std::fabs(x[t * in + i]);
@@ -337,6 +342,23 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
           const Tensor rq = quantize_rtn(w, r.rows, r.cols, grid).dequantize();
           r.rtn_output_error = quadratic_sum(pool, hf, difference(w, rq).data(), r.rows, r.cols) / signal;
         }
+      }
+      if (o.act_mode != ActMode::None) {
+        if (grid.kind != GridKind::IntSymmetric || grid.bits != 8 || grid.group_size != 0)
+          throw Error(ErrorCategory::InvalidArgument, name + ": activation quantization takes int8 sym per-channel weights, not " + grid.describe());
+        r.act.mode = o.act_mode;
+        r.act.threshold = o.llm_threshold;
+        if (o.act_mode == ActMode::Static) {
+          const Observer& ob = observers.at(input_of.at(name));
+          const ObservedRange range = ob.range();
+          r.act.scheme = o.observer.scheme;
+          r.act.act = choose_scale_zero(range.lo, range.hi, o.observer.scheme);
+          r.act.observer = std::string(observer_name(o.observer.kind));
+          r.act.lo = range.lo;
+          r.act.hi = range.hi;
+          r.act.clipped_fraction = range.clipped_fraction;
+        }
+        summary.act[name] = r.act;
       }
       emit(name, q);
       model->set_linear_weight(name, std::move(wq));

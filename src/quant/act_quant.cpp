@@ -6,6 +6,7 @@
 #include <string>
 
 #include "qforge/error.h"
+#include "qforge/float_convert.h"
 
 namespace qforge {
 namespace {
@@ -20,12 +21,6 @@ void check_shapes(const Int8Weights& w, std::span<const float> x, int64_t n, std
 
 int8_t to_int8(double v) { return static_cast<int8_t>(std::clamp(std::nearbyint(v), -127.0, 127.0)); }
 
-// Σ_j a[j]·b[j], exact in int32.
-int32_t dot_s8(const int8_t* a, const int8_t* b, int64_t k) {
-  int32_t s = 0;
-  for (int64_t j = 0; j < k; ++j) s += static_cast<int32_t>(a[j]) * static_cast<int32_t>(b[j]);
-  return s;
-}
 
 }  // namespace
 
@@ -48,71 +43,132 @@ Int8Weights quantize_weights_int8(std::span<const float> w, int64_t rows, int64_
   return q;
 }
 
+Int8Weights int8_weights_from(const PackedView& v) {
+  if (v.grid.kind != GridKind::IntSymmetric || v.grid.bits != 8 || v.grid.group_size != 0 || v.grid.axis0)
+    throw Error(ErrorCategory::InvalidArgument, "W8A8 needs int8 sym per-channel weights, not " + v.grid.describe());
+  v.validate("W8A8 weights");
+  Int8Weights w{v.rows, v.cols, std::vector<int8_t>(static_cast<size_t>(v.rows * v.cols)), std::vector<float>(static_cast<size_t>(v.rows))};
+  for (int64_t r = 0; r < v.rows; ++r) {
+    const size_t at = static_cast<size_t>(r * v.cols);
+    for (int64_t c = 0; c < v.cols; ++c) w.q[at + static_cast<size_t>(c)] = static_cast<int8_t>(static_cast<int>(v.codes[at + static_cast<size_t>(c)]) - 128);
+    if (v.zeros[static_cast<size_t>(r)] != 128)
+      throw Error(ErrorCategory::InvalidArgument, "W8A8 weights: row " + std::to_string(r) + " has zero point " +
+                                                      std::to_string(v.zeros[static_cast<size_t>(r)]) + ", not 128");
+    w.scale[static_cast<size_t>(r)] = f16_to_f32(static_cast<uint16_t>(v.scales[2 * static_cast<size_t>(r)] | (v.scales[2 * static_cast<size_t>(r) + 1] << 8)));
+  }
+  return w;
+}
+
+std::string_view act_mode_name(ActMode m) {
+  switch (m) {
+    case ActMode::None: return "none";
+    case ActMode::Dynamic: return "dynamic";
+    case ActMode::Static: return "static";
+    case ActMode::LlmInt8: return "llm-int8";
+  }
+  return "?";
+}
+
+ActMode parse_act_mode(std::string_view name) {
+  for (ActMode m : {ActMode::None, ActMode::Dynamic, ActMode::Static, ActMode::LlmInt8})
+    if (name == act_mode_name(m)) return m;
+  throw Error(ErrorCategory::InvalidArgument, "unknown activation mode '" + std::string(name) + "'; supported: none, dynamic, static, llm-int8");
+}
+
+QuantizedActivations quantize_activations(const ActQuantSpec& spec, std::span<const float> x, int64_t n, int64_t cols) {
+  if (n < 0 || cols < 1 || static_cast<int64_t>(x.size()) != n * cols)
+    throw Error(ErrorCategory::InvalidArgument, "activations: " + std::to_string(x.size()) + " values for " + std::to_string(n) + " × " + std::to_string(cols));
+  QuantizedActivations a;
+  a.n = n;
+  a.cols = cols;
+  a.q.resize(x.size());
+  if (spec.mode == ActMode::Static) {
+    const QScheme& s = spec.scheme;
+    if (s.bits != 8 || s.codebook != Codebook::None || s.granularity != Granularity::PerTensor)
+      throw Error(ErrorCategory::InvalidArgument, "static int8: activations take an 8-bit per-tensor integer scheme, not " + s.describe());
+    a.scale = {spec.act.scale};
+    a.zero = spec.act.zero_point;
+    for (size_t i = 0; i < x.size(); ++i) a.q[i] = static_cast<int16_t>(quantize_value(x[i], spec.act, s));
+    return a;
+  }
+  if (spec.mode != ActMode::Dynamic && spec.mode != ActMode::LlmInt8)
+    throw Error(ErrorCategory::InvalidArgument, "activations: mode " + std::string(act_mode_name(spec.mode)) + " quantizes nothing");
+  std::vector<bool> outlier(static_cast<size_t>(cols), false);
+  if (spec.mode == ActMode::LlmInt8) {
+    if (!(spec.threshold >= 0)) throw Error(ErrorCategory::InvalidArgument, "LLM.int8(): the threshold must be a number >= 0");
+    for (int64_t j = 0; j < cols; ++j) {
+      for (int64_t t = 0; t < n && !outlier[static_cast<size_t>(j)]; ++t)
+        outlier[static_cast<size_t>(j)] = std::fabs(x[static_cast<size_t>(t * cols + j)]) >= spec.threshold;
+      if (outlier[static_cast<size_t>(j)]) a.outliers.push_back(j);
+    }
+  }
+  a.scale.resize(static_cast<size_t>(n));
+  for (int64_t t = 0; t < n; ++t) {
+    const float* row = &x[static_cast<size_t>(t * cols)];
+    float amax = 0;  // over the columns that stay in int8
+    for (int64_t j = 0; j < cols; ++j)
+      if (!outlier[static_cast<size_t>(j)]) amax = std::max(amax, std::fabs(row[j]));
+    const float s = amax / 127.0f;
+    a.scale[static_cast<size_t>(t)] = s;
+    for (int64_t j = 0; j < cols; ++j)
+      a.q[static_cast<size_t>(t * cols + j)] = outlier[static_cast<size_t>(j)] || s == 0 ? 0 : to_int8(static_cast<double>(row[j]) / s);
+  }
+  return a;
+}
+
+void w8a8_rows(const Int8Weights& w, const QuantizedActivations& a, std::span<const float> x, int64_t begin, int64_t end,
+               std::span<float> y) {
+  if (a.cols != w.cols || static_cast<int64_t>(y.size()) != a.n * w.rows || begin < 0 || end > w.rows || begin > end ||
+      (!a.outliers.empty() && static_cast<int64_t>(x.size()) != a.n * w.cols))
+    throw Error(ErrorCategory::InvalidArgument, "W8A8: activations of " + std::to_string(a.cols) + " columns for a " +
+                                                    std::to_string(w.rows) + "×" + std::to_string(w.cols) + " layer");
+  if (w.cols > (int64_t{1} << 16)) throw Error(ErrorCategory::InvalidArgument, "W8A8: more than 2^16 inputs overflow int32");
+  const bool per_token = a.scale.size() == static_cast<size_t>(a.n);  // else one static scale
+  for (int64_t o = begin; o < end; ++o) {
+    const int8_t* qw = &w.q[static_cast<size_t>(o * w.cols)];
+    const float sw = w.scale[static_cast<size_t>(o)];
+    int32_t wsum = 0;  // for the zero point's term
+    if (a.zero != 0)
+      for (int64_t j = 0; j < w.cols; ++j) wsum += qw[j];
+    for (int64_t t = 0; t < a.n; ++t) {
+      const int16_t* qx = &a.q[static_cast<size_t>(t * w.cols)];
+      int32_t acc = 0;
+      for (int64_t j = 0; j < w.cols; ++j) acc += static_cast<int32_t>(qx[j]) * static_cast<int32_t>(qw[j]);
+      acc -= a.zero * wsum;
+      const float sx = a.scale[per_token ? static_cast<size_t>(t) : 0];
+      float v = sx * sw * static_cast<float>(acc);
+      for (const int64_t j : a.outliers) v += x[static_cast<size_t>(t * w.cols + j)] * (sw * static_cast<float>(qw[j]));
+      y[static_cast<size_t>(t * w.rows + o)] = v;
+    }
+  }
+}
+
 void linear_dynamic_int8(const Int8Weights& w, std::span<const float> x, int64_t n, std::span<float> y) {
   check_shapes(w, x, n, y, "dynamic int8");
-  std::vector<int8_t> qx(static_cast<size_t>(w.cols));
-  for (int64_t t = 0; t < n; ++t) {
-    const float* row = &x[static_cast<size_t>(t * w.cols)];
-    float amax = 0;
-    for (int64_t j = 0; j < w.cols; ++j) amax = std::max(amax, std::fabs(row[j]));
-    const float s = amax / 127.0f;
-    for (int64_t j = 0; j < w.cols; ++j) qx[static_cast<size_t>(j)] = s > 0 ? to_int8(static_cast<double>(row[j]) / s) : 0;
-    for (int64_t o = 0; o < w.rows; ++o)
-      y[static_cast<size_t>(t * w.rows + o)] =
-          s * w.scale[static_cast<size_t>(o)] * static_cast<float>(dot_s8(qx.data(), &w.q[static_cast<size_t>(o * w.cols)], w.cols));
-  }
+  ActQuantSpec spec;
+  spec.mode = ActMode::Dynamic;
+  w8a8_rows(w, quantize_activations(spec, x, n, w.cols), x, 0, w.rows, y);
 }
 
 void linear_static_int8(const Int8Weights& w, std::span<const float> x, int64_t n, ScaleZero act, const QScheme& scheme,
                         std::span<float> y) {
   check_shapes(w, x, n, y, "static int8");
   scheme.validate();
-  if (scheme.bits != 8 || scheme.codebook != Codebook::None || scheme.granularity != Granularity::PerTensor)
-    throw Error(ErrorCategory::InvalidArgument, "static int8: activations take an 8-bit per-tensor integer scheme, not " + scheme.describe());
-  std::vector<int32_t> qx(static_cast<size_t>(w.cols));
-  std::vector<int32_t> wsum(static_cast<size_t>(w.rows), 0);  // Σ_j q_w[o, j], for the zero point's term
-  for (int64_t o = 0; o < w.rows; ++o)
-    for (int64_t j = 0; j < w.cols; ++j) wsum[static_cast<size_t>(o)] += w.q[static_cast<size_t>(o * w.cols + j)];
-  for (int64_t t = 0; t < n; ++t) {
-    for (int64_t j = 0; j < w.cols; ++j) qx[static_cast<size_t>(j)] = quantize_value(x[static_cast<size_t>(t * w.cols + j)], act, scheme);
-    for (int64_t o = 0; o < w.rows; ++o) {
-      const int8_t* qw = &w.q[static_cast<size_t>(o * w.cols)];
-      int32_t acc = 0;
-      for (int64_t j = 0; j < w.cols; ++j) acc += qx[static_cast<size_t>(j)] * static_cast<int32_t>(qw[j]);
-      acc -= act.zero_point * wsum[static_cast<size_t>(o)];
-      y[static_cast<size_t>(t * w.rows + o)] = act.scale * w.scale[static_cast<size_t>(o)] * static_cast<float>(acc);
-    }
-  }
+  ActQuantSpec spec;
+  spec.mode = ActMode::Static;
+  spec.scheme = scheme;
+  spec.act = act;
+  w8a8_rows(w, quantize_activations(spec, x, n, w.cols), x, 0, w.rows, y);
 }
 
 int64_t linear_llm_int8(const Int8Weights& w, std::span<const float> x, int64_t n, float threshold, std::span<float> y) {
   check_shapes(w, x, n, y, "LLM.int8()");
-  if (!(threshold >= 0)) throw Error(ErrorCategory::InvalidArgument, "LLM.int8(): the threshold must be a number >= 0");
-  std::vector<bool> outlier(static_cast<size_t>(w.cols), false);
-  std::vector<int64_t> outliers;
-  for (int64_t j = 0; j < w.cols; ++j) {
-    for (int64_t t = 0; t < n && !outlier[static_cast<size_t>(j)]; ++t)
-      outlier[static_cast<size_t>(j)] = std::fabs(x[static_cast<size_t>(t * w.cols + j)]) >= threshold;
-    if (outlier[static_cast<size_t>(j)]) outliers.push_back(j);
-  }
-  std::vector<int8_t> qx(static_cast<size_t>(w.cols));
-  for (int64_t t = 0; t < n; ++t) {
-    const float* row = &x[static_cast<size_t>(t * w.cols)];
-    float amax = 0;  // over the columns that stay in int8
-    for (int64_t j = 0; j < w.cols; ++j)
-      if (!outlier[static_cast<size_t>(j)]) amax = std::max(amax, std::fabs(row[j]));
-    const float s = amax / 127.0f;
-    for (int64_t j = 0; j < w.cols; ++j)
-      qx[static_cast<size_t>(j)] = outlier[static_cast<size_t>(j)] || s == 0 ? 0 : to_int8(static_cast<double>(row[j]) / s);
-    for (int64_t o = 0; o < w.rows; ++o) {
-      const int8_t* qw = &w.q[static_cast<size_t>(o * w.cols)];
-      const float sw = w.scale[static_cast<size_t>(o)];
-      float outlier_part = 0;  // x_O·Ŵ_Oᵀ in f32
-      for (const int64_t j : outliers) outlier_part += row[j] * (sw * static_cast<float>(qw[j]));
-      y[static_cast<size_t>(t * w.rows + o)] = s * sw * static_cast<float>(dot_s8(qx.data(), qw, w.cols)) + outlier_part;
-    }
-  }
-  return static_cast<int64_t>(outliers.size());
+  ActQuantSpec spec;
+  spec.mode = ActMode::LlmInt8;
+  spec.threshold = threshold;
+  const QuantizedActivations a = quantize_activations(spec, x, n, w.cols);
+  w8a8_rows(w, a, x, 0, w.rows, y);
+  return static_cast<int64_t>(a.outliers.size());
 }
 
 }  // namespace qforge

@@ -211,6 +211,32 @@ TEST(CliModels, QuantizeRefusesWhatItCannotWriteAndLeavesNothing) {
   EXPECT_TRUE(contains(st.out, "supported: .gguf (GGUF block types), .safetensors (qforge's checkpoint, any grid)")) << st.out;
 }
 
+TEST(CliModels, QuantizeW8A8ModesWriteCheckpointsThatRun) {
+  QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
+  qforge::testing::TempDir dir;
+  const std::string out = dir.file("w8a8.safetensors"), report = dir.file("r.json");
+  for (const auto& [args, shown] : std::initializer_list<std::pair<std::string, std::string>>{
+           {"--method dynamic", "a8 dynamic"},
+           {"--method llm-int8 --threshold 4", "a8 llm-int8"},
+           {"--method static --observer kl --calib random --calib-samples 4 --calib-seqlen 64 --report '" + report + "'", "a8 static"}}) {
+    const CliResult q = run("quantize '" + bin.string() + "' -o '" + out + "' " + args);
+    ASSERT_EQ(q.code, 0) << q.out;
+    EXPECT_TRUE(contains(run("info '" + out + "'").out, "int8 sym per-channel, " + shown)) << args;
+    EXPECT_EQ(run("run '" + out + "' -p 'Once upon a time' -n 4").code, 0) << args;
+  }
+  std::ifstream in(report);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_TRUE(contains(text, "\"observer\": \"kl\"")) << text;
+  for (const auto& [args, expect] : std::initializer_list<std::pair<std::string, std::string>>{
+           {"--method static -o '" + dir.file("x.gguf") + "'", "--method static writes qforge's checkpoint"},
+           {"--method dynamic --bits 4 -o '" + out + "'", "stores int8 sym per-channel weights"},
+           {"--method static --observer entropy -o '" + out + "'", "unknown observer 'entropy'; supported: minmax, moving-average, percentile, mse, kl"}}) {
+    const CliResult r = run("quantize '" + bin.string() + "' " + args);
+    EXPECT_EQ(r.code, 1) << args;
+    EXPECT_TRUE(contains(r.out, expect)) << r.out;
+  }
+}
+
 TEST(CliModels, QuantizeToAGptqFolderThatRunsAndRefusesWhatItCannotHold) {
   QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
   qforge::testing::TempDir dir;

@@ -26,12 +26,13 @@ namespace qforge::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: qforge quantize MODEL -o OUT.gguf|OUT.safetensors|OUT_DIR --format gptq [--method rtn|gptq|awq|hqq|nf4|bitnet]\n"
+    "usage: qforge quantize MODEL -o OUT.gguf|OUT.safetensors|OUT_DIR --format gptq [--method M]\n"
     "                       [--type T | --bits B --group-size G --sym|--asym]\n"
     "                       [--calib FILE|self|random] [--calib-samples N] [--calib-seqlen L] [--seed S]\n"
     "                       [--damp X] [--act-order] [--block N] [--no-sequential] [--double-quant] [--hqq-*] [--awq-*]\n"
     "                       [--others T] [--recipe FILE] [--report FILE] [-t N]\n"
-    "  --method     rtn (round to nearest, data-free; default), gptq (Frantar et al., needs calibration),\n"
+    "  --method     rtn|gptq|awq|hqq|nf4|bitnet|dynamic|static|llm-int8:\n"
+    "               rtn (round to nearest, data-free; default), gptq (Frantar et al., needs calibration),\n"
     "               awq (Lin et al.: activation-aware channel scales folded into the norms, and clipping;\n"
     "               needs calibration; --awq-objective block (default: each scale candidate judged by the\n"
     "               block's output on calibration samples, up to --awq-search-tokens 4096) or linear (by the\n"
@@ -42,6 +43,11 @@ constexpr const char* kUsage =
     "               down the tensor viewed as [G, numel/G], as HQQ's axis=0, qforge's checkpoint only),\n"
     "               nf4 (QLoRA's NormalFloat4, blocks of --group-size 64, --double-quant: 8-bit absmax) or\n"
     "               bitnet (b1.58 ternary, γ = mean|W| per tensor); nf4 and bitnet write qforge's checkpoint\n"
+    "               W8A8 (int8 sym per-channel weights, the activations quantized at run time; qforge's checkpoint):\n"
+    "               dynamic (each token's own int8 scale), static (one range per input from calibration through\n"
+    "               --observer minmax|moving-average|percentile|mse|kl, --percentile 99.99, --momentum 0.01;\n"
+    "               u8 affine, or s8 with --act-sym; --reduce-range: 7 bits), llm-int8 (input columns with\n"
+    "               |x| >= --threshold 6 in float, the rest dynamic int8)\n"
     "  OUT.gguf     GGUF that llama.cpp runs: the grid is a block type, --type q8_0|q5_1|q5_0|q4_1|q4_0\n"
     "               (default q4_0) or the same as a scheme: --bits 8|5|4 --group-size 32 --sym|--asym\n"
     "  OUT.safetensors  qforge's checkpoint: any grid, --bits 2..8 --group-size G (0: per channel;\n"
@@ -115,7 +121,7 @@ int cmd_quantize(std::span<const std::string> argv) {
     return 0;
   }
   const auto out = args.option("-o");
-  const std::string method_name = args.option("--method").value_or("rtn");
+  std::string method_name = args.option("--method").value_or("rtn");
   const auto recipe_path = args.option("--recipe");
   const auto type = args.option("--type");
   const auto format = args.option("--format");
@@ -139,6 +145,12 @@ int cmd_quantize(std::span<const std::string> argv) {
   o.hqq.lp_norm = real_option(args, "--hqq-p", 0.7, 0.05, 1.0);
   o.hqq.iters = static_cast<int>(args.integer("--hqq-iters", 20, 1, 10000));
   o.hqq.axis = static_cast<int>(args.integer("--hqq-axis", 1, 0, 1));
+  const std::string observer_name_arg = args.option("--observer").value_or("minmax");
+  const double percentile = real_option(args, "--percentile", 99.99, 50.0001, 100.0);
+  const double momentum = real_option(args, "--momentum", 0.01, 1e-6, 1.0);
+  const double threshold = real_option(args, "--threshold", 6.0, 0.0, 1e30);
+  const bool act_sym = args.flag("--act-sym");
+  const bool reduce_range = args.flag("--reduce-range");
   const std::string awq_objective = args.option("--awq-objective").value_or("block");
   if (awq_objective != "block" && awq_objective != "linear")
     throw Error(ErrorCategory::InvalidArgument, "quantize: --awq-objective '" + awq_objective + "' is not supported; supported: block, linear");
@@ -168,12 +180,36 @@ int cmd_quantize(std::span<const std::string> argv) {
                                                     "'; supported: .gguf (GGUF block types), .safetensors (qforge's checkpoint, "
                                                     "any grid), a folder with --format gptq|gptq_v2 (AutoGPTQ's layout)");
   }
+  // W8A8 methods: RTN int8 per-channel weights, the activations quantized at run time
+  const bool w8a8 = method_name == "dynamic" || method_name == "static" || method_name == "llm-int8";
+  if (w8a8) {
+    o.act_mode = parse_act_mode(method_name);
+    if (gguf || format)
+      throw Error(ErrorCategory::InvalidArgument, "quantize: --method " + method_name + " writes qforge's checkpoint (-o OUT.safetensors)");
+    if (type || (bits >= 0 && bits != 8) || (group > 0) || (sym && !*sym))
+      throw Error(ErrorCategory::InvalidArgument, "quantize: --method " + method_name + " stores int8 sym per-channel weights; "
+                                                  "drop --type/--bits/--group-size/--asym");
+    if (double_quant) throw Error(ErrorCategory::InvalidArgument, "quantize: double quant applies to method nf4");
+  }
+  o.observer.kind = parse_observer(observer_name_arg);
+  o.observer.percentile = percentile;
+  o.observer.momentum = momentum;
+  o.observer.scheme = act_sym ? QScheme::symmetric(8) : QScheme::affine(8);
+  o.observer.scheme.reduce_range = reduce_range;
+  o.llm_threshold = static_cast<float>(threshold);
   PlanSpec spec;  // the command line's plan for every linear layer; a recipe may change it per layer
-  spec.method = method_name;
-  spec.type = type;
-  if (bits >= 0) spec.bits = bits;
-  if (group >= 0) spec.group_size = group;
-  spec.sym = sym;
+  spec.method = w8a8 ? "rtn" : method_name;
+  if (w8a8) {
+    spec.bits = 8;
+    spec.group_size = 0;
+    spec.sym = true;
+  }
+  if (!w8a8) {
+    spec.type = type;
+    if (bits >= 0) spec.bits = bits;
+    if (group >= 0) spec.group_size = group;
+    spec.sym = sym;
+  }
   if (double_quant) spec.double_quant = true;
   const Recipe recipe = recipe_path ? Recipe::parse(read_file_text(*recipe_path), *recipe_path, spec, gguf) : Recipe(spec, gguf);
   const LayerPlan main_plan = recipe.default_plan();
@@ -190,7 +226,7 @@ int cmd_quantize(std::span<const std::string> argv) {
   if (!f.config) throw Error(ErrorCategory::BadFile, f.path + ": no model config; cannot run it to quantize");
   if (gptq_format) check_gptq_plans(f, recipe, *gptq_format);
   const int64_t seqlen = std::min(seqlen_arg, f.config->context_length);
-  const std::string calib_kind = calib_arg.value_or(recipe.needs_calibration() ? "self" : "");
+  const std::string calib_kind = calib_arg.value_or(recipe.needs_calibration() || o.act_mode == ActMode::Static ? "self" : "");
   std::optional<CalibrationSet> calib;
   if (calib_kind == "random") {
     std::optional<int32_t> bos;
@@ -254,7 +290,12 @@ int cmd_quantize(std::span<const std::string> argv) {
                              .static_groups = o.gptq.act_order, .true_sequential = false, .others = others_dtype};
     written = write_gptq_checkpoint(f, *out, gptq_linears, o.grid, go, meta, floats);
   } else {
-    written = write_qforge_checkpoint(f, *out, packed, others_dtype, meta, floats);
+    if (o.act_mode != ActMode::None) {
+      meta["qforge.quantization.activations"] = std::string(act_mode_name(o.act_mode)) +
+          (o.act_mode == ActMode::Static ? ", " + o.observer.scheme.describe() + ", observer " + std::string(observer_name(o.observer.kind)) : "") +
+          (o.act_mode == ActMode::LlmInt8 ? ", threshold " + std::to_string(o.llm_threshold) : "");
+    }
+    written = write_qforge_checkpoint(f, *out, packed, others_dtype, meta, floats, s.act);
   }
 
   uint64_t total = 0, params = 0;
@@ -298,6 +339,23 @@ int cmd_quantize(std::span<const std::string> argv) {
     if (hqq) std::printf("  %12.4f", a.lp / a.rtn_lp);
     std::printf("\n");
   }
+  if (o.act_mode == ActMode::Static) {  // how much the chosen ranges clip
+    double sum = 0, worst = 0;
+    int n = 0;
+    std::string worst_name;
+    for (const auto& [name, a] : s.act) {
+      sum += a.clipped_fraction;
+      ++n;
+      if (a.clipped_fraction >= worst) {
+        worst = a.clipped_fraction;
+        worst_name = name;
+      }
+    }
+    if (n > 0)
+      std::printf("activations  static %s, observer %s: %.4f %% of calibration values clipped on average, at most %.4f %% (%s)\n",
+                  o.observer.scheme.describe().c_str(), std::string(observer_name(o.observer.kind)).c_str(), 100 * sum / n, 100 * worst,
+                  worst_name.c_str());
+  }
   std::printf("size     %s, %.3f bits per weight over all tensors\n", human_bytes(total).c_str(), 8.0 * static_cast<double>(total) / static_cast<double>(params));
   std::printf("time     %.1f s (%lld calibration tokens)\n", s.seconds, static_cast<long long>(s.calibration_tokens));
   std::printf("memory   peak %s private (%s resident, counting the mapped model file)\n", human_bytes(s.peak_private_bytes).c_str(),
@@ -306,13 +364,22 @@ int cmd_quantize(std::span<const std::string> argv) {
   if (report_path) {
     nlohmann::json layers = nlohmann::json::array();
     auto num = [](double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); };
-    for (const auto& l : s.layers)
+    for (const auto& l : s.layers) {
       layers.push_back({{"name", l.name}, {"block", l.block}, {"rows", l.rows}, {"cols", l.cols}, {"quantized", l.quantized},
                         {"method", l.method}, {"grid", l.grid},
                         {"note", l.note}, {"weight_sqnr_db", num(l.weight_sqnr_db)}, {"output_error", num(l.output_error)},
                         {"rtn_output_error", num(l.rtn_output_error)}, {"lp_error", num(l.lp_error)},
                         {"rtn_lp_error", num(l.rtn_lp_error)}, {"damp", l.damp}, {"dead_columns", l.dead_columns},
                         {"seconds", l.seconds}});
+      if (l.act.mode != ActMode::None) {
+        nlohmann::json a = {{"mode", act_mode_name(l.act.mode)}};
+        if (l.act.mode == ActMode::Static)
+          a.update({{"observer", l.act.observer}, {"scheme", l.act.scheme.describe()}, {"lo", l.act.lo}, {"hi", l.act.hi},
+                    {"scale", l.act.act.scale}, {"zero", l.act.act.zero_point}, {"clipped_fraction", l.act.clipped_fraction}});
+        if (l.act.mode == ActMode::LlmInt8) a["threshold"] = l.act.threshold;
+        layers.back()["activations"] = a;
+      }
+    }
     nlohmann::json j = {{"model", models.front()}, {"output", *out}, {"method", main_plan.method_name},
                         {"recipe", recipe.describe()},
                         {"grid", o.grid.describe()}, {"bits_per_weight_grid", o.grid.bits_per_weight()},

@@ -1,0 +1,146 @@
+// W8A8 end to end on stories260K: the pipeline records each linear's activation quantization,
+// the checkpoint carries it, and the engine runs it — checked against the limits that pin the
+// wiring down (LLM.int8() with an infinite threshold is dynamic int8 bit for bit; with a zero
+// threshold it is the float product of the int8 weights) and against ranges observed
+// independently; damaged metadata is refused naming the field.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+
+#include "qforge/engine.h"
+#include "qforge/error.h"
+#include "qforge/pipeline.h"
+#include "qforge/qforge_checkpoint.h"
+#include "support/shared_data.h"
+#include "support/temp_dir.h"
+
+namespace qforge {
+namespace {
+
+struct W8A8 {
+  std::map<std::string, PackedMatrix> packed;
+  QuantizeSummary summary;
+};
+
+W8A8 quantize(const ModelFile& f, ActMode mode, const CalibrationSet* calib, float threshold = 6, ObserverKind obs = ObserverKind::MinMax) {
+  QuantizeOptions o;
+  o.grid = WeightGrid::integer(8, 0, true);
+  o.act_mode = mode;
+  o.llm_threshold = threshold;
+  o.observer.kind = obs;
+  o.observer.scheme = QScheme::affine(8);
+  W8A8 r;
+  r.summary = quantize_model(f, calib, o, [&](const std::string& n, const QuantizedMatrix& q) { r.packed[n] = pack_matrix(q); });
+  return r;
+}
+
+std::vector<float> logits_of(const ModelFile& f, const W8A8& q, const std::string& path) {
+  write_qforge_checkpoint(f, path, q.packed, DType::f32, {}, {}, q.summary.act);
+  auto m = Model::load(open_model(path));
+  const std::vector<int32_t> prompt = {1, 403, 261, 4, 99, 17, 300, 29, 8, 77};
+  return m->forward(prompt, true);
+}
+
+double rel_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  double d = 0, n = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    d += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
+    n += static_cast<double>(b[i]) * b[i];
+  }
+  return std::sqrt(d / n);
+}
+
+TEST(W8A8, TheEngineRunsEachModeAndItsLimitsHold) {
+  QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
+  const ModelFile f = open_model(bin.string());
+  testing::TempDir dir;
+  const std::vector<float> dyn = logits_of(f, quantize(f, ActMode::Dynamic, nullptr), dir.file("dyn.safetensors"));
+  const std::vector<float> inf = logits_of(f, quantize(f, ActMode::LlmInt8, nullptr, INFINITY), dir.file("inf.safetensors"));
+  EXPECT_EQ(dyn, inf);  // no outlier column: the same integer path
+  const W8A8 weights_only = quantize(f, ActMode::None, nullptr);
+  const std::vector<float> w8 = logits_of(f, weights_only, dir.file("w8.safetensors"));
+  const std::vector<float> all = logits_of(f, quantize(f, ActMode::LlmInt8, nullptr, 0), dir.file("all.safetensors"));
+  EXPECT_LT(rel_diff(all, w8), 1e-5);  // every column in float: the int8 weights' float product
+  const double e_dyn = rel_diff(dyn, w8);
+  EXPECT_GT(e_dyn, 1e-4);               // activations really are rounded
+  EXPECT_LT(e_dyn, 0.05);
+  // the info line names the mode
+  const ModelFile g = open_model(dir.file("dyn.safetensors"));
+  EXPECT_EQ(g.find("blk.2.ffn_up.weight")->type_name(), "int8 sym per-channel, a8 dynamic");
+  // results do not depend on the thread count
+  auto m1 = Model::load(g, {.threads = 1}), m2 = Model::load(g, {.threads = 2});
+  const std::vector<int32_t> prompt = {1, 5, 6, 7};
+  EXPECT_EQ(m1->forward(prompt, true), m2->forward(prompt, true));
+}
+
+TEST(W8A8, StaticRangesAreTheObservedOnesAndTravelInTheCheckpoint) {
+  QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
+  const ModelFile f = open_model(bin.string());
+  const CalibrationSet calib = random_calibration(f.config->vocab_size, 6, 64, 5, static_cast<int32_t>(f.vocab->bos));
+  const W8A8 q = quantize(f, ActMode::Static, &calib);
+  // independently: block 0's inputs seen by the float model on the same samples
+  auto m = Model::load(f);
+  std::map<std::string, std::pair<float, float>> seen;
+  m->set_observer([&](const std::string& name, const float* x, int64_t n, int64_t in) {
+    if (name.rfind("blk.0.", 0) != 0) return;
+    auto& r = seen.try_emplace(name, INFINITY, -INFINITY).first->second;
+    for (int64_t i = 0; i < n * in; ++i) {
+      r.first = std::min(r.first, x[i]);
+      r.second = std::max(r.second, x[i]);
+    }
+  });
+  for (const auto& s : calib.samples) {
+    m->reset();
+    (void)m->forward(s);
+  }
+  ASSERT_EQ(seen.size(), 7u);
+  for (const auto& [name, r] : seen) {
+    const ActQuantSpec& a = q.summary.act.at(name);
+    EXPECT_EQ(a.mode, ActMode::Static);
+    EXPECT_EQ(a.lo, r.first) << name;
+    EXPECT_EQ(a.hi, r.second) << name;
+    EXPECT_EQ(a.observer, "minmax");
+    const ScaleZero sz = choose_scale_zero(r.first, r.second, QScheme::affine(8));
+    EXPECT_EQ(a.act.scale, sz.scale) << name;
+    EXPECT_EQ(a.act.zero_point, sz.zero_point) << name;
+  }
+  testing::TempDir dir;
+  const std::string path = dir.file("static.safetensors");
+  write_qforge_checkpoint(f, path, q.packed, DType::f32, {}, {}, q.summary.act);
+  const ModelFile g = open_model(path);
+  const ModelTensor* t = g.find("blk.0.ffn_down.weight");
+  ASSERT_TRUE(t->act);
+  EXPECT_EQ(t->act->act.scale, q.summary.act.at("blk.0.ffn_down.weight").act.scale);
+  EXPECT_EQ(t->act->act.zero_point, q.summary.act.at("blk.0.ffn_down.weight").act.zero_point);
+  EXPECT_EQ(t->act->scheme.describe(), QScheme::affine(8).describe());
+  EXPECT_EQ(t->act->observer, "minmax");
+
+  // damaged activation metadata
+  const SafetensorsFile st = read_safetensors(path);
+  const std::string key = "qforge.act.blk.0.ffn_down.weight";
+  for (const auto& [value, expect] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"mode":"fp4"})", "unknown activation mode 'fp4'"},
+           {R"({"mode":"static","signed":false,"symmetric":false,"reduce_range":false,"scale":0.1,"zero":300})", "zero 300 outside the codes [0, 255]"},
+           {R"({"mode":"llm-int8","threshold":-1})", "threshold must be a number >= 0"},
+           {R"({"mode":"static"})", key}}) {
+    auto meta = st.metadata;
+    meta[key] = value;
+    const std::string bad = dir.file("bad.safetensors");
+    write_safetensors(bad, st.tensors, meta);
+    try {
+      (void)open_model(bad);
+      ADD_FAILURE() << value;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(expect), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(bad), std::string::npos) << e.what();
+    }
+  }
+  auto meta = st.metadata;
+  meta["qforge.act.token_embd.weight"] = R"({"mode":"dynamic"})";
+  write_safetensors(dir.file("bad2.safetensors"), st.tensors, meta);
+  EXPECT_THROW((void)open_model(dir.file("bad2.safetensors")), Error);
+}
+
+}  // namespace
+}  // namespace qforge
