@@ -68,6 +68,7 @@ struct QuantizeOptions {
   ActMode act_mode = ActMode::None;
   ObserverOptions observer;
   float llm_threshold = 6.0f;
+  double smooth_alpha = -1;  // >= 0: SmoothQuant with this α on the norm-fed inputs first (needs calibration)
   int threads = 2;
 };
 

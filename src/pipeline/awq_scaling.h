@@ -24,9 +24,10 @@ struct BlockWeights {
   float original_value(const std::string& name, int64_t r, int64_t c, float v) const;
 };
 
-// What calibration saw at one input: H = Σ x xᵀ and Σ|x| over `tokens` tokens.
+// What calibration saw at one input: H = Σ x xᵀ, Σ|x| and max|x| over `tokens` tokens.
 struct InputStats {
   std::vector<double> h, abs_sum;
+  std::vector<float> abs_max;  // max |x_j| per input channel (SmoothQuant)
   int64_t tokens = 0;
   std::vector<double> h_scaled;  // H of the scaled input x/s, once AWQ scaled it
   const std::vector<double>& current_h() const { return h_scaled.empty() ? h : h_scaled; }
@@ -54,5 +55,14 @@ std::vector<AwqGroupReport> awq_scale_block(Model& model, const std::string& pre
                                             const std::function<QuadraticForm(const std::vector<double>& h, int64_t cols)>& form_for,
                                             const std::function<void(const std::string&, const Tensor&)>& emit_float,
                                             const BlockObjective& block_objective = {});
+
+// SmoothQuant (Xiao et al. 2023) for the groups whose linears are planned as RTN and whose
+// input a norm produces (q/k/v, gate/up): s_j = max|X_j|^α / max|W_j|^(1−α), W_j over every
+// linear of the group, multiplied into their columns and divided out of the norm. The engine
+// keeps the block's float function. Returns the groups smoothed (their first linears).
+std::vector<std::string> smoothquant_block(Model& model, const std::string& prefix, const std::vector<std::string>& names,
+                                           const std::map<std::string, std::string>& input_of, std::map<std::string, InputStats>& stats,
+                                           const std::map<std::string, LayerPlan>& plans, BlockWeights& bw, double alpha,
+                                           const std::function<void(const std::string&, const Tensor&)>& emit_float);
 
 }  // namespace qforge::pipeline

@@ -1,5 +1,6 @@
 // quantize_model: calibration through one block at a time, each linear quantized from its
 // input statistics, the quantized block's outputs feeding the next block.
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <cmath>
@@ -167,11 +168,15 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
           if (st.h.empty()) {
             st.h.assign(static_cast<size_t>(in * in), 0.0);
             st.abs_sum.assign(static_cast<size_t>(in), 0.0);
+            st.abs_max.assign(static_cast<size_t>(in), 0.0f);
           }
           if (o.act_mode == ActMode::Static) observers.try_emplace(name, o.observer).first->second.observe({x, static_cast<size_t>(n * in)}, name + " input");
           accumulate_hessian(pool, x, n, in, st.h);
           for (int64_t t = 0; t < n; ++t)
-            for (int64_t i = 0; i < in; ++i) st.abs_sum[static_cast<size_t>(i)] += std::fabs(x[t * in + i]);
+            for (int64_t i = 0; i < in; ++i) {
+              st.abs_sum[static_cast<size_t>(i)] += std::fabs(x[t * in + i]);
+              st.abs_max[static_cast<size_t>(i)] = std::max(st.abs_max[static_cast<size_t>(i)], std::fabs(x[t * in + i]));
+            }
           st.tokens += n;
         }
         last_x = x;
@@ -202,6 +207,25 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
       bw.cols[name] = mt->shape[1];
       plans[name] = plan_for(name);
       any_awq = any_awq || (plans[name].method == WeightMethod::Awq && !plans[name].keep_float);
+    }
+    if (o.smooth_alpha >= 0) {
+      if (!with_data) throw Error(ErrorCategory::InvalidArgument, "SmoothQuant needs calibration samples for max|x|");
+      const std::vector<std::string> smoothed = pipeline::smoothquant_block(
+          *model, "blk." + std::to_string(b) + ".", names, input_of, stats, plans, bw, o.smooth_alpha,
+          emit_float ? emit_float : [](const std::string&, const Tensor&) {});
+      if (o.act_mode == ActMode::Static && !smoothed.empty()) {  // the static ranges are those of the smoothed inputs x/s
+        for (const auto& root : smoothed) observers.erase(root);
+        model->set_observer([&](const std::string& name, const float* x, int64_t n, int64_t in) {
+          if (std::find(smoothed.begin(), smoothed.end(), name) != smoothed.end())
+            observers.try_emplace(name, o.observer).first->second.observe({x, static_cast<size_t>(n * in)}, name + " input");
+        });
+        for (const auto& x : hidden) {
+          std::vector<float> y = x;
+          model->reset();
+          model->run_block(b, y);
+        }
+        model->set_observer(nullptr);
+      }
     }
     std::map<std::string, double> alpha_of;
     if (any_awq) {

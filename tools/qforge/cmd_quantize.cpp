@@ -31,7 +31,7 @@ constexpr const char* kUsage =
     "                       [--calib FILE|self|random] [--calib-samples N] [--calib-seqlen L] [--seed S]\n"
     "                       [--damp X] [--act-order] [--block N] [--no-sequential] [--double-quant] [--hqq-*] [--awq-*]\n"
     "                       [--others T] [--recipe FILE] [--report FILE] [-t N]\n"
-    "  --method     rtn|gptq|awq|hqq|nf4|bitnet|dynamic|static|llm-int8:\n"
+    "  --method     rtn|gptq|awq|hqq|nf4|bitnet|dynamic|static|llm-int8|smoothquant:\n"
     "               rtn (round to nearest, data-free; default), gptq (Frantar et al., needs calibration),\n"
     "               awq (Lin et al.: activation-aware channel scales folded into the norms, and clipping;\n"
     "               needs calibration; --awq-objective block (default: each scale candidate judged by the\n"
@@ -47,7 +47,8 @@ constexpr const char* kUsage =
     "               dynamic (each token's own int8 scale), static (one range per input from calibration through\n"
     "               --observer minmax|moving-average|percentile|mse|kl, --percentile 99.99, --momentum 0.01;\n"
     "               u8 affine, or s8 with --act-sym; --reduce-range: 7 bits), llm-int8 (input columns with\n"
-    "               |x| >= --threshold 6 in float, the rest dynamic int8)\n"
+    "               |x| >= --threshold 6 in float, the rest dynamic int8), smoothquant (s = max|x|^α / max|w|^(1−α)\n"
+    "               folded into the norms, --alpha 0.5, then W8A8 with --act static (default) or dynamic)\n"
     "  OUT.gguf     GGUF that llama.cpp runs: the grid is a block type, --type q8_0|q5_1|q5_0|q4_1|q4_0\n"
     "               (default q4_0) or the same as a scheme: --bits 8|5|4 --group-size 32 --sym|--asym\n"
     "  OUT.safetensors  qforge's checkpoint: any grid, --bits 2..8 --group-size G (0: per channel;\n"
@@ -145,6 +146,10 @@ int cmd_quantize(std::span<const std::string> argv) {
   o.hqq.lp_norm = real_option(args, "--hqq-p", 0.7, 0.05, 1.0);
   o.hqq.iters = static_cast<int>(args.integer("--hqq-iters", 20, 1, 10000));
   o.hqq.axis = static_cast<int>(args.integer("--hqq-axis", 1, 0, 1));
+  const double alpha = real_option(args, "--alpha", 0.5, 0.0, 1.0);
+  const auto act_opt = args.option("--act");
+  const bool act_given = act_opt.has_value();
+  const std::string act_arg = act_opt.value_or("static");
   const std::string observer_name_arg = args.option("--observer").value_or("minmax");
   const double percentile = real_option(args, "--percentile", 99.99, 50.0001, 100.0);
   const double momentum = real_option(args, "--momentum", 0.01, 1e-6, 1.0);
@@ -181,9 +186,18 @@ int cmd_quantize(std::span<const std::string> argv) {
                                                     "any grid), a folder with --format gptq|gptq_v2 (AutoGPTQ's layout)");
   }
   // W8A8 methods: RTN int8 per-channel weights, the activations quantized at run time
-  const bool w8a8 = method_name == "dynamic" || method_name == "static" || method_name == "llm-int8";
+  const bool smoothquant = method_name == "smoothquant";
+  const bool w8a8 = smoothquant || method_name == "dynamic" || method_name == "static" || method_name == "llm-int8";
+  if (smoothquant) {
+    o.smooth_alpha = alpha;
+    o.act_mode = parse_act_mode(act_arg);
+    if (o.act_mode != ActMode::Dynamic && o.act_mode != ActMode::Static)
+      throw Error(ErrorCategory::InvalidArgument, "quantize: --method smoothquant runs W8A8 with --act static or dynamic, not " + act_arg);
+  } else if (act_given) {
+    throw Error(ErrorCategory::InvalidArgument, "quantize: --act applies to --method smoothquant");
+  }
   if (w8a8) {
-    o.act_mode = parse_act_mode(method_name);
+    if (!smoothquant) o.act_mode = parse_act_mode(method_name);
     if (gguf || format)
       throw Error(ErrorCategory::InvalidArgument, "quantize: --method " + method_name + " writes qforge's checkpoint (-o OUT.safetensors)");
     if (type || (bits >= 0 && bits != 8) || (group > 0) || (sym && !*sym))
@@ -213,6 +227,7 @@ int cmd_quantize(std::span<const std::string> argv) {
   if (double_quant) spec.double_quant = true;
   const Recipe recipe = recipe_path ? Recipe::parse(read_file_text(*recipe_path), *recipe_path, spec, gguf) : Recipe(spec, gguf);
   const LayerPlan main_plan = recipe.default_plan();
+  const std::string shown_method = w8a8 ? method_name : main_plan.method_name;  // W8A8 methods quantize the weights by RTN
   o.method = main_plan.method;
   o.grid = main_plan.grid;
   o.plan = [&recipe](const std::string& name) { return recipe.plan_for(name); };
@@ -226,7 +241,8 @@ int cmd_quantize(std::span<const std::string> argv) {
   if (!f.config) throw Error(ErrorCategory::BadFile, f.path + ": no model config; cannot run it to quantize");
   if (gptq_format) check_gptq_plans(f, recipe, *gptq_format);
   const int64_t seqlen = std::min(seqlen_arg, f.config->context_length);
-  const std::string calib_kind = calib_arg.value_or(recipe.needs_calibration() || o.act_mode == ActMode::Static ? "self" : "");
+  const std::string calib_kind =
+      calib_arg.value_or(recipe.needs_calibration() || o.act_mode == ActMode::Static || o.smooth_alpha >= 0 ? "self" : "");
   std::optional<CalibrationSet> calib;
   if (calib_kind == "random") {
     std::optional<int32_t> bos;
@@ -275,7 +291,7 @@ int cmd_quantize(std::span<const std::string> argv) {
       });
   std::map<std::string, std::string> meta = {
       {"qforge.version", QFORGE_VERSION},
-      {"qforge.quantization.method", main_plan.method_name},
+      {"qforge.quantization.method", shown_method},
       {"qforge.quantization.grid", o.grid.describe()},
       {"qforge.quantization.recipe", recipe.describe()},
       {"qforge.quantization.calibration", calib ? calib->description : "none (data-free)"}};
@@ -291,7 +307,8 @@ int cmd_quantize(std::span<const std::string> argv) {
     written = write_gptq_checkpoint(f, *out, gptq_linears, o.grid, go, meta, floats);
   } else {
     if (o.act_mode != ActMode::None) {
-      meta["qforge.quantization.activations"] = std::string(act_mode_name(o.act_mode)) +
+      meta["qforge.quantization.activations"] = (o.smooth_alpha >= 0 ? "smoothquant α " + std::to_string(o.smooth_alpha) + ", " : std::string()) +
+          std::string(act_mode_name(o.act_mode)) +
           (o.act_mode == ActMode::Static ? ", " + o.observer.scheme.describe() + ", observer " + std::string(observer_name(o.observer.kind)) : "") +
           (o.act_mode == ActMode::LlmInt8 ? ", threshold " + std::to_string(o.llm_threshold) : "");
     }
@@ -325,7 +342,7 @@ int cmd_quantize(std::span<const std::string> argv) {
     a.rtn_lp += l.rtn_lp_error;
     a.secs += l.seconds;
   }
-  std::printf("quantized %s → %s with %s on %s grids%s\n", models.front().c_str(), out->c_str(), main_plan.method_name.c_str(),
+  std::printf("quantized %s → %s with %s on %s grids%s\n", models.front().c_str(), out->c_str(), shown_method.c_str(),
               o.grid.describe().c_str(), recipe_path ? (" (recipe " + *recipe_path + " changes some layers)").c_str() : "");
   const bool hqq = o.method == WeightMethod::Hqq;  // its own norm beside the output errors
   std::printf("%-12s %7s %12s %14s %14s %9s%s\n", "layer", "count", "SQNR dB", "output err", "RTN out err", "time s",
@@ -380,7 +397,7 @@ int cmd_quantize(std::span<const std::string> argv) {
         layers.back()["activations"] = a;
       }
     }
-    nlohmann::json j = {{"model", models.front()}, {"output", *out}, {"method", main_plan.method_name},
+    nlohmann::json j = {{"model", models.front()}, {"output", *out}, {"method", shown_method},
                         {"recipe", recipe.describe()},
                         {"grid", o.grid.describe()}, {"bits_per_weight_grid", o.grid.bits_per_weight()},
                         {"calibration", calib ? calib->description : "none"}, {"calibration_tokens", s.calibration_tokens},
