@@ -12,6 +12,7 @@
 #include "qforge/error.h"
 #include "qforge/pipeline.h"
 #include "qforge/qforge_checkpoint.h"
+#include "qforge/synth.h"
 #include "support/shared_data.h"
 #include "support/temp_dir.h"
 
@@ -209,6 +210,32 @@ TEST(W8A8, SmoothQuantKeepsTheModelsFunction) {
   const double lost = rel_diff(Model::load(open_model(dir.file("lost.safetensors")))->forward(prompt, true), want);
   EXPECT_LT(kept, 0.01);
   EXPECT_GT(lost, 10 * kept);
+}
+
+// The outlier model used for the W8A8 results: the chosen channels of every norm gain grow
+// 20–100×, and with --same-function the model still computes stories260K's logits.
+TEST(W8A8, ActivationOutliersAreAddedWithOrWithoutTheSameFunction) {
+  QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
+  const ModelFile f = open_model(bin.string());
+  std::vector<int64_t> chosen;
+  const auto same = with_activation_outliers(f, 4, 1, true, &chosen);
+  ASSERT_EQ(chosen.size(), 4u);
+  const Tensor before = tensor_to_f32(*f.find("blk.2.ffn_norm.weight"));
+  const auto after = same.at("blk.2.ffn_norm.weight").span<float>();
+  for (const int64_t c : chosen) {
+    const float k = after[static_cast<size_t>(c)] / before.span<float>()[static_cast<size_t>(c)];
+    EXPECT_GE(k, 20.0f);
+    EXPECT_LE(k, 100.0f);
+  }
+  testing::TempDir dir;
+  write_qforge_checkpoint(f, dir.file("same.safetensors"), {}, DType::f32, {}, same);
+  const std::vector<int32_t> prompt = {1, 403, 261, 4, 99, 17};
+  const std::vector<float> want = Model::load(f)->forward(prompt, true);
+  EXPECT_LT(rel_diff(Model::load(open_model(dir.file("same.safetensors")))->forward(prompt, true), want), 1e-5);
+  const auto other = with_activation_outliers(f, 4, 1, false);
+  EXPECT_EQ(other.size(), 10u);  // the norms only
+  write_qforge_checkpoint(f, dir.file("other.safetensors"), {}, DType::f32, {}, other);
+  EXPECT_GT(rel_diff(Model::load(open_model(dir.file("other.safetensors")))->forward(prompt, true), want), 0.1);
 }
 
 }  // namespace
