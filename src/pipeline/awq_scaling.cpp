@@ -151,4 +151,55 @@ std::vector<std::string> smoothquant_block(Model& model, const std::string& pref
   return smoothed;
 }
 
+BlockObjective block_output_objective(Model& model, int64_t block, const std::vector<std::vector<float>>& hidden,
+                                      int64_t search_tokens, const BlockWeights& bw, const std::map<std::string, LayerPlan>& plans) {
+  struct Samples {
+    std::vector<std::vector<float>> x, y;  // inputs, and the float block's outputs on them
+  };
+  auto samples = std::make_shared<Samples>();
+  const int64_t d = model.config().hidden_size;
+  int64_t tokens = 0;
+  for (const auto& h : hidden) {  // whole samples up to search_tokens
+    const auto n = static_cast<int64_t>(h.size()) / d;
+    if (!samples->x.empty() && tokens + n > search_tokens) break;
+    samples->x.push_back(h);
+    std::vector<float> y = h;
+    model.reset();
+    model.run_block(block, y);
+    samples->y.push_back(std::move(y));
+    tokens += n;
+  }
+  auto f32 = [&bw](const std::string& m, const std::vector<float>& v) {
+    Tensor t = Tensor::zeros(DType::f32, {bw.rows.at(m), bw.cols.at(m)});
+    std::copy(v.begin(), v.end(), t.mutable_span<float>().begin());
+    return t;
+  };
+  return [&model, block, samples, &bw, &plans, f32](const std::vector<std::string>& members) -> AwqObjective {
+    return [&model, block, samples, &bw, &plans, f32, members](std::span<const float> s) {
+      for (const auto& m : members) {  // the candidate: Q(W·s)/s in the engine
+        const int64_t rows = bw.rows.at(m), cols = bw.cols.at(m);
+        std::vector<float> scaled(bw.w.at(m));
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t j = 0; j < cols; ++j) scaled[static_cast<size_t>(r * cols + j)] *= s[static_cast<size_t>(j)];
+        const QuantizedMatrix q = quantize_rtn(scaled, rows, cols, plans.at(m).grid);
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t j = 0; j < cols; ++j) scaled[static_cast<size_t>(r * cols + j)] = q.value(r, j) / s[static_cast<size_t>(j)];
+        model.set_linear_weight(m, f32(m, scaled));
+      }
+      double err = 0;
+      for (size_t k = 0; k < samples->x.size(); ++k) {
+        std::vector<float> y = samples->x[k];
+        model.reset();
+        model.run_block(block, y);
+        for (size_t i = 0; i < y.size(); ++i) {
+          const double e = static_cast<double>(y[i]) - samples->y[k][i];
+          err += e * e;
+        }
+      }
+      for (const auto& m : members) model.set_linear_weight(m, f32(m, bw.w.at(m)));  // back to the float weights
+      return err;
+    };
+  };
+}
+
 }  // namespace qforge::pipeline

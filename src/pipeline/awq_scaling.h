@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,12 @@ struct AwqGroupReport {
 // AwqOptions::block_objective. While it is in use the engine keeps the block's float function:
 // each group's scaled weights replace the engine's as its norms and absorbing rows change.
 using BlockObjective = std::function<AwqObjective(const std::vector<std::string>& members)>;
+
+// AWQ's judge: the block's output error on whole calibration samples (up to `search_tokens`)
+// with the group's weights replaced by Q(W·s)/s on their planned grids, against the float block
+// (the engine's state when this is built). `model`, `bw` and `plans` must outlive it.
+BlockObjective block_output_objective(Model& model, int64_t block, const std::vector<std::vector<float>>& hidden,
+                                      int64_t search_tokens, const BlockWeights& bw, const std::map<std::string, LayerPlan>& plans);
 
 // For every group whose linears are all planned as AWQ: search s, multiply their columns by s,
 // divide the absorbing op (norm weight and bias in the engine, or the previous linear's rows

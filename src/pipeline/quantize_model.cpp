@@ -235,59 +235,8 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
         return [&pool, hf, cols](const float* d, int64_t rows) { return quadratic_sum(pool, *hf, d, rows, cols); };
       };
       const std::string prefix = "blk." + std::to_string(b) + ".";
-      // AWQ's judge: the block's output on whole calibration samples (up to search_tokens), the
-      // group's weights replaced by Q(W·s)/s, against the float block's output.
-      std::vector<size_t> pick;
-      std::vector<std::vector<float>> y_float;
-      pipeline::BlockObjective objective;
-      if (o.awq.block_objective) {
-        int64_t tokens = 0;
-        const int64_t d = file.config->hidden_size;
-        for (size_t i = 0; i < hidden.size(); ++i) {
-          const auto n = static_cast<int64_t>(hidden[i].size()) / d;
-          if (!pick.empty() && tokens + n > o.awq.search_tokens) break;
-          pick.push_back(i);
-          tokens += n;
-        }
-        for (const size_t i : pick) {
-          std::vector<float> y = hidden[i];
-          model->reset();
-          model->run_block(b, y);
-          y_float.push_back(std::move(y));
-        }
-        objective = [&](const std::vector<std::string>& members) -> AwqObjective {
-          return [&, members](std::span<const float> s) {
-            for (const auto& m : members) {
-              const int64_t rows = bw.rows.at(m), cols = bw.cols.at(m);
-              std::vector<float> scaled(bw.w.at(m));
-              for (int64_t r = 0; r < rows; ++r)
-                for (int64_t j = 0; j < cols; ++j) scaled[static_cast<size_t>(r * cols + j)] *= s[static_cast<size_t>(j)];
-              const QuantizedMatrix q = quantize_rtn(scaled, rows, cols, plans.at(m).grid);
-              Tensor t = Tensor::zeros(DType::f32, {rows, cols});
-              auto v = t.mutable_span<float>();
-              for (int64_t r = 0; r < rows; ++r)
-                for (int64_t j = 0; j < cols; ++j) v[static_cast<size_t>(r * cols + j)] = q.value(r, j) / s[static_cast<size_t>(j)];
-              model->set_linear_weight(m, std::move(t));
-            }
-            double err = 0;
-            for (size_t k = 0; k < pick.size(); ++k) {
-              std::vector<float> y = hidden[pick[k]];
-              model->reset();
-              model->run_block(b, y);
-              for (size_t i = 0; i < y.size(); ++i) {
-                const double e = static_cast<double>(y[i]) - y_float[k][i];
-                err += e * e;
-              }
-            }
-            for (const auto& m : members) {  // back to the float weights
-              Tensor t = Tensor::zeros(DType::f32, {bw.rows.at(m), bw.cols.at(m)});
-              std::copy(bw.w.at(m).begin(), bw.w.at(m).end(), t.mutable_span<float>().begin());
-              model->set_linear_weight(m, std::move(t));
-            }
-            return err;
-          };
-        };
-      }
+      const pipeline::BlockObjective objective =
+          o.awq.block_objective ? pipeline::block_output_objective(*model, b, hidden, o.awq.search_tokens, bw, plans) : nullptr;
       for (const auto& g : pipeline::awq_scale_block(*model, prefix, names, input_of, stats, plans, bw, o.awq, form_for,
                                                       emit_float ? emit_float : [](const std::string&, const Tensor&) {}, objective))
         for (const auto& [n, root] : input_of)
