@@ -92,6 +92,8 @@ struct LayerReport {
   double damp = 0;              // GPTQ: the damping that factored H
   int64_t dead_columns = 0;     // GPTQ: inputs the calibration never excited
   ActQuantSpec act;             // W8A8: how the input is quantized (static: the observed range, clipped share)
+  // llm-int8 with calibration: the share of input columns whose max |x| reached the threshold
+  double outlier_fraction = std::numeric_limits<double>::quiet_NaN();
   double seconds = 0;
 };
 

@@ -331,6 +331,11 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
           r.act.hi = range.hi;
           r.act.clipped_fraction = range.clipped_fraction;
         }
+        if (o.act_mode == ActMode::LlmInt8 && with_data) {
+          const auto& mx = stats.at(input_of.at(name)).abs_max;
+          r.outlier_fraction = static_cast<double>(std::count_if(mx.begin(), mx.end(), [&](float v) { return v >= o.llm_threshold; })) /
+                               static_cast<double>(mx.size());
+        }
         summary.act[name] = r.act;
       }
       emit(name, q);

@@ -356,6 +356,19 @@ int cmd_quantize(std::span<const std::string> argv) {
     if (hqq) std::printf("  %12.4f", a.lp / a.rtn_lp);
     std::printf("\n");
   }
+  if (o.act_mode == ActMode::LlmInt8 && s.calibration_tokens > 0) {  // how many input columns go through float
+    double sum = 0, worst = 0;
+    int n = 0;
+    for (const auto& l : s.layers)
+      if (std::isfinite(l.outlier_fraction)) {
+        sum += l.outlier_fraction;
+        worst = std::max(worst, l.outlier_fraction);
+        ++n;
+      }
+    if (n > 0)
+      std::printf("activations  llm-int8, threshold %g: %.2f %% of input columns reached it on the calibration data on average, at most %.2f %%\n",
+                  static_cast<double>(o.llm_threshold), 100 * sum / n, 100 * worst);
+  }
   if (o.act_mode == ActMode::Static) {  // how much the chosen ranges clip
     double sum = 0, worst = 0;
     int n = 0;
@@ -393,7 +406,7 @@ int cmd_quantize(std::span<const std::string> argv) {
         if (l.act.mode == ActMode::Static)
           a.update({{"observer", l.act.observer}, {"scheme", l.act.scheme.describe()}, {"lo", l.act.lo}, {"hi", l.act.hi},
                     {"scale", l.act.act.scale}, {"zero", l.act.act.zero_point}, {"clipped_fraction", l.act.clipped_fraction}});
-        if (l.act.mode == ActMode::LlmInt8) a["threshold"] = l.act.threshold;
+        if (l.act.mode == ActMode::LlmInt8) a.update({{"threshold", l.act.threshold}, {"outlier_column_fraction", num(l.outlier_fraction)}});
         layers.back()["activations"] = a;
       }
     }
