@@ -230,6 +230,8 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
     std::map<std::string, double> alpha_of;
     if (any_awq) {
       if (!with_data) throw Error(ErrorCategory::InvalidArgument, "awq needs calibration samples");
+      if (o.act_mode == ActMode::Static)  // AWQ rescales the inputs after their ranges were observed
+        throw Error(ErrorCategory::InvalidArgument, "static activation ranges and AWQ's input scaling do not combine; use rtn or gptq weights");
       const auto form_for = [&](const std::vector<double>& hd, int64_t cols) -> QuadraticForm {
         auto hf = std::make_shared<std::vector<float>>(hd.begin(), hd.end());
         return [&pool, hf, cols](const float* d, int64_t rows) { return quadratic_sum(pool, *hf, d, rows, cols); };
