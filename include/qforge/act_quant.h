@@ -23,6 +23,7 @@ struct Int8Weights {
   int64_t rows = 0, cols = 0;
   std::vector<int8_t> q;     // rows × cols
   std::vector<float> scale;  // per row
+  std::vector<int32_t> row_sum;  // Σ_j q[r, j], for a static zero point's term (filled by the makers below)
   float value(int64_t r, int64_t c) const { return scale[static_cast<size_t>(r)] * q[static_cast<size_t>(r * cols + c)]; }
 };
 Int8Weights quantize_weights_int8(std::span<const float> w, int64_t rows, int64_t cols);

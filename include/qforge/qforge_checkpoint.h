@@ -31,6 +31,9 @@ bool is_qforge_checkpoint(const SafetensorsFile& st);
 // Fills f (config, vocab, tensors — packed ones with ModelTensor::packed) from a checkpoint.
 void add_qforge_checkpoint(ModelFile& f, SafetensorsFile st);
 
+// f32 values stored as `want` (f32, f16 or bf16; round to nearest even).
+Tensor narrow_f32(Tensor x, DType want);
+
 // The vocabulary as JSON (qforge.vocab) and back; errors name `where`.
 std::string vocab_to_json(const Vocab& v);
 Vocab vocab_from_json(const std::string& text, const std::string& where);

@@ -23,22 +23,13 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using nlohmann::ordered_json;
 
-template <class T>
-Tensor vector_tensor(DType t, const Shape& shape, const std::vector<T>& v) {
-  Tensor x = Tensor::zeros(t, shape);
-  if (!v.empty()) std::memcpy(x.mutable_data(), v.data(), v.size() * sizeof(T));
+// f16 bits held as uint16 (from_vector would call them u16).
+Tensor f16_tensor(const Shape& shape, const std::vector<uint16_t>& bits) {
+  Tensor x = Tensor::zeros(DType::f16, shape);
+  std::memcpy(x.mutable_data(), bits.data(), bits.size() * sizeof(uint16_t));
   return x;
 }
 
-Tensor narrow_to(const Tensor& x, DType want) {
-  if (want == DType::f32) return x;
-  Tensor h = Tensor::zeros(want, x.shape());
-  auto* p = static_cast<uint16_t*>(h.mutable_data());
-  const auto n = static_cast<size_t>(x.numel());
-  if (want == DType::f16) convert_f32_to_f16(x.span<float>(), {p, n});
-  else convert_f32_to_bf16(x.span<float>(), {p, n});
-  return h;
-}
 
 // Rows of x ([rows, ...]) in `order` (empty: unchanged).
 Tensor reorder_rows(const Tensor& x, const std::vector<int64_t>& order) {
@@ -66,15 +57,6 @@ std::optional<fs::path> source_folder(const ModelFile& m) {
   return std::nullopt;
 }
 
-void check_destination(const std::string& dir) {
-  const fs::path d(dir);
-  if (!fs::exists(d)) return;
-  if (!fs::is_directory(d)) throw Error(ErrorCategory::InvalidArgument, dir + ": exists and is not a folder; a GPTQ checkpoint is a folder");
-  if (!fs::is_empty(d) && !fs::exists(d / "quantize_config.json"))
-    throw Error(ErrorCategory::InvalidArgument, dir + ": a folder that is not an earlier GPTQ result (no quantize_config.json); "
-                                                      "choose a new or empty folder");
-}
-
 template <class T>
 std::vector<T> copy_values(const ModelTensor& t) {
   std::vector<T> v(t.data.size() / sizeof(T));
@@ -84,7 +66,14 @@ std::vector<T> copy_values(const ModelTensor& t) {
 
 }  // namespace
 
-void check_gptq_destination(const std::string& dir) { check_destination(dir); }
+void check_gptq_destination(const std::string& dir) {
+  const fs::path d(dir);
+  if (!fs::exists(d)) return;
+  if (!fs::is_directory(d)) throw Error(ErrorCategory::InvalidArgument, dir + ": exists and is not a folder; a GPTQ checkpoint is a folder");
+  if (!fs::is_empty(d) && !fs::exists(d / "quantize_config.json"))
+    throw Error(ErrorCategory::InvalidArgument, dir + ": a folder that is not an earlier GPTQ result (no quantize_config.json); "
+                                                      "choose a new or empty folder");
+}
 
 std::vector<WrittenTensor> write_gptq_checkpoint(const ModelFile& m, const std::string& dir,
                                                  const std::map<std::string, GptqLinear>& linears, const WeightGrid& grid,
@@ -96,7 +85,7 @@ std::vector<WrittenTensor> write_gptq_checkpoint(const ModelFile& m, const std::
                                                 m.config->architecture);
   if (o.others != DType::f32 && o.others != DType::f16 && o.others != DType::bf16)
     throw Error(ErrorCategory::InvalidArgument, "gptq: float tensors are stored as f32, f16 or bf16, not " + std::string(dtype_name(o.others)));
-  check_destination(dir);
+  check_gptq_destination(dir);
   const std::string checkpoint_format = o.zeros == GptqZeros::V1 ? "gptq" : "gptq_v2";
   const int64_t group_size = grid.group_size == 0 ? -1 : grid.group_size;
 
@@ -111,10 +100,10 @@ std::vector<WrittenTensor> write_gptq_checkpoint(const ModelFile& m, const std::
         throw Error(ErrorCategory::InvalidArgument, "gptq: " + t.name + " is " + shape_to_string(t.shape) + ", its packed form [" +
                                                         std::to_string(g.out) + ", " + std::to_string(g.in) + "]");
       const std::string p = hf.substr(0, hf.size() - 7);  // without ".weight"
-      out.push_back({p + ".qweight", vector_tensor(DType::i32, {g.in * g.bits / 32, g.out}, g.qweight)});
-      out.push_back({p + ".qzeros", vector_tensor(DType::i32, {g.groups, g.out * g.bits / 32}, g.qzeros)});
-      out.push_back({p + ".scales", vector_tensor(DType::f16, {g.groups, g.out}, g.scales)});
-      out.push_back({p + ".g_idx", vector_tensor(DType::i32, {g.in}, g.g_idx)});
+      out.push_back({p + ".qweight", Tensor::from_vector({g.in * g.bits / 32, g.out}, g.qweight)});
+      out.push_back({p + ".qzeros", Tensor::from_vector({g.groups, g.out * g.bits / 32}, g.qzeros)});
+      out.push_back({p + ".scales", f16_tensor({g.groups, g.out}, g.scales)});
+      out.push_back({p + ".g_idx", Tensor::from_vector({g.in}, g.g_idx)});
       report.push_back({t.name, grid.describe(), t.shape, 4 * (g.qweight.size() + g.qzeros.size() + g.g_idx.size()) + 2 * g.scales.size(), ""});
       continue;
     }
@@ -122,7 +111,7 @@ std::vector<WrittenTensor> write_gptq_checkpoint(const ModelFile& m, const std::
       throw Error(ErrorCategory::InvalidArgument, "gptq: " + t.name + " is not quantized; the layout holds every linear of the blocks quantized");
     const auto f = floats.find(t.name);
     const Tensor x = reorder_rows(f != floats.end() ? f->second : tensor_to_f32(t), hf_row_order(*m.config, t.name, t.shape[0]));
-    Tensor y = narrow_to(x, o.others);
+    Tensor y = narrow_f32(x, o.others);
     report.push_back({t.name, std::string(dtype_name(o.others)), t.shape, y.nbytes(), ""});
     out.push_back({hf, std::move(y)});
   }
@@ -217,10 +206,11 @@ void add_gptq_layers(ModelFile& f, const std::string& config_text, const std::st
   const GptqZeros zeros = format == "gptq" ? GptqZeros::V1 : GptqZeros::V2;
   if (!f.config) throw Error(ErrorCategory::BadFile, config_path + ": no model config");
 
+  std::map<std::string, const ModelTensor*> by_source;
+  for (const auto& t : f.tensors) by_source[t.source_name] = &t;
   auto find_source = [&](const std::string& name) -> const ModelTensor* {
-    for (const auto& t : f.tensors)
-      if (t.source_name == name) return &t;
-    return nullptr;
+    const auto it = by_source.find(name);
+    return it == by_source.end() ? nullptr : it->second;
   };
   std::set<std::string> used;
   std::vector<ModelTensor> layers;

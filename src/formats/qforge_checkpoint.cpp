@@ -23,16 +23,6 @@ Tensor bytes_tensor(DType t, const Shape& shape, const void* data, size_t bytes)
   return x;
 }
 
-// f32 values stored as `want` (f32, f16 or bf16).
-Tensor narrow(Tensor x, DType want) {
-  if (want == DType::f32) return x;
-  Tensor h = Tensor::zeros(want, x.shape());
-  auto* p = static_cast<uint16_t*>(h.mutable_data());
-  const size_t n = static_cast<size_t>(x.numel());
-  if (want == DType::f16) convert_f32_to_f16(x.span<float>(), {p, n});
-  else convert_f32_to_bf16(x.span<float>(), {p, n});
-  return h;
-}
 
 std::string act_json(const ActQuantSpec& a) {
   json j = {{"mode", act_mode_name(a.mode)}};
@@ -72,6 +62,17 @@ ActQuantSpec parse_act_json(const std::string& text) {
 }
 
 }  // namespace
+
+// f32 values stored as `want` (f32, f16 or bf16).
+Tensor narrow_f32(Tensor x, DType want) {
+  if (want == DType::f32) return x;
+  Tensor h = Tensor::zeros(want, x.shape());
+  auto* p = static_cast<uint16_t*>(h.mutable_data());
+  const size_t n = static_cast<size_t>(x.numel());
+  if (want == DType::f16) convert_f32_to_f16(x.span<float>(), {p, n});
+  else convert_f32_to_bf16(x.span<float>(), {p, n});
+  return h;
+}
 
 std::string vocab_to_json(const Vocab& v) {
   return json{{"model", v.model}, {"pre", v.pre}, {"tokens", v.tokens}, {"scores", v.scores}, {"types", v.types},
@@ -195,7 +196,7 @@ std::vector<WrittenTensor> write_qforge_checkpoint(const ModelFile& m, const std
     const auto f = floats.find(t.name);
     if (f != floats.end() && (f->second.shape() != t.shape || f->second.dtype() != DType::f32))
       throw Error(ErrorCategory::InvalidArgument, "qforge checkpoint: replacement for " + t.name + " is not f32 " + shape_to_string(t.shape));
-    Tensor x = narrow(f != floats.end() ? f->second : tensor_to_f32(t), want);
+    Tensor x = narrow_f32(f != floats.end() ? f->second : tensor_to_f32(t), want);
     report.push_back({t.name, std::string(dtype_name(want)), t.shape, x.nbytes(), ""});
     out.push_back({t.name, std::move(x)});
   }

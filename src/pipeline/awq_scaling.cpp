@@ -83,11 +83,7 @@ void apply_scales(Model& model, const ScaleGroup& g, const std::vector<float>& s
   if (keep_engine_float) {  // the engine's block computes its float function again, in the scaled space
     std::vector<std::string> changed = g.members;
     if (!g.prev_linear.empty()) changed.push_back(g.prev_linear);
-    for (const auto& m : changed) {
-      Tensor t = Tensor::zeros(DType::f32, {bw.rows.at(m), bw.cols.at(m)});
-      std::copy(bw.w.at(m).begin(), bw.w.at(m).end(), t.mutable_span<float>().begin());
-      model.set_linear_weight(m, std::move(t));
-    }
+    for (const auto& m : changed) model.set_linear_weight(m, Tensor::from_vector({bw.rows.at(m), bw.cols.at(m)}, bw.w.at(m)));
   }
   st.h_scaled.assign(st.h.size(), 0.0);  // H of x/s
   for (int64_t i = 0; i < cols; ++i)
@@ -169,11 +165,7 @@ BlockObjective block_output_objective(Model& model, int64_t block, const std::ve
     samples->y.push_back(std::move(y));
     tokens += n;
   }
-  auto f32 = [&bw](const std::string& m, const std::vector<float>& v) {
-    Tensor t = Tensor::zeros(DType::f32, {bw.rows.at(m), bw.cols.at(m)});
-    std::copy(v.begin(), v.end(), t.mutable_span<float>().begin());
-    return t;
-  };
+  auto f32 = [&bw](const std::string& m, const std::vector<float>& v) { return Tensor::from_vector({bw.rows.at(m), bw.cols.at(m)}, v); };
   return [&model, block, samples, &bw, &plans, f32](const std::vector<std::string>& members) -> AwqObjective {
     return [&model, block, samples, &bw, &plans, f32, members](std::span<const float> s) {
       for (const auto& m : members) {  // the candidate: Q(W·s)/s in the engine

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <utility>
 
 #include "qforge/error.h"
 #include "qforge/float_convert.h"
@@ -22,13 +23,20 @@ void check_shapes(const Int8Weights& w, std::span<const float> x, int64_t n, std
 int8_t to_int8(double v) { return static_cast<int8_t>(std::clamp(std::nearbyint(v), -127.0, 127.0)); }
 
 
+Int8Weights with_row_sums(Int8Weights w) {
+  w.row_sum.assign(static_cast<size_t>(w.rows), 0);
+  for (int64_t r = 0; r < w.rows; ++r)
+    for (int64_t c = 0; c < w.cols; ++c) w.row_sum[static_cast<size_t>(r)] += w.q[static_cast<size_t>(r * w.cols + c)];
+  return w;
+}
+
 }  // namespace
 
 Int8Weights quantize_weights_int8(std::span<const float> w, int64_t rows, int64_t cols) {
   if (rows < 0 || cols < 1 || static_cast<int64_t>(w.size()) != rows * cols)
     throw Error(ErrorCategory::InvalidArgument, "int8 weights: " + std::to_string(w.size()) + " values for [" + std::to_string(rows) +
                                                     ", " + std::to_string(cols) + "]");
-  Int8Weights q{rows, cols, std::vector<int8_t>(w.size()), std::vector<float>(static_cast<size_t>(rows))};
+  Int8Weights q{rows, cols, std::vector<int8_t>(w.size()), std::vector<float>(static_cast<size_t>(rows)), {}};
   for (int64_t r = 0; r < rows; ++r) {
     const float* row = &w[static_cast<size_t>(r * cols)];
     float amax = 0;
@@ -40,14 +48,14 @@ Int8Weights quantize_weights_int8(std::span<const float> w, int64_t rows, int64_
     q.scale[static_cast<size_t>(r)] = s;
     for (int64_t c = 0; c < cols; ++c) q.q[static_cast<size_t>(r * cols + c)] = s > 0 ? to_int8(static_cast<double>(row[c]) / s) : 0;
   }
-  return q;
+  return with_row_sums(std::move(q));
 }
 
 Int8Weights int8_weights_from(const PackedView& v) {
   if (v.grid.kind != GridKind::IntSymmetric || v.grid.bits != 8 || v.grid.group_size != 0 || v.grid.axis0)
     throw Error(ErrorCategory::InvalidArgument, "W8A8 needs int8 sym per-channel weights, not " + v.grid.describe());
   v.validate("W8A8 weights");
-  Int8Weights w{v.rows, v.cols, std::vector<int8_t>(static_cast<size_t>(v.rows * v.cols)), std::vector<float>(static_cast<size_t>(v.rows))};
+  Int8Weights w{v.rows, v.cols, std::vector<int8_t>(static_cast<size_t>(v.rows * v.cols)), std::vector<float>(static_cast<size_t>(v.rows)), {}};
   for (int64_t r = 0; r < v.rows; ++r) {
     const size_t at = static_cast<size_t>(r * v.cols);
     for (int64_t c = 0; c < v.cols; ++c) w.q[at + static_cast<size_t>(c)] = static_cast<int8_t>(static_cast<int>(v.codes[at + static_cast<size_t>(c)]) - 128);
@@ -56,7 +64,7 @@ Int8Weights int8_weights_from(const PackedView& v) {
                                                       std::to_string(v.zeros[static_cast<size_t>(r)]) + ", not 128");
     w.scale[static_cast<size_t>(r)] = f16_to_f32(static_cast<uint16_t>(v.scales[2 * static_cast<size_t>(r)] | (v.scales[2 * static_cast<size_t>(r) + 1] << 8)));
   }
-  return w;
+  return with_row_sums(std::move(w));
 }
 
 std::string_view act_mode_name(ActMode m) {
@@ -127,9 +135,7 @@ void w8a8_rows(const Int8Weights& w, const QuantizedActivations& a, std::span<co
   for (int64_t o = begin; o < end; ++o) {
     const int8_t* qw = &w.q[static_cast<size_t>(o * w.cols)];
     const float sw = w.scale[static_cast<size_t>(o)];
-    int32_t wsum = 0;  // for the zero point's term
-    if (a.zero != 0)
-      for (int64_t j = 0; j < w.cols; ++j) wsum += qw[j];
+    const int32_t wsum = a.zero != 0 ? w.row_sum[static_cast<size_t>(o)] : 0;  // the zero point's term
     for (int64_t t = 0; t < a.n; ++t) {
       const int16_t* qx = &a.q[static_cast<size_t>(t * w.cols)];
       int32_t acc = 0;
