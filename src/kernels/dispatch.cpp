@@ -1,6 +1,7 @@
 // Dispatch-once: each kernel family's table is chosen on first use from active_isa().
 #include "kernels/convert/convert_kernels.h"
 #include "kernels/dot/dot_kernels.h"
+#include "kernels/w8a8/w8a8_kernels.h"
 
 namespace qforge::kernels {
 
@@ -31,6 +32,21 @@ std::optional<DotKernels> dot_kernels_for(Isa isa) {
 
 const DotKernels& dot_kernels() {
   static const DotKernels table = *dot_kernels_for(active_isa());
+  return table;
+}
+
+std::optional<W8A8Kernels> w8a8_kernels_for(Isa isa) {
+  if (static_cast<int>(isa) > static_cast<int>(detected_isa())) return std::nullopt;
+  switch (isa) {
+    case Isa::Scalar: return w8a8_kernels_scalar();
+    case Isa::Avx2: return w8a8_kernels_avx2();
+    case Isa::Avx512: return w8a8_kernels_avx2();  // no AVX-512 w8a8 kernels yet: AVX2 runs on those CPUs
+  }
+  return std::nullopt;
+}
+
+const W8A8Kernels& w8a8_kernels() {
+  static const W8A8Kernels table = *w8a8_kernels_for(active_isa());
   return table;
 }
 

@@ -1,0 +1,46 @@
+// Kernel family "w8a8": int8 weights × integer activation codes → exact int32 sums, and the
+// per-token quantization that feeds them. Integer sums have one right answer, so every ISA
+// returns the same bits as the spec (reference.cpp), in any order and for any tiling; the
+// float rescale after them is common code (act_quant.cpp).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "qforge/cpu.h"
+
+namespace qforge::kernels {
+
+// out[t·ldo + r] = Σ_{j<k} w[r·ldw + j]·x[t·ldx + j] for r < rows, t < n. Weights are int8;
+// activation codes are int16 holding −255..255 (int8 codes, or static unsigned codes 0..255),
+// k ≤ 2^16, so every partial sum fits int32 exactly.
+struct I8GemmArgs {
+  const int8_t* w;
+  int64_t ldw;
+  int64_t rows;
+  const int16_t* x;
+  int64_t ldx;
+  int64_t n;
+  int64_t k;
+  int32_t* out;
+  int64_t ldo;
+};
+
+struct W8A8Kernels {
+  Isa isa;
+  void (*gemm)(const I8GemmArgs&);
+  // max |x_j| over j < k, skipping NaN (as std::max(m, |x|) does); 0 for k = 0
+  float (*amax)(const float* x, int64_t k);
+  // q_j = clamp(round-half-even(double(x_j) / double(s)), −127, 127), NaN → 0; s > 0
+  void (*quantize)(const float* x, int64_t k, float s, int16_t* q);
+};
+
+// The table for active_isa(), chosen on first use.
+const W8A8Kernels& w8a8_kernels();
+// The table of one ISA, or nullopt when this CPU (or build) lacks it; for tests and benches.
+std::optional<W8A8Kernels> w8a8_kernels_for(Isa isa);
+
+W8A8Kernels w8a8_kernels_scalar();
+W8A8Kernels w8a8_kernels_avx2();
+
+}  // namespace qforge::kernels
