@@ -32,20 +32,32 @@ Int8Weights quantize_weights_int8(std::span<const float> w, int64_t rows, int64_
 Int8Weights int8_weights_from(const PackedView& v);
 
 // How a linear layer's input is quantized at run time.
-enum class ActMode : uint8_t { None, Dynamic, Static, LlmInt8 };
-std::string_view act_mode_name(ActMode m);  // "none", "dynamic", "static", "llm-int8"
+// Fp8: one static per-tensor scale s from calibration, x̂ = s·e4m3(x / s) (saturating at ±448·s),
+// against fp8 e4m3 weights; the product runs in f32 on the rounded values (the CPU has no fp8
+// arithmetic: this is what an fp8 GEMM with f32 accumulation computes, up to summation order).
+enum class ActMode : uint8_t { None, Dynamic, Static, LlmInt8, Fp8 };
+std::string_view act_mode_name(ActMode m);  // "none", "dynamic", "static", "llm-int8", "fp8"
 ActMode parse_act_mode(std::string_view name);
+// Whether weights on `g` can run with inputs quantized by `m` (the integer modes take int8 sym
+// per-channel weights, fp8 takes fp8 e4m3 weights), and the requirement in words.
+bool act_accepts(ActMode m, const WeightGrid& g);
+// Modes whose scale is fixed ahead of time from an observer's range over calibration data.
+inline bool act_is_calibrated(ActMode m) { return m == ActMode::Static || m == ActMode::Fp8; }
+std::string act_weight_requirement(ActMode m);
 
 struct ActQuantSpec {
   ActMode mode = ActMode::None;
   QScheme scheme = QScheme::symmetric(8);  // static: 8-bit per-tensor, signed symmetric or unsigned affine
-  ScaleZero act;                           // static
+  ScaleZero act;                           // static, fp8 (scale only)
   float threshold = 6.0f;                  // llm-int8: |x| from which an input column is an outlier
   // static: where the range came from (recorded in checkpoints and reports)
   std::string observer;
   float lo = 0, hi = 0;
   double clipped_fraction = 0;
 };
+
+// fp8 activations: out[i] = s·e4m3(x[i] / s), saturating; s > 0 (s = 0 gives zeros).
+void fake_quantize_fp8(std::span<const float> x, float s, std::span<float> out);
 
 // x (n tokens × cols) quantized as `spec` says: codes per token row, and each token's scale
 // (dynamic, llm-int8) or the one scale and zero (static); llm-int8's outlier columns listed

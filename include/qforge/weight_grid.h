@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "qforge/codebook.h"
+#include "qforge/float_convert.h"
 #include "qforge/ggml_types.h"
 #include "qforge/tensor.h"
 
@@ -27,6 +28,7 @@ enum class GridKind : uint8_t {
   IntMin,                        // unsigned b-bit codes, value = s·q + m with f16 s, m (Q4_1's form, any b and G)
   NF4,                           // QLoRA's NormalFloat4: value = absmax·nf4[q], blocks of G (64)
   Ternary,                       // BitNet b1.58: value = γ·(q − 1), q ∈ {0, 1, 2}, γ = mean|W| per tensor
+  Fp8E4M3,                       // value = s·e4m3(q), q the fp8 byte (never a NaN code), s = max|w| / 448 in f32
 };
 
 // One group's parameters. Float-minimum grids (Q4_1, Q5_1) use value = scale·q + min with
@@ -52,6 +54,7 @@ struct WeightGrid {
   static WeightGrid integer_min(int bits, int64_t group_size);  // a float minimum instead of an integer zero
   static WeightGrid nf4(int64_t block = 64, bool double_quant = false);
   static WeightGrid ternary();
+  static WeightGrid fp8(int64_t group_size = 0);  // e4m3 codes, one f32 scale per row (or per group)
   // The kind's stable name in files ("q4_0", "int_sym", "int_affine") and back.
   std::string_view kind_name() const;
   static WeightGrid from_kind_name(std::string_view kind, int bits, int64_t group_size, bool double_quant = false);
@@ -59,9 +62,9 @@ struct WeightGrid {
   int32_t qmin() const;
   int32_t qmax() const;
   bool has_float_min() const { return kind == GridKind::Q4_1 || kind == GridKind::Q5_1 || kind == GridKind::IntMin; }
-  bool has_zero_points() const { return !has_float_min() && kind != GridKind::NF4; }
-  // NF4 and ternary keep their scales in f32 (bitsandbytes and BitNet do); the others in f16.
-  bool f32_scales() const { return kind == GridKind::NF4 || kind == GridKind::Ternary; }
+  bool has_zero_points() const { return !has_float_min() && kind != GridKind::NF4 && kind != GridKind::Fp8E4M3; }
+  // NF4, ternary and fp8 keep their scales in f32 (bitsandbytes, BitNet and fp8 checkpoints do); the others in f16.
+  bool f32_scales() const { return kind == GridKind::NF4 || kind == GridKind::Ternary || kind == GridKind::Fp8E4M3; }
   // One scale for the whole tensor (ternary): every group's parameters are the same.
   bool per_tensor() const { return kind == GridKind::Ternary; }
   std::optional<GgmlType> ggml_type() const;  // the GGUF block type whose values this is
@@ -81,6 +84,7 @@ struct WeightGrid {
   int32_t nearest(float w, GroupParams p) const;
   float value(int32_t q, GroupParams p) const {
     if (kind == GridKind::NF4) return p.scale * nf4_values()[static_cast<size_t>(q) & 15];
+    if (kind == GridKind::Fp8E4M3) return p.scale * f8_e4m3_to_f32(static_cast<uint8_t>(q));
     return has_float_min() ? p.scale * static_cast<float>(q) + p.min : p.scale * static_cast<float>(q - p.zero);
   }
 };

@@ -60,7 +60,7 @@ Weight load_matrix(const ModelFile& f, const std::string& name, int64_t rows, in
   if (!t) return w;
   w.rows = rows;
   w.cols = cols;
-  if (t->act && t->act->mode != ActMode::None) {  // W8A8: executed by the integer path in any case
+  if (t->act && t->act->mode != ActMode::None && t->act->mode != ActMode::Fp8) {  // W8A8: executed by the integer path in any case
     if (!t->packed) throw Error(ErrorCategory::BadFile, f.path + ": " + name + " quantizes its input but has no int8 weights");
     auto i8 = std::make_shared<const Int8Weights>(int8_weights_from(*t->packed));
     w.type = w.stored = GgmlType::I8;
@@ -70,6 +70,7 @@ Weight load_matrix(const ModelFile& f, const std::string& name, int64_t rows, in
     w.i8 = std::move(i8);
     return w;
   }
+  if (t->act && t->act->mode == ActMode::Fp8) w.act = *t->act;  // fp8 inputs: rounded in linear, then f32
   const std::optional<GgmlType> stored = t->block ? t->block : plain_type(t->dtype);
   w.stored = stored.value_or(GgmlType::F32);
   const bool in_place = !to_f32 && stored && !t->stored_transposed && t->rope_permute_heads == 0;
@@ -115,6 +116,11 @@ void linear(ThreadPool& pool, const Weight& w, const float* x, int64_t n, const 
     return;
   }
   std::vector<float> rounded;
+  if (w.act.mode == ActMode::Fp8) {  // e4m3 activations with the checkpoint's per-tensor scale
+    rounded.resize(static_cast<size_t>(n * in));
+    fake_quantize_fp8({x, rounded.size()}, w.act.act.scale, rounded);
+    x = rounded.data();
+  }
   if (emulate_a8 && has_int8_dot(w.stored) && !has_int8_dot(w.type)) {
     rounded.resize(static_cast<size_t>(n * in));
     std::vector<kernels::BlockA8> blocks(static_cast<size_t>(in / 32));

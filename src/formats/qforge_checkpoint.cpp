@@ -30,6 +30,8 @@ std::string act_json(const ActQuantSpec& a) {
     j.update({{"signed", a.scheme.is_signed}, {"symmetric", a.scheme.mode == QMode::Symmetric}, {"reduce_range", a.scheme.reduce_range},
               {"scale", a.act.scale}, {"zero", a.act.zero_point}, {"observer", a.observer}, {"lo", a.lo}, {"hi", a.hi},
               {"clipped", a.clipped_fraction}});
+  if (a.mode == ActMode::Fp8)
+    j.update({{"scale", a.act.scale}, {"observer", a.observer}, {"lo", a.lo}, {"hi", a.hi}, {"clipped", a.clipped_fraction}});
   if (a.mode == ActMode::LlmInt8)  // JSON has no infinity: FLT_MAX keeps every column in int8 alike
     j["threshold"] = std::isfinite(a.threshold) ? a.threshold : std::numeric_limits<float>::max();
   return j.dump();
@@ -49,6 +51,14 @@ ActQuantSpec parse_act_json(const std::string& text) {
     if (a.act.zero_point < a.scheme.qmin() || a.act.zero_point > a.scheme.qmax())
       throw Error(ErrorCategory::BadFile, "zero " + std::to_string(a.act.zero_point) + " outside the codes [" +
                                               std::to_string(a.scheme.qmin()) + ", " + std::to_string(a.scheme.qmax()) + "]");
+    a.observer = j.value("observer", std::string());
+    a.lo = j.value("lo", 0.0f);
+    a.hi = j.value("hi", 0.0f);
+    a.clipped_fraction = j.value("clipped", 0.0);
+  }
+  if (a.mode == ActMode::Fp8) {
+    a.act = {j.at("scale").get<float>(), 0};
+    if (!std::isfinite(a.act.scale) || a.act.scale < 0) throw Error(ErrorCategory::BadFile, "scale must be finite and >= 0");
     a.observer = j.value("observer", std::string());
     a.lo = j.value("lo", 0.0f);
     a.hi = j.value("hi", 0.0f);
@@ -184,9 +194,10 @@ std::vector<WrittenTensor> write_qforge_checkpoint(const ModelFile& m, const std
       }
       meta["qforge.grid." + t.name] = grid_meta.dump();
       if (const auto a = act.find(t.name); a != act.end() && a->second.mode != ActMode::None) {
-        if (p.grid.kind != GridKind::IntSymmetric || p.grid.bits != 8 || p.grid.group_size != 0)
-          throw Error(ErrorCategory::InvalidArgument, "qforge checkpoint: " + t.name + " quantizes its activations but its weights are " +
-                                                          p.grid.describe() + ", not int8 sym per-channel");
+        if (!act_accepts(a->second.mode, p.grid))
+          throw Error(ErrorCategory::InvalidArgument, "qforge checkpoint: " + t.name + " quantizes its activations (" +
+                                                          std::string(act_mode_name(a->second.mode)) + ") but its weights are " +
+                                                          p.grid.describe() + ", not " + act_weight_requirement(a->second.mode));
         meta["qforge.act." + t.name] = act_json(a->second);
       }
       report.push_back({t.name, p.grid.describe(), t.shape, p.nbytes(), ""});
@@ -272,10 +283,12 @@ void add_qforge_checkpoint(ModelFile& f, SafetensorsFile st) {
     if (key.rfind("qforge.act.", 0) != 0) continue;
     const std::string name = key.substr(11), where = st.path + " (metadata " + key + ")";
     const auto it = std::find_if(packed.begin(), packed.end(), [&](const ModelTensor& t) { return t.name == name; });
-    if (it == packed.end() || it->packed->grid.kind != GridKind::IntSymmetric || it->packed->grid.bits != 8 || it->packed->grid.group_size != 0)
-      throw Error(ErrorCategory::BadFile, where + ": names no int8 sym per-channel weight");
+    if (it == packed.end()) throw Error(ErrorCategory::BadFile, where + ": names no quantized weight");
     try {
       it->act = parse_act_json(value);
+      if (!act_accepts(it->act->mode, it->packed->grid))
+        throw Error(ErrorCategory::BadFile, "activations " + std::string(act_mode_name(it->act->mode)) + " need " +
+                                                act_weight_requirement(it->act->mode) + ", the weights are " + it->packed->grid.describe());
     } catch (const json::exception& e) {
       throw Error(ErrorCategory::BadFile, where + ": " + e.what());
     } catch (const Error& e) {

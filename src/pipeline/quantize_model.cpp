@@ -118,7 +118,7 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
   };
   const auto start = Clock::now();
   const bool with_data = calib && !calib->samples.empty();
-  if (o.act_mode == ActMode::Static && !with_data)
+  if (act_is_calibrated(o.act_mode) && !with_data)
     throw Error(ErrorCategory::InvalidArgument, "static activation quantization needs calibration samples for its ranges");
   // Float weights run as stored (mmapped f32/f16/bf16, no f32 copy of the model); a quantized
   // source is dequantized so calibration sees exact values, not the int8-activation path.
@@ -170,7 +170,7 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
             st.abs_sum.assign(static_cast<size_t>(in), 0.0);
             st.abs_max.assign(static_cast<size_t>(in), 0.0f);
           }
-          if (o.act_mode == ActMode::Static) observers.try_emplace(name, o.observer).first->second.observe({x, static_cast<size_t>(n * in)}, name + " input");
+          if (act_is_calibrated(o.act_mode)) observers.try_emplace(name, o.observer).first->second.observe({x, static_cast<size_t>(n * in)}, name + " input");
           accumulate_hessian(pool, x, n, in, st.h);
           for (int64_t t = 0; t < n; ++t)
             for (int64_t i = 0; i < in; ++i) {
@@ -213,7 +213,7 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
       const std::vector<std::string> smoothed = pipeline::smoothquant_block(
           *model, "blk." + std::to_string(b) + ".", names, input_of, stats, plans, bw, o.smooth_alpha,
           emit_float ? emit_float : [](const std::string&, const Tensor&) {});
-      if (o.act_mode == ActMode::Static && !smoothed.empty()) {  // the static ranges are those of the smoothed inputs x/s
+      if (act_is_calibrated(o.act_mode) && !smoothed.empty()) {  // the static ranges are those of the smoothed inputs x/s
         for (const auto& root : smoothed) observers.erase(root);
         model->set_observer([&](const std::string& name, const float* x, int64_t n, int64_t in) {
           if (std::find(smoothed.begin(), smoothed.end(), name) != smoothed.end())
@@ -230,7 +230,7 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
     std::map<std::string, double> alpha_of;
     if (any_awq) {
       if (!with_data) throw Error(ErrorCategory::InvalidArgument, "awq needs calibration samples");
-      if (o.act_mode == ActMode::Static)  // AWQ rescales the inputs after their ranges were observed
+      if (act_is_calibrated(o.act_mode))  // AWQ rescales the inputs after their ranges were observed
         throw Error(ErrorCategory::InvalidArgument, "static activation ranges and AWQ's input scaling do not combine; use rtn or gptq weights");
       const auto form_for = [&](const std::vector<double>& hd, int64_t cols) -> QuadraticForm {
         auto hf = std::make_shared<std::vector<float>>(hd.begin(), hd.end());
@@ -319,15 +319,18 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
         }
       }
       if (o.act_mode != ActMode::None) {
-        if (grid.kind != GridKind::IntSymmetric || grid.bits != 8 || grid.group_size != 0)
-          throw Error(ErrorCategory::InvalidArgument, name + ": activation quantization takes int8 sym per-channel weights, not " + grid.describe());
+        if (!act_accepts(o.act_mode, grid))
+          throw Error(ErrorCategory::InvalidArgument, name + ": " + std::string(act_mode_name(o.act_mode)) + " activations take " +
+                                                          act_weight_requirement(o.act_mode) + ", not " + grid.describe());
         r.act.mode = o.act_mode;
         r.act.threshold = o.llm_threshold;
-        if (o.act_mode == ActMode::Static) {
+        if (act_is_calibrated(o.act_mode)) {
           const Observer& ob = observers.at(input_of.at(name));
           const ObservedRange range = ob.range();
           r.act.scheme = o.observer.scheme;
-          r.act.act = choose_scale_zero(range.lo, range.hi, o.observer.scheme);
+          // fp8: the range's larger end lands on e4m3's largest finite value, 448
+          r.act.act = o.act_mode == ActMode::Fp8 ? ScaleZero{std::max(std::fabs(range.lo), std::fabs(range.hi)) / 448.0f, 0}
+                                                 : choose_scale_zero(range.lo, range.hi, o.observer.scheme);
           r.act.observer = std::string(observer_name(o.observer.kind));
           r.act.lo = range.lo;
           r.act.hi = range.hi;

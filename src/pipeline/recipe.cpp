@@ -66,7 +66,7 @@ bool in_block(const std::string& name) { return name.rfind("blk.", 0) == 0; }
 
 void PlanSpec::override_with(const PlanSpec& s) {
   if (s.method && s.method != method) {  // a new method does not inherit what only the old one took
-    const bool fixed_grid = *s.method == "nf4" || *s.method == "bitnet";
+    const bool fixed_grid = *s.method == "nf4" || *s.method == "bitnet" || *s.method == "fp8";
     if (fixed_grid && !(s.type || s.bits || s.group_size || s.sym)) {
       type.reset();
       bits.reset();
@@ -101,8 +101,16 @@ LayerPlan resolve_plan(const PlanSpec& s, bool gguf, const std::string& where) {
                         : WeightGrid::ternary();
     return p;
   }
+  if (m == "fp8") {  // RTN onto e4m3 codes with an f32 scale per row (or per group)
+    if (s.type || s.bits || s.sym) invalid(where + ": method fp8 fixes the grid (e4m3 codes; only the group size, default per channel, applies)");
+    if (gguf) invalid(where + ": method fp8 has no GGUF block type; write qforge's checkpoint (-o OUT.safetensors)");
+    if (s.double_quant.value_or(false)) invalid(where + ": double quant applies to method nf4");
+    p.method = WeightMethod::Rtn;
+    p.grid = WeightGrid::fp8(s.group_size.value_or(0));
+    return p;
+  }
   if (m != "rtn" && m != "gptq" && m != "hqq" && m != "awq")
-    invalid(where + ": unknown method '" + m + "'; supported: rtn, gptq, awq, hqq, nf4, bitnet");
+    invalid(where + ": unknown method '" + m + "'; supported: rtn, gptq, awq, hqq, nf4, bitnet, fp8");
   if (s.double_quant.value_or(false)) invalid(where + ": double quant applies to method nf4");
   p.method = parse_weight_method(m);
   if (p.method == WeightMethod::Hqq) {  // a float zero point: q4_1/q5_1 in GGUF, int_min in qforge's checkpoint

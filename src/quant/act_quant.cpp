@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "qforge/error.h"
+#include "kernels/w8a8/w8a8_kernels.h"
 #include "qforge/float_convert.h"
 
 namespace qforge {
@@ -20,7 +21,7 @@ void check_shapes(const Int8Weights& w, std::span<const float> x, int64_t n, std
   if (w.cols > (int64_t{1} << 16)) throw Error(ErrorCategory::InvalidArgument, std::string(who) + ": more than 2^16 inputs overflow int32");
 }
 
-int8_t to_int8(double v) { return static_cast<int8_t>(std::clamp(std::nearbyint(v), -127.0, 127.0)); }
+int8_t to_int8(double v) { return v != v ? int8_t{0} : static_cast<int8_t>(std::clamp(std::nearbyint(v), -127.0, 127.0)); }
 
 
 Int8Weights with_row_sums(Int8Weights w) {
@@ -73,14 +74,31 @@ std::string_view act_mode_name(ActMode m) {
     case ActMode::Dynamic: return "dynamic";
     case ActMode::Static: return "static";
     case ActMode::LlmInt8: return "llm-int8";
+    case ActMode::Fp8: return "fp8";
   }
   return "?";
 }
 
+bool act_accepts(ActMode m, const WeightGrid& g) {
+  if (m == ActMode::None) return true;
+  if (m == ActMode::Fp8) return g.kind == GridKind::Fp8E4M3 && !g.axis0;
+  return g.kind == GridKind::IntSymmetric && g.bits == 8 && g.group_size == 0 && !g.axis0;
+}
+
+std::string act_weight_requirement(ActMode m) {
+  return m == ActMode::Fp8 ? "fp8 e4m3 weights" : "int8 sym per-channel weights";
+}
+
+void fake_quantize_fp8(std::span<const float> x, float s, std::span<float> out) {
+  if (out.size() != x.size()) throw Error(ErrorCategory::InvalidArgument, "fp8 activations: output size differs from input");
+  for (size_t i = 0; i < x.size(); ++i)
+    out[i] = s > 0 ? s * f8_e4m3_to_f32(f32_to_f8_e4m3(x[i] / s, Overflow::Saturate)) : 0.0f;
+}
+
 ActMode parse_act_mode(std::string_view name) {
-  for (ActMode m : {ActMode::None, ActMode::Dynamic, ActMode::Static, ActMode::LlmInt8})
+  for (ActMode m : {ActMode::None, ActMode::Dynamic, ActMode::Static, ActMode::LlmInt8, ActMode::Fp8})
     if (name == act_mode_name(m)) return m;
-  throw Error(ErrorCategory::InvalidArgument, "unknown activation mode '" + std::string(name) + "'; supported: none, dynamic, static, llm-int8");
+  throw Error(ErrorCategory::InvalidArgument, "unknown activation mode '" + std::string(name) + "'; supported: none, dynamic, static, llm-int8, fp8");
 }
 
 QuantizedActivations quantize_activations(const ActQuantSpec& spec, std::span<const float> x, int64_t n, int64_t cols) {
@@ -104,22 +122,27 @@ QuantizedActivations quantize_activations(const ActQuantSpec& spec, std::span<co
   std::vector<bool> outlier(static_cast<size_t>(cols), false);
   if (spec.mode == ActMode::LlmInt8) {
     if (!(spec.threshold >= 0)) throw Error(ErrorCategory::InvalidArgument, "LLM.int8(): the threshold must be a number >= 0");
-    for (int64_t j = 0; j < cols; ++j) {
-      for (int64_t t = 0; t < n && !outlier[static_cast<size_t>(j)]; ++t)
-        outlier[static_cast<size_t>(j)] = std::fabs(x[static_cast<size_t>(t * cols + j)]) >= spec.threshold;
+    for (int64_t t = 0; t < n; ++t)  // row by row: x is token-major
+      for (int64_t j = 0; j < cols; ++j)
+        if (std::fabs(x[static_cast<size_t>(t * cols + j)]) >= spec.threshold) outlier[static_cast<size_t>(j)] = true;
+    for (int64_t j = 0; j < cols; ++j)
       if (outlier[static_cast<size_t>(j)]) a.outliers.push_back(j);
-    }
   }
+  const kernels::W8A8Kernels& k = kernels::w8a8_kernels();
   a.scale.resize(static_cast<size_t>(n));
   for (int64_t t = 0; t < n; ++t) {
     const float* row = &x[static_cast<size_t>(t * cols)];
     float amax = 0;  // over the columns that stay in int8
-    for (int64_t j = 0; j < cols; ++j)
-      if (!outlier[static_cast<size_t>(j)]) amax = std::max(amax, std::fabs(row[j]));
+    if (a.outliers.empty()) amax = k.amax(row, cols);
+    else
+      for (int64_t j = 0; j < cols; ++j)
+        if (!outlier[static_cast<size_t>(j)]) amax = std::max(amax, std::fabs(row[j]));
     const float s = amax / 127.0f;
     a.scale[static_cast<size_t>(t)] = s;
-    for (int64_t j = 0; j < cols; ++j)
-      a.q[static_cast<size_t>(t * cols + j)] = outlier[static_cast<size_t>(j)] || s == 0 ? 0 : to_int8(static_cast<double>(row[j]) / s);
+    int16_t* q = &a.q[static_cast<size_t>(t * cols)];
+    if (s == 0) continue;  // codes stay 0
+    k.quantize(row, cols, s, q);
+    for (const int64_t j : a.outliers) q[j] = 0;
   }
   return a;
 }
@@ -132,19 +155,24 @@ void w8a8_rows(const Int8Weights& w, const QuantizedActivations& a, std::span<co
                                                     std::to_string(w.rows) + "×" + std::to_string(w.cols) + " layer");
   if (w.cols > (int64_t{1} << 16)) throw Error(ErrorCategory::InvalidArgument, "W8A8: more than 2^16 inputs overflow int32");
   const bool per_token = a.scale.size() == static_cast<size_t>(a.n);  // else one static scale
-  for (int64_t o = begin; o < end; ++o) {
-    const int8_t* qw = &w.q[static_cast<size_t>(o * w.cols)];
-    const float sw = w.scale[static_cast<size_t>(o)];
-    const int32_t wsum = a.zero != 0 ? w.row_sum[static_cast<size_t>(o)] : 0;  // the zero point's term
-    for (int64_t t = 0; t < a.n; ++t) {
-      const int16_t* qx = &a.q[static_cast<size_t>(t * w.cols)];
-      int32_t acc = 0;
-      for (int64_t j = 0; j < w.cols; ++j) acc += static_cast<int32_t>(qx[j]) * static_cast<int32_t>(qw[j]);
-      acc -= a.zero * wsum;
+  // exact int32 sums Σ q_x·q_w from the integer kernel, a chunk of output rows at a time
+  constexpr int64_t kChunk = 64;
+  std::vector<int32_t> sums(static_cast<size_t>(kChunk * a.n));
+  const kernels::W8A8Kernels& k = kernels::w8a8_kernels();
+  for (int64_t o0 = begin; o0 < end; o0 += kChunk) {
+    const int64_t m = std::min(kChunk, end - o0);
+    k.gemm({&w.q[static_cast<size_t>(o0 * w.cols)], w.cols, m, a.q.data(), w.cols, a.n, w.cols, sums.data(), m});
+    for (int64_t t = 0; t < a.n; ++t) {  // token-major, as y and the sums are laid out
       const float sx = a.scale[per_token ? static_cast<size_t>(t) : 0];
-      float v = sx * sw * static_cast<float>(acc);
-      for (const int64_t j : a.outliers) v += x[static_cast<size_t>(t * w.cols + j)] * (sw * static_cast<float>(qw[j]));
-      y[static_cast<size_t>(t * w.rows + o)] = v;
+      for (int64_t o = o0; o < o0 + m; ++o) {
+        const float sw = w.scale[static_cast<size_t>(o)];
+        const int32_t wsum = a.zero != 0 ? w.row_sum[static_cast<size_t>(o)] : 0;  // the zero point's term
+        const int32_t acc = sums[static_cast<size_t>(t * m + o - o0)] - a.zero * wsum;
+        float v = sx * sw * static_cast<float>(acc);
+        for (const int64_t j : a.outliers)
+          v += x[static_cast<size_t>(t * w.cols + j)] * (sw * static_cast<float>(w.q[static_cast<size_t>(o * w.cols + j)]));
+        y[static_cast<size_t>(t * w.rows + o)] = v;
+      }
     }
   }
 }

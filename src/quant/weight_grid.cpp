@@ -72,6 +72,11 @@ WeightGrid WeightGrid::integer_min(int bits, int64_t group_size) {
 
 WeightGrid WeightGrid::ternary() { return {GridKind::Ternary, 2, 0}; }
 
+WeightGrid WeightGrid::fp8(int64_t group_size) {
+  if (group_size < 0) invalid("group size must be >= 0 (0 = per channel), got " + std::to_string(group_size));
+  return {GridKind::Fp8E4M3, 8, group_size};
+}
+
 WeightGrid WeightGrid::integer(int bits, int64_t group_size, bool symmetric) {
   if (bits < 2 || bits > 8) invalid("integer grids take 2..8 bits, got " + std::to_string(bits));
   if (group_size < 0) invalid("group size must be >= 0 (0 = per channel), got " + std::to_string(group_size));
@@ -90,6 +95,7 @@ std::string_view WeightGrid::kind_name() const {
     case GridKind::IntMin: return "int_min";
     case GridKind::NF4: return "nf4";
     case GridKind::Ternary: return "ternary";
+    case GridKind::Fp8E4M3: return "fp8_e4m3";
   }
   return "?";
 }
@@ -99,9 +105,10 @@ WeightGrid WeightGrid::from_kind_name(std::string_view kind, int bits, int64_t g
   if (kind == "int_min") return integer_min(bits, group_size);
   if (kind == "nf4") return nf4(group_size, double_quant);
   if (kind == "ternary") return ternary();
+  if (kind == "fp8_e4m3") return fp8(group_size);
   for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1})
     if (kind == ggml_type_info(t).name) return ggml(t);
-  invalid("unknown grid kind '" + std::string(kind) + "'; supported: int_sym, int_affine, int_min, nf4, ternary, q8_0, q4_0, q4_1, q5_0, q5_1");
+  invalid("unknown grid kind '" + std::string(kind) + "'; supported: int_sym, int_affine, int_min, nf4, ternary, fp8_e4m3, q8_0, q4_0, q4_1, q5_0, q5_1");
 }
 
 int32_t WeightGrid::qmin() const { return kind == GridKind::Q8_0 ? -128 : 0; }  // int8 storage holds −128 too
@@ -135,6 +142,7 @@ double WeightGrid::bits_per_weight() const {
   if (kind == GridKind::NF4)
     return double_quant ? 4 + (8.0 + 32.0 / DoubleQuant::kBlock) / static_cast<double>(group_size) : 4 + 32.0 / static_cast<double>(group_size);
   if (group_size == 0) return bits;  // one f16 scale (and zero) per row: negligible
+  if (kind == GridKind::Fp8E4M3) return bits + 32.0 / static_cast<double>(group_size);  // f32 scale
   const double per_group = kind == GridKind::IntMin ? 32.0 : 16.0 + (kind == GridKind::IntAffine ? bits : 0);  // f16 scale (+ zero or min)
   return bits + per_group / static_cast<double>(group_size);
 }
@@ -143,6 +151,7 @@ std::string WeightGrid::describe() const {
   if (auto t = ggml_type()) return std::string(ggml_type_info(*t).name);
   if (kind == GridKind::NF4) return std::string(double_quant ? "nf4+dq" : "nf4") + " G=" + std::to_string(group_size);
   if (kind == GridKind::Ternary) return "ternary";
+  if (kind == GridKind::Fp8E4M3) return std::string("fp8 e4m3") + (group_size == 0 ? " per-channel" : " G=" + std::to_string(group_size));
   std::string s = "int" + std::to_string(bits) + (kind == GridKind::IntSymmetric ? " sym" : kind == GridKind::IntMin ? " min" : " asym");
   return s + (group_size == 0 ? " per-channel" : " G=" + std::to_string(group_size)) + (axis0 ? " axis 0" : "");
 }
@@ -168,6 +177,11 @@ GroupParams WeightGrid::fit(std::span<const float> w) const {
       float amax = 0;
       for (float v : w) amax = std::max(amax, std::fabs(v));
       return {amax, 0, 0};
+    }
+    case GridKind::Fp8E4M3: {  // the largest weight lands on e4m3's largest finite value, 448
+      float amax = 0;
+      for (float v : w) amax = std::max(amax, std::fabs(v));
+      return {amax / 448.0f, 0, 0};
     }
     case GridKind::Ternary: {  // γ = mean|W| (here over the span; quantize_rtn passes the whole tensor)
       double sum = 0;
@@ -202,6 +216,8 @@ GroupParams WeightGrid::fit(std::span<const float> w) const {
 
 int32_t WeightGrid::nearest(float w, GroupParams p) const {
   if (kind == GridKind::NF4) return codebook_nearest(p.scale == 0 ? 0.0f : w / p.scale, Codebook::NF4);
+  // e4m3's own round-to-nearest-even; beyond ±448 saturates (GPTQ's updates can push a weight past the range)
+  if (kind == GridKind::Fp8E4M3) return p.scale == 0 ? 0 : f32_to_f8_e4m3(w / p.scale, Overflow::Saturate);
   if (p.scale == 0) return std::clamp(has_float_min() ? 0 : p.zero, qmin(), qmax());
   const float t = has_float_min() ? (w - p.min) / p.scale : w / p.scale;
   // clamp in float first: t may be far outside int range

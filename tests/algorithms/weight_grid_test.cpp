@@ -153,6 +153,67 @@ TEST(WeightGrid, TernaryIsBitNetsAbsmeanRoundClip) {
   EXPECT_THROW((void)quantize_gptq(w, 2, 4, GptqHessian(std::vector<double>(16, 0.0), 4, {}), WeightGrid::ternary(), {}), Error);
 }
 
+TEST(WeightGrid, Fp8IsE4m3OfEachRowScaledSoItsLargestWeightIs448) {
+  // Row 0: s = 1/448, w/s = 448, −134.4, 22.4, 0. e4m3 steps are 16 in [128, 256) and 2 in [16, 32):
+  // 448 = 0x7E (its largest finite), −134.4 → −128 = 0xF0, 22.4 → 22 = 0x5B. Row 1 is all zero.
+  const std::vector<float> w = {1.0f, -0.3f, 0.05f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+  const QuantizedMatrix q = quantize_rtn(w, 2, 4, WeightGrid::fp8());
+  const float s = 1.0f / 448.0f;
+  EXPECT_EQ(q.params[0].scale, s);
+  EXPECT_EQ(q.params[1].scale, 0.0f);
+  const std::vector<int16_t> want = {0x7E, 0xF0, 0x5B, 0x00, 0, 0, 0, 0};
+  EXPECT_EQ(q.codes, want);
+  EXPECT_EQ(q.value(0, 0), s * 448.0f);
+  EXPECT_EQ(q.value(0, 1), s * -128.0f);
+  EXPECT_EQ(q.value(0, 2), s * 22.0f);
+  EXPECT_EQ(q.value(1, 3), 0.0f);
+  EXPECT_EQ(WeightGrid::fp8().describe(), "fp8 e4m3 per-channel");
+  EXPECT_EQ(WeightGrid::fp8().bits_per_weight(), 8.0);
+  // past ±448 (GPTQ's updates can push a weight there) saturates; no code is ever a NaN (0x7F, 0xFF)
+  const WeightGrid g = WeightGrid::fp8();
+  EXPECT_EQ(g.nearest(1000.0f * s, q.params[0]), 0x7E);
+  EXPECT_EQ(g.nearest(-1e30f, q.params[0]), 0xFE);
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<float> u(-600.0f, 600.0f);
+  for (int i = 0; i < 100000; ++i) {
+    const int32_t c = g.nearest(u(rng) * s, q.params[0]);
+    ASSERT_NE(c & 0x7F, 0x7F);
+  }
+  // the checkpoint's packing keeps the bytes and the f32 scales
+  const PackedMatrix packed = pack_matrix(q);
+  packed.view().validate("fp8 test");
+  std::vector<float> back(8);
+  dequantize_packed(packed.view(), back);
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(back[static_cast<size_t>(i)], q.value(i / 4, i % 4)) << i;
+  EXPECT_TRUE(packed.zeros.empty());
+  EXPECT_EQ(packed.scales.size(), 2 * sizeof(float));
+  // GPTQ runs on the grid too, and its H-weighted error is below RTN's on correlated inputs
+  const int64_t rows = 16, cols = 64;
+  const std::vector<float> wr = heavy_tailed(static_cast<size_t>(rows * cols), 4);
+  std::normal_distribution<double> gd;
+  std::vector<double> x(static_cast<size_t>(256 * cols));
+  for (int64_t t = 0; t < 256; ++t) {
+    const double common = gd(rng);
+    for (int64_t j = 0; j < cols; ++j) x[static_cast<size_t>(t * cols + j)] = common + 0.3 * gd(rng);
+  }
+  std::vector<double> h(static_cast<size_t>(cols * cols), 0.0);
+  for (int64_t t = 0; t < 256; ++t)
+    for (int64_t i = 0; i < cols; ++i)
+      for (int64_t j = 0; j < cols; ++j) h[static_cast<size_t>(i * cols + j)] += 2.0 * x[static_cast<size_t>(t * cols + i)] * x[static_cast<size_t>(t * cols + j)] / 256;
+  const auto err = [&](const QuantizedMatrix& m) {
+    double e = 0;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t i = 0; i < cols; ++i)
+        for (int64_t j = 0; j < cols; ++j)
+          e += (wr[static_cast<size_t>(r * cols + i)] - m.value(r, i)) * h[static_cast<size_t>(i * cols + j)] *
+               (wr[static_cast<size_t>(r * cols + j)] - m.value(r, j));
+    return e;
+  };
+  const QuantizedMatrix rtn = quantize_rtn(wr, rows, cols, g);
+  const QuantizedMatrix gptq = quantize_gptq(wr, rows, cols, GptqHessian(h, cols, {}), g, {});
+  EXPECT_LT(err(gptq), err(rtn));
+}
+
 TEST(WeightGrid, BadShapesAndValuesAreRefusedWithTheReason) {
   const std::vector<float> w(3 * 48, 0.1f);
   try {

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <tuple>
 
 #include "support/shared_data.h"
 #include "support/temp_dir.h"
@@ -235,6 +236,37 @@ TEST(CliModels, QuantizeW8A8ModesWriteCheckpointsThatRun) {
     EXPECT_EQ(r.code, 1) << args;
     EXPECT_TRUE(contains(r.out, expect)) << r.out;
   }
+}
+
+TEST(CliModels, QuantizeFloatModesAndFp8WriteModelsThatRun) {
+  QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
+  qforge::testing::TempDir dir;
+  for (const auto& [args, file, shown] : std::initializer_list<std::tuple<std::string, std::string, std::string>>{
+           {"--method fp16", "h.gguf", "f16"},
+           {"--method bf16", "b.safetensors", "bf16"},
+           {"--method fp8", "w.safetensors", "fp8 e4m3 per-channel"},
+           {"--method fp8 --group-size 32", "g.safetensors", "fp8 e4m3 G=32"},
+           {"--method fp8 --act fp8 --calib random --calib-samples 4 --calib-seqlen 64", "a.safetensors", "fp8 e4m3 per-channel, a8 fp8"}}) {
+    const std::string out = dir.file(file);
+    const CliResult q = run("quantize '" + bin.string() + "' -o '" + out + "' " + args);
+    ASSERT_EQ(q.code, 0) << q.out;
+    EXPECT_TRUE(contains(run("info '" + out + "' --tensors").out, shown)) << args;
+    EXPECT_EQ(run("run '" + out + "' -p 'Once upon a time' -n 4").code, 0) << args;
+  }
+  const std::string out = dir.file("x.safetensors");
+  for (const auto& [args, expect] : std::initializer_list<std::pair<std::string, std::string>>{
+           {"--method fp16 --bits 4", "--method fp16 narrows every float tensor; it takes no grid"},
+           {"--method fp8 --bits 4", "method fp8 fixes the grid"},
+           {"--method fp8 --act static", "--method fp8 takes --act fp8 (e4m3 activations), not static"},
+           {"--method dynamic --act fp8", "--act applies to --method smoothquant and fp8"}}) {
+    const CliResult r = run("quantize '" + bin.string() + "' -o '" + out + "' " + args);
+    EXPECT_EQ(r.code, 1) << args;
+    EXPECT_TRUE(contains(r.out, expect)) << r.out;
+    EXPECT_FALSE(std::filesystem::exists(out)) << args;
+  }
+  const CliResult g = run("quantize '" + bin.string() + "' -o '" + dir.file("x.gguf") + "' --method fp8");
+  EXPECT_EQ(g.code, 1);
+  EXPECT_TRUE(contains(g.out, "method fp8 has no GGUF block type")) << g.out;
 }
 
 TEST(CliModels, QuantizeToAGptqFolderThatRunsAndRefusesWhatItCannotHold) {

@@ -8,8 +8,10 @@
 #include <cmath>
 #include <map>
 
+#include "qforge/act_quant.h"
 #include "qforge/engine.h"
 #include "qforge/error.h"
+#include "qforge/float_convert.h"
 #include "qforge/pipeline.h"
 #include "qforge/qforge_checkpoint.h"
 #include "qforge/synth.h"
@@ -141,6 +143,66 @@ TEST(W8A8, StaticRangesAreTheObservedOnesAndTravelInTheCheckpoint) {
   meta["qforge.act.token_embd.weight"] = R"({"mode":"dynamic"})";
   write_safetensors(dir.file("bad2.safetensors"), st.tensors, meta);
   EXPECT_THROW((void)open_model(dir.file("bad2.safetensors")), Error);
+}
+
+// fp8: e4m3 weights per channel and, with ActMode::Fp8, e4m3 inputs whose per-tensor scale puts
+// the observed range's larger end on 448: the recorded scales follow that rule, the checkpoint
+// carries them, the engine's logits move off the weights-only model's by rounding-sized
+// amounts, and fp8 activations on int8 weights are refused when read.
+TEST(W8A8, Fp8WeightsAndActivationsRunThroughTheEngine) {
+  QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
+  const ModelFile f = open_model(bin.string());
+  const CalibrationSet calib = random_calibration(f.config->vocab_size, 6, 64, 5, static_cast<int32_t>(f.vocab->bos));
+  const auto run = [&](ActMode mode) {
+    QuantizeOptions o;
+    o.grid = WeightGrid::fp8();
+    o.act_mode = mode;
+    W8A8 r;
+    r.summary = quantize_model(f, &calib, o, [&](const std::string& n, const QuantizedMatrix& q) { r.packed[n] = pack_matrix(q); });
+    return r;
+  };
+  const W8A8 wq = run(ActMode::None), aq = run(ActMode::Fp8);
+  for (const auto& [name, a] : aq.summary.act) {
+    EXPECT_EQ(a.mode, ActMode::Fp8) << name;
+    EXPECT_EQ(a.act.scale, std::max(std::fabs(a.lo), std::fabs(a.hi)) / 448.0f) << name;
+    EXPECT_EQ(a.clipped_fraction, 0.0) << name;  // min-max: nothing beyond the range
+  }
+  EXPECT_EQ(aq.summary.act.size(), 7u * static_cast<size_t>(f.config->num_layers));
+  testing::TempDir dir;
+  const std::vector<float> w8 = logits_of(f, wq, dir.file("fp8w.safetensors"));
+  const std::vector<float> a8 = logits_of(f, aq, dir.file("fp8wa.safetensors"));
+  const double e = rel_diff(a8, w8);
+  EXPECT_GT(e, 1e-4);  // the inputs really are rounded
+  EXPECT_LT(e, 0.1);
+  // the engine rounds exactly as fake_quantize_fp8 does: watch one linear's input on both models
+  const ModelFile g = open_model(dir.file("fp8wa.safetensors"));
+  const ModelTensor* t = g.find("blk.0.attn_q.weight");
+  ASSERT_TRUE(t && t->act);
+  EXPECT_EQ(t->act->mode, ActMode::Fp8);
+  EXPECT_EQ(t->act->act.scale, aq.summary.act.at("blk.0.attn_q.weight").act.scale);
+  EXPECT_EQ(t->type_name(), "fp8 e4m3 per-channel, a8 fp8");
+  std::vector<float> rounded;
+  const float s = t->act->act.scale;
+  for (const float v : std::vector<float>{0.0f, s * 448.0f, s * 1000.0f, -s * 17.0f, s * 0.001f}) {
+    rounded.assign(1, 0.0f);
+    fake_quantize_fp8(std::vector<float>{v}, s, rounded);
+    EXPECT_EQ(rounded[0], s * f8_e4m3_to_f32(f32_to_f8_e4m3(v / s, Overflow::Saturate))) << v;
+  }
+  // fp8 activations on int8 weights are refused when read
+  const SafetensorsFile st = read_safetensors(dir.file("fp8wa.safetensors"));
+  auto meta = st.metadata;
+  const W8A8 i8 = quantize(f, ActMode::Dynamic, nullptr);
+  write_qforge_checkpoint(f, dir.file("dyn.safetensors"), i8.packed, DType::f32, {}, {}, i8.summary.act);
+  const SafetensorsFile sd = read_safetensors(dir.file("dyn.safetensors"));
+  auto dmeta = sd.metadata;
+  dmeta["qforge.act.blk.0.attn_q.weight"] = meta["qforge.act.blk.0.attn_q.weight"];
+  write_safetensors(dir.file("bad.safetensors"), sd.tensors, dmeta);
+  try {
+    (void)open_model(dir.file("bad.safetensors"));
+    ADD_FAILURE();
+  } catch (const Error& e2) {
+    EXPECT_NE(std::string(e2.what()).find("need fp8 e4m3 weights"), std::string::npos) << e2.what();
+  }
 }
 
 // SmoothQuant at α = 0.5 balances each smoothed channel: max|X_j/s_j| = max|W_j·s_j| = √(max|X_j|·max|W_j|).

@@ -31,7 +31,7 @@ constexpr const char* kUsage =
     "                       [--calib FILE|self|random] [--calib-samples N] [--calib-seqlen L] [--seed S]\n"
     "                       [--damp X] [--act-order] [--block N] [--no-sequential] [--double-quant] [--hqq-*] [--awq-*]\n"
     "                       [--others T] [--recipe FILE] [--report FILE] [-t N]\n"
-    "  --method     rtn|gptq|awq|hqq|nf4|bitnet|dynamic|static|llm-int8|smoothquant:\n"
+    "  --method     rtn|gptq|awq|hqq|nf4|bitnet|fp8|fp16|bf16|dynamic|static|llm-int8|smoothquant:\n"
     "               rtn (round to nearest, data-free; default), gptq (Frantar et al., needs calibration),\n"
     "               awq (Lin et al.: activation-aware channel scales folded into the norms, and clipping;\n"
     "               needs calibration; --awq-objective block (default: each scale candidate judged by the\n"
@@ -43,6 +43,9 @@ constexpr const char* kUsage =
     "               down the tensor viewed as [G, numel/G], as HQQ's axis=0, qforge's checkpoint only),\n"
     "               nf4 (QLoRA's NormalFloat4, blocks of --group-size 64, --double-quant: 8-bit absmax) or\n"
     "               bitnet (b1.58 ternary, γ = mean|W| per tensor); nf4 and bitnet write qforge's checkpoint\n"
+    "               fp8 (e4m3 weights, f32 scale max|w|/448 per channel or --group-size G; --act fp8: e4m3\n"
+    "               activations too, one scale per input from calibration through --observer; qforge's checkpoint)\n"
+    "               fp16|bf16 (every float tensor narrowed, as convert --type; GGUF or safetensors)\n"
     "               W8A8 (int8 sym per-channel weights, the activations quantized at run time; qforge's checkpoint):\n"
     "               dynamic (each token's own int8 scale), static (one range per input from calibration through\n"
     "               --observer minmax|moving-average|percentile|mse|kl, --percentile 99.99, --momentum 0.01;\n"
@@ -111,6 +114,24 @@ void check_gptq_plans(const ModelFile& f, const Recipe& recipe, GptqZeros zeros)
   if (zeros == GptqZeros::V1 && main.grid.kind == GridKind::IntAffine)
     throw Error(ErrorCategory::InvalidArgument, "quantize: --format gptq (v1) stores zero points as z − 1 and cannot hold the zero "
                                                 "points of 0 that --asym gives; use --sym, or --format gptq_v2 (GPTQModel, transformers)");
+}
+
+// --method fp16|bf16: the float modes, so that one table compares downcasting with integer
+// quantization; every float tensor (norms included) is narrowed, as `qforge convert --type` does.
+int write_float_model(const std::string& model, const std::string& out, DType type, bool other_options) {
+  if (other_options)
+    throw Error(ErrorCategory::InvalidArgument, "quantize: --method " + std::string(type == DType::f16 ? "fp16" : "bf16") +
+                                                    " narrows every float tensor; it takes no grid, calibration, recipe or --act options");
+  const ModelFile m = open_model(model);
+  // safetensors: qforge's checkpoint (config and vocabulary inside, 1-D tensors kept f32), so it runs like the others
+  const std::vector<WrittenTensor> written =
+      out.ends_with(".gguf") ? write_gguf_model(m, out, type == DType::f16 ? GgmlType::F16 : GgmlType::BF16)
+                             : write_qforge_checkpoint(m, out, {}, type, {{"qforge.quantization.method", std::string(dtype_name(type))}});
+  uint64_t total = 0;
+  for (const auto& w : written) total += w.bytes;
+  std::printf("quantized %s → %s with %s: %zu tensors, %s of tensor data\n", model.c_str(), out.c_str(), std::string(dtype_name(type)).c_str(),
+              written.size(), human_bytes(total).c_str());
+  return 0;
 }
 
 }  // namespace
@@ -185,16 +206,23 @@ int cmd_quantize(std::span<const std::string> argv) {
                                                     "'; supported: .gguf (GGUF block types), .safetensors (qforge's checkpoint, "
                                                     "any grid), a folder with --format gptq|gptq_v2 (AutoGPTQ's layout)");
   }
+  if (method_name == "fp16" || method_name == "bf16")  // float downcasting: every float tensor narrowed, as convert does
+    return write_float_model(models.front(), *out, method_name == "fp16" ? DType::f16 : DType::bf16,
+                             type || bits >= 0 || group >= 0 || sym || double_quant || calib_arg || recipe_path || format || act_given);
   // W8A8 methods: RTN int8 per-channel weights, the activations quantized at run time
   const bool smoothquant = method_name == "smoothquant";
+  const bool fp8 = method_name == "fp8";
   const bool w8a8 = smoothquant || method_name == "dynamic" || method_name == "static" || method_name == "llm-int8";
   if (smoothquant) {
     o.smooth_alpha = alpha;
     o.act_mode = parse_act_mode(act_arg);
     if (o.act_mode != ActMode::Dynamic && o.act_mode != ActMode::Static)
       throw Error(ErrorCategory::InvalidArgument, "quantize: --method smoothquant runs W8A8 with --act static or dynamic, not " + act_arg);
+  } else if (fp8 && act_given) {
+    if (act_arg != "fp8") throw Error(ErrorCategory::InvalidArgument, "quantize: --method fp8 takes --act fp8 (e4m3 activations), not " + act_arg);
+    o.act_mode = ActMode::Fp8;
   } else if (act_given) {
-    throw Error(ErrorCategory::InvalidArgument, "quantize: --act applies to --method smoothquant");
+    throw Error(ErrorCategory::InvalidArgument, "quantize: --act applies to --method smoothquant and fp8");
   }
   if (w8a8) {
     if (!smoothquant) o.act_mode = parse_act_mode(method_name);
@@ -242,7 +270,7 @@ int cmd_quantize(std::span<const std::string> argv) {
   if (gptq_format) check_gptq_plans(f, recipe, *gptq_format);
   const int64_t seqlen = std::min(seqlen_arg, f.config->context_length);
   const std::string calib_kind =
-      calib_arg.value_or(recipe.needs_calibration() || o.act_mode == ActMode::Static || o.smooth_alpha >= 0 ? "self" : "");
+      calib_arg.value_or(recipe.needs_calibration() || act_is_calibrated(o.act_mode) || o.smooth_alpha >= 0 ? "self" : "");
   std::optional<CalibrationSet> calib;
   if (calib_kind == "random") {
     std::optional<int32_t> bos;
@@ -309,7 +337,8 @@ int cmd_quantize(std::span<const std::string> argv) {
     if (o.act_mode != ActMode::None) {
       meta["qforge.quantization.activations"] = (o.smooth_alpha >= 0 ? "smoothquant α " + std::to_string(o.smooth_alpha) + ", " : std::string()) +
           std::string(act_mode_name(o.act_mode)) +
-          (o.act_mode == ActMode::Static ? ", " + o.observer.scheme.describe() + ", observer " + std::string(observer_name(o.observer.kind)) : "") +
+          (o.act_mode == ActMode::Static ? ", " + o.observer.scheme.describe() + ", observer "
+                                         : o.act_mode == ActMode::Fp8 ? ", e4m3 per tensor, observer " + std::string(observer_name(o.observer.kind)) : "") +
           (o.act_mode == ActMode::LlmInt8 ? ", threshold " + std::to_string(o.llm_threshold) : "");
     }
     written = write_qforge_checkpoint(f, *out, packed, others_dtype, meta, floats, s.act);
@@ -369,7 +398,7 @@ int cmd_quantize(std::span<const std::string> argv) {
       std::printf("activations  llm-int8, threshold %g: %.2f %% of input columns reached it on the calibration data on average, at most %.2f %%\n",
                   static_cast<double>(o.llm_threshold), 100 * sum / n, 100 * worst);
   }
-  if (o.act_mode == ActMode::Static) {  // how much the chosen ranges clip
+  if (act_is_calibrated(o.act_mode)) {  // how much the chosen ranges clip
     double sum = 0, worst = 0;
     int n = 0;
     std::string worst_name;
@@ -382,8 +411,9 @@ int cmd_quantize(std::span<const std::string> argv) {
       }
     }
     if (n > 0)
-      std::printf("activations  static %s, observer %s: %.4f %% of calibration values clipped on average, at most %.4f %% (%s)\n",
-                  o.observer.scheme.describe().c_str(), std::string(observer_name(o.observer.kind)).c_str(), 100 * sum / n, 100 * worst,
+      std::printf("activations  %s %s, observer %s: %.4f %% of calibration values clipped on average, at most %.4f %% (%s)\n",
+                  std::string(act_mode_name(o.act_mode)).c_str(),
+                  o.act_mode == ActMode::Fp8 ? "e4m3 per tensor" : o.observer.scheme.describe().c_str(), std::string(observer_name(o.observer.kind)).c_str(), 100 * sum / n, 100 * worst,
                   worst_name.c_str());
   }
   std::printf("size     %s, %.3f bits per weight over all tensors\n", human_bytes(total).c_str(), 8.0 * static_cast<double>(total) / static_cast<double>(params));
@@ -403,8 +433,8 @@ int cmd_quantize(std::span<const std::string> argv) {
                         {"seconds", l.seconds}});
       if (l.act.mode != ActMode::None) {
         nlohmann::json a = {{"mode", act_mode_name(l.act.mode)}};
-        if (l.act.mode == ActMode::Static)
-          a.update({{"observer", l.act.observer}, {"scheme", l.act.scheme.describe()}, {"lo", l.act.lo}, {"hi", l.act.hi},
+        if (act_is_calibrated(l.act.mode))
+          a.update({{"observer", l.act.observer}, {"scheme", l.act.mode == ActMode::Fp8 ? "e4m3 per tensor" : l.act.scheme.describe()}, {"lo", l.act.lo}, {"hi", l.act.hi},
                     {"scale", l.act.act.scale}, {"zero", l.act.act.zero_point}, {"clipped_fraction", l.act.clipped_fraction}});
         if (l.act.mode == ActMode::LlmInt8) a.update({{"threshold", l.act.threshold}, {"outlier_column_fraction", num(l.outlier_fraction)}});
         layers.back()["activations"] = a;
