@@ -1,7 +1,9 @@
-// W8A8 linear layers, scalar reference: int8 weights per output channel times activations
-// quantized to int8 — per token at run time (dynamic), with one range fixed by calibration
-// (static), or with LLM.int8()'s outlier columns kept in float. These are the spec the
-// engine's integer kernels are held to. docs/activation-quantization.md derives them.
+// W8A8 linear layers: int8 weights per output channel times activations quantized to int8 —
+// per token at run time (dynamic), with one range fixed by calibration (static), or with
+// LLM.int8()'s outlier columns kept in float — and fp8 activations. The integer sums come from
+// the w8a8 kernel family (exact, so every ISA gives the same bits; its scalar spec is
+// src/kernels/w8a8/reference.cpp); the rescale here is shared. docs/activation-quantization.md
+// derives them.
 //
 // Shapes as the engine's linear: x is n tokens × in (row-major), W is out × in, y = x·Wᵀ is
 // n × out. Products accumulate exactly in int32 (|q_w·q_x| ≤ 127·255, in ≤ 2^16 columns).
@@ -41,9 +43,9 @@ ActMode parse_act_mode(std::string_view name);
 // Whether weights on `g` can run with inputs quantized by `m` (the integer modes take int8 sym
 // per-channel weights, fp8 takes fp8 e4m3 weights), and the requirement in words.
 bool act_accepts(ActMode m, const WeightGrid& g);
+std::string act_weight_requirement(ActMode m);
 // Modes whose scale is fixed ahead of time from an observer's range over calibration data.
 inline bool act_is_calibrated(ActMode m) { return m == ActMode::Static || m == ActMode::Fp8; }
-std::string act_weight_requirement(ActMode m);
 
 struct ActQuantSpec {
   ActMode mode = ActMode::None;

@@ -1,4 +1,4 @@
-// W8A8 linear layers, scalar reference. docs/activation-quantization.md gives the algebra.
+// W8A8 linear layers on the w8a8 kernel's exact int32 sums. docs/activation-quantization.md gives the algebra.
 #include "qforge/act_quant.h"
 
 #include <algorithm>
@@ -6,8 +6,8 @@
 #include <string>
 #include <utility>
 
-#include "qforge/error.h"
 #include "kernels/w8a8/w8a8_kernels.h"
+#include "qforge/error.h"
 #include "qforge/float_convert.h"
 
 namespace qforge {
