@@ -148,6 +148,15 @@ struct PackedView {
 // out.size() == rows·cols; validate() first.
 void dequantize_packed(const PackedView& v, std::span<float> out);
 
+// The GGUF block type that holds exactly a packed matrix's values, when there is one: symmetric
+// int8 / int5 / int4 (zero 2^(b−1), f16 scales) are Q8_0 / Q5_0 / Q4_0 once every group is whole
+// blocks of 32 (G a multiple of 32, or per channel over rows of whole blocks). The engine runs
+// such weights on the block kernels, repacked at load.
+std::optional<GgmlType> ggml_twin(const WeightGrid& g, int64_t cols);
+// v's rows as blocks of `t` = ggml_twin(v.grid, v.cols), dequantizing to dequantize_packed's
+// values bit for bit; nullopt when a group's zero is not 2^(b−1) (a file may hold any zero).
+std::optional<std::vector<uint8_t>> packed_as_ggml(const PackedView& v, GgmlType t);
+
 // HQQ axis 0's groups as rows: B[j, t] = w[t·M + j] for w viewed as [G, M]; and back.
 std::vector<float> axis0_groups(std::span<const float> w, int64_t group);
 void axis0_scatter(std::span<const float> groups, int64_t group, std::span<float> w);

@@ -71,8 +71,19 @@ Weight load_matrix(const ModelFile& f, const std::string& name, int64_t rows, in
     return w;
   }
   if (t->act && t->act->mode == ActMode::Fp8) w.act = *t->act;  // fp8 inputs: rounded in linear, then f32
+  // qforge's symmetric int8/int5/int4 groups of whole 32-blocks run as their GGUF twin (the same
+  // values), repacked once here; the reference path dequantizes them and emulates as that type
+  const std::optional<GgmlType> twin = t->packed && !t->act ? ggml_twin(t->packed->grid, cols) : std::nullopt;
+  if (twin && !to_f32)
+    if (std::optional<std::vector<uint8_t>> blocks = packed_as_ggml(*t->packed, *twin)) {
+      w.type = w.stored = *twin;
+      w.row_bytes = static_cast<size_t>(ggml_row_bytes(w.type, static_cast<uint64_t>(cols)));
+      w.owned = Tensor::from_vector({static_cast<int64_t>(blocks->size())}, *blocks);
+      w.data = static_cast<const uint8_t*>(w.owned.data());
+      return w;
+    }
   const std::optional<GgmlType> stored = t->block ? t->block : plain_type(t->dtype);
-  w.stored = stored.value_or(GgmlType::F32);
+  w.stored = to_f32 ? twin.value_or(stored.value_or(GgmlType::F32)) : stored.value_or(GgmlType::F32);
   const bool in_place = !to_f32 && stored && !t->stored_transposed && t->rope_permute_heads == 0;
   // kernels read rows through typed pointers: the bytes must be aligned for the element
   const size_t align = stored == GgmlType::F32 ? 4 : 2;

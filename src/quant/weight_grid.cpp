@@ -374,6 +374,40 @@ void dequantize_packed(const PackedView& v, std::span<float> out) {
   }
 }
 
+std::optional<GgmlType> ggml_twin(const WeightGrid& g, int64_t cols) {
+  if (g.kind != GridKind::IntSymmetric || g.axis0 || g.double_quant || cols <= 0 || cols % 32 != 0 || g.group_cols(cols) % 32 != 0)
+    return std::nullopt;
+  switch (g.bits) {
+    case 8: return GgmlType::Q8_0;
+    case 5: return GgmlType::Q5_0;
+    case 4: return GgmlType::Q4_0;
+    default: return std::nullopt;
+  }
+}
+
+std::optional<std::vector<uint8_t>> packed_as_ggml(const PackedView& v, GgmlType t) {
+  if (ggml_twin(v.grid, v.cols) != t) invalid(v.grid.describe() + " over rows of " + std::to_string(v.cols) + " is not " + std::string(ggml_type_info(t).name));
+  const int32_t zero = 1 << (v.grid.bits - 1);
+  for (const uint8_t z : v.zeros)
+    if (z != zero) return std::nullopt;
+  QuantizedMatrix q = make_quantized_matrix(WeightGrid::ggml(t), v.rows, v.cols);
+  const auto cols = static_cast<size_t>(v.cols), rb = packed_bytes(cols, v.grid.bits);
+  const int64_t groups = v.grid.groups_per_row(v.cols), blocks_per_group = v.grid.group_cols(v.cols) / 32;
+  const int32_t offset = t == GgmlType::Q8_0 ? zero : 0;  // Q8_0 stores q − 128 as int8; Q5_0/Q4_0 the code around 16/8
+  std::vector<uint8_t> u(cols);
+  for (int64_t r = 0; r < v.rows; ++r) {
+    unpack_codes(v.codes.subspan(static_cast<size_t>(r) * rb, rb), v.grid.bits, u);
+    for (size_t j = 0; j < cols; ++j) q.codes[static_cast<size_t>(r) * cols + j] = static_cast<int16_t>(u[j] - offset);
+    for (int64_t k = 0; k < groups; ++k) {
+      const auto i = static_cast<size_t>(r * groups + k);
+      const float scale = f16_to_f32(static_cast<uint16_t>(v.scales[2 * i] | (v.scales[2 * i + 1] << 8)));  // f16: exact back in to_ggml
+      for (int64_t b = 0; b < blocks_per_group; ++b)
+        q.params[static_cast<size_t>(r * (v.cols / 32) + k * blocks_per_group + b)] = {scale, 0, zero - offset};
+    }
+  }
+  return q.to_ggml();
+}
+
 namespace {
 
 using namespace ggml;

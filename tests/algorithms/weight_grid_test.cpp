@@ -214,6 +214,34 @@ TEST(WeightGrid, Fp8IsE4m3OfEachRowScaledSoItsLargestWeightIs448) {
   EXPECT_LT(err(gptq), err(rtn));
 }
 
+TEST(WeightGrid, SymmetricIntGroupsOfWholeBlocksHaveAnExactGgufTwin) {
+  EXPECT_EQ(ggml_twin(WeightGrid::integer(4, 128, true), 4096), GgmlType::Q4_0);
+  EXPECT_EQ(ggml_twin(WeightGrid::integer(5, 32, true), 64), GgmlType::Q5_0);
+  EXPECT_EQ(ggml_twin(WeightGrid::integer(8, 0, true), 96), GgmlType::Q8_0);
+  EXPECT_EQ(ggml_twin(WeightGrid::integer(4, 128, false), 4096), std::nullopt);  // an integer zero ≠ Q4_1's float minimum
+  EXPECT_EQ(ggml_twin(WeightGrid::integer(3, 32, true), 64), std::nullopt);
+  EXPECT_EQ(ggml_twin(WeightGrid::integer(4, 48, true), 96), std::nullopt);      // groups straddle blocks
+  EXPECT_EQ(ggml_twin(WeightGrid::integer(4, 0, true), 100), std::nullopt);      // rows not whole blocks
+  EXPECT_EQ(ggml_twin(WeightGrid::integer(4, 256, true), 96), GgmlType::Q4_0);   // one group per row
+  const int64_t rows = 5, cols = 192;
+  const std::vector<float> w = heavy_tailed(static_cast<size_t>(rows * cols), 11);
+  for (const auto& [bits, group] : std::initializer_list<std::pair<int, int64_t>>{{4, 32}, {4, 64}, {4, 0}, {5, 96}, {8, 32}, {8, 0}}) {
+    const WeightGrid grid = WeightGrid::integer(bits, group, true);
+    const PackedMatrix p = pack_matrix(quantize_rtn(w, rows, cols, grid));
+    const GgmlType t = *ggml_twin(grid, cols);
+    const auto blocks = packed_as_ggml(p.view(), t);
+    ASSERT_TRUE(blocks) << grid.describe();
+    std::vector<float> want(static_cast<size_t>(rows * cols)), got(want.size());
+    dequantize_packed(p.view(), want);
+    ggml_dequantize(t, *blocks, got);
+    for (size_t i = 0; i < want.size(); ++i) ASSERT_EQ(got[i], want[i]) << grid.describe() << " at " << i;
+  }
+  // a file may hold another zero point: then there is no twin
+  PackedMatrix p = pack_matrix(quantize_rtn(w, rows, cols, WeightGrid::integer(4, 32, true)));
+  p.zeros[3] = 7;
+  EXPECT_FALSE(packed_as_ggml(p.view(), GgmlType::Q4_0));
+}
+
 TEST(WeightGrid, BadShapesAndValuesAreRefusedWithTheReason) {
   const std::vector<float> w(3 * 48, 0.1f);
   try {

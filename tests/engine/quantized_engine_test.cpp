@@ -5,11 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 #include <random>
 
 #include "engine/weight.h"
 #include "qforge/engine.h"
 #include "qforge/model_writer.h"
+#include "qforge/pipeline.h"
+#include "qforge/qforge_checkpoint.h"
 #include "qforge/sampling.h"
 #include "support/shared_data.h"
 #include "support/temp_dir.h"
@@ -82,6 +85,51 @@ TEST_P(QuantizedEngine, EveryLayerAgreesWithItsEmulation) {
       den += b[i] * b[i];
     }
     EXPECT_LT(std::sqrt(num / den), 1e-6) << t.name << " (" << t.type_name() << ")";
+  }
+}
+
+// qforge's own symmetric int grids whose groups are whole 32-blocks run on the block kernels
+// (repacked at load as Q8_0 / Q5_0 / Q4_0, the same values); other grids and rows that are not
+// whole blocks stay f32. Against the dequantized path with emulated int8 activations, layer by
+// layer, as above.
+TEST(QuantizedEngineCheckpoint, SymmetricIntGroupsRunAsTheirGgufTwin) {
+  QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
+  const ModelFile src = open_model(bin.string());
+  testing::TempDir dir;
+  engine::ThreadPool pool(2);
+  std::mt19937 rng(2);
+  std::normal_distribution<float> g;
+  for (const auto& [grid, twin] : std::initializer_list<std::pair<WeightGrid, GgmlType>>{
+           {WeightGrid::integer(4, 32, true), GgmlType::Q4_0},
+           {WeightGrid::integer(4, 64, true), GgmlType::Q4_0},
+           {WeightGrid::integer(5, 0, true), GgmlType::Q5_0},
+           {WeightGrid::integer(8, 32, true), GgmlType::Q8_0},
+           {WeightGrid::integer(4, 32, false), GgmlType::F32}}) {  // asymmetric: no exact twin
+    QuantizeOptions o;
+    o.grid = grid;
+    std::map<std::string, PackedMatrix> packed;
+    (void)quantize_model(src, nullptr, o, [&](const std::string& n, const QuantizedMatrix& q) { packed[n] = pack_matrix(q); });
+    const std::string path = dir.file("q.safetensors");
+    write_qforge_checkpoint(src, path, packed, DType::f32);
+    const ModelFile f = open_model(path);
+    for (const auto& t : f.tensors) {
+      if (!t.packed) continue;
+      const auto fast = engine::load_matrix(f, t.name, t.shape[0], t.shape[1], true, false);
+      const auto slow = engine::load_matrix(f, t.name, t.shape[0], t.shape[1], true, true);
+      const bool whole_blocks = t.shape[1] % 32 == 0;
+      EXPECT_EQ(fast.type, whole_blocks ? twin : GgmlType::F32) << grid.describe() << " " << t.name;
+      const int64_t n = 3;
+      std::vector<float> x(static_cast<size_t>(n * t.shape[1])), a(static_cast<size_t>(n * t.shape[0])), b(a.size());
+      for (auto& v : x) v = g(rng);
+      engine::linear(pool, fast, x.data(), n, nullptr, a.data(), true);
+      engine::linear(pool, slow, x.data(), n, nullptr, b.data(), true);
+      double num = 0, den = 0;
+      for (size_t i = 0; i < a.size(); ++i) {
+        num += (a[i] - b[i]) * (a[i] - b[i]);
+        den += b[i] * b[i];
+      }
+      EXPECT_LT(std::sqrt(num / den), 1e-6) << grid.describe() << " " << t.name;
+    }
   }
 }
 
