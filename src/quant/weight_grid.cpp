@@ -392,7 +392,7 @@ std::optional<std::vector<uint8_t>> packed_as_ggml(const PackedView& v, GgmlType
     if (z != zero) return std::nullopt;
   QuantizedMatrix q = make_quantized_matrix(WeightGrid::ggml(t), v.rows, v.cols);
   const auto cols = static_cast<size_t>(v.cols), rb = packed_bytes(cols, v.grid.bits);
-  const int64_t groups = v.grid.groups_per_row(v.cols), blocks_per_group = v.grid.group_cols(v.cols) / 32;
+  const int64_t groups = v.grid.groups_per_row(v.cols), blocks_per_group = v.grid.group_cols(v.cols) / 32;  // the last group may be shorter
   const int32_t offset = t == GgmlType::Q8_0 ? zero : 0;  // Q8_0 stores q − 128 as int8; Q5_0/Q4_0 the code around 16/8
   std::vector<uint8_t> u(cols);
   for (int64_t r = 0; r < v.rows; ++r) {
@@ -401,7 +401,7 @@ std::optional<std::vector<uint8_t>> packed_as_ggml(const PackedView& v, GgmlType
     for (int64_t k = 0; k < groups; ++k) {
       const auto i = static_cast<size_t>(r * groups + k);
       const float scale = f16_to_f32(static_cast<uint16_t>(v.scales[2 * i] | (v.scales[2 * i + 1] << 8)));  // f16: exact back in to_ggml
-      for (int64_t b = 0; b < blocks_per_group; ++b)
+      for (int64_t b = 0; b < v.grid.group_len(v.cols, k) / 32; ++b)
         q.params[static_cast<size_t>(r * (v.cols / 32) + k * blocks_per_group + b)] = {scale, 0, zero - offset};
     }
   }

@@ -223,14 +223,15 @@ TEST(WeightGrid, SymmetricIntGroupsOfWholeBlocksHaveAnExactGgufTwin) {
   EXPECT_EQ(ggml_twin(WeightGrid::integer(4, 48, true), 96), std::nullopt);      // groups straddle blocks
   EXPECT_EQ(ggml_twin(WeightGrid::integer(4, 0, true), 100), std::nullopt);      // rows not whole blocks
   EXPECT_EQ(ggml_twin(WeightGrid::integer(4, 256, true), 96), GgmlType::Q4_0);   // one group per row
-  const int64_t rows = 5, cols = 192;
+  const int64_t rows = 5, cols = 160;  // G = 64 and 128 end with a shorter group (32 columns)
   const std::vector<float> w = heavy_tailed(static_cast<size_t>(rows * cols), 11);
-  for (const auto& [bits, group] : std::initializer_list<std::pair<int, int64_t>>{{4, 32}, {4, 64}, {4, 0}, {5, 96}, {8, 32}, {8, 0}}) {
+  for (const auto& [bits, group] : std::initializer_list<std::pair<int, int64_t>>{{4, 32}, {4, 64}, {4, 128}, {4, 0}, {5, 96}, {8, 32}, {8, 0}}) {
     const WeightGrid grid = WeightGrid::integer(bits, group, true);
     const PackedMatrix p = pack_matrix(quantize_rtn(w, rows, cols, grid));
     const GgmlType t = *ggml_twin(grid, cols);
     const auto blocks = packed_as_ggml(p.view(), t);
     ASSERT_TRUE(blocks) << grid.describe();
+    ASSERT_EQ(blocks->size(), static_cast<size_t>(rows * ggml_row_bytes(t, cols)));
     std::vector<float> want(static_cast<size_t>(rows * cols)), got(want.size());
     dequantize_packed(p.view(), want);
     ggml_dequantize(t, *blocks, got);
