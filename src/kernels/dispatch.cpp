@@ -40,7 +40,8 @@ std::optional<W8A8Kernels> w8a8_kernels_for(Isa isa) {
   switch (isa) {
     case Isa::Scalar: return w8a8_kernels_scalar();
     case Isa::Avx2: return w8a8_kernels_avx2();
-    case Isa::Avx512: return w8a8_kernels_avx2();  // no AVX-512 w8a8 kernels yet: AVX2 runs on those CPUs
+    case Isa::Avx512:  // the VNNI GEMM where the CPU has VNNI, else AVX2 on those CPUs
+      return cpu_features().avx512_vnni ? w8a8_kernels_avx512_vnni() : w8a8_kernels_avx2();
   }
   return std::nullopt;
 }

@@ -103,7 +103,8 @@ TEST(QuantizeModel, HqqLpErrorIsBelowRtnOnEveryLinear) {
     o.hqq.axis = axis;
     o.hqq.update_scale = scale;
     int n = 0, on_axis = 0;
-    const QuantizeSummary sum = quantize_model(f, nullptr, o, [&](const std::string&, const QuantizedMatrix& q) { on_axis += q.grid.axis0 == (axis == 0); });
+    const bool want_axis0 = axis == 0;  // clang 14 cannot capture a structured binding
+    const QuantizeSummary sum = quantize_model(f, nullptr, o, [&](const std::string&, const QuantizedMatrix& q) { on_axis += q.grid.axis0 == want_axis0; });
     for (const auto& l : sum.layers) {
       if (!l.quantized) continue;
       ++n;
