@@ -42,7 +42,7 @@ constexpr const char* kUsage =
     "               --hqq-p 0.7, --hqq-iters 20; --hqq-scale: re-solve the scale too; --hqq-axis 0: groups\n"
     "               down the tensor viewed as [G, numel/G], as HQQ's axis=0, qforge's checkpoint only),\n"
     "               nf4 (QLoRA's NormalFloat4, blocks of --group-size 64, --double-quant: 8-bit absmax) or\n"
-    "               bitnet (b1.58 ternary, γ = mean|W| per tensor); nf4 and bitnet write qforge's checkpoint\n"
+    "               bitnet (b1.58 ternary, γ = mean|W| per tensor); nf4 and bitnet write qforge's checkpoint;\n"
     "               fp8 (e4m3 weights, f32 scale max|w|/448 per channel or --group-size G; --act fp8: e4m3\n"
     "               activations too, one scale per input from calibration through --observer; qforge's checkpoint)\n"
     "               fp16|bf16 (every float tensor narrowed, as convert --type; GGUF or safetensors)\n"
@@ -337,8 +337,9 @@ int cmd_quantize(std::span<const std::string> argv) {
     if (o.act_mode != ActMode::None) {
       meta["qforge.quantization.activations"] = (o.smooth_alpha >= 0 ? "smoothquant α " + std::to_string(o.smooth_alpha) + ", " : std::string()) +
           std::string(act_mode_name(o.act_mode)) +
-          (o.act_mode == ActMode::Static ? ", " + o.observer.scheme.describe() + ", observer "
-                                         : o.act_mode == ActMode::Fp8 ? ", e4m3 per tensor, observer " + std::string(observer_name(o.observer.kind)) : "") +
+          (act_is_calibrated(o.act_mode) ? ", " + (o.act_mode == ActMode::Fp8 ? std::string("e4m3 per tensor") : o.observer.scheme.describe()) +
+                                               ", observer " + std::string(observer_name(o.observer.kind))
+                                         : std::string()) +
           (o.act_mode == ActMode::LlmInt8 ? ", threshold " + std::to_string(o.llm_threshold) : "");
     }
     written = write_qforge_checkpoint(f, *out, packed, others_dtype, meta, floats, s.act);
