@@ -21,7 +21,7 @@ void check_shapes(const Int8Weights& w, std::span<const float> x, int64_t n, std
   if (w.cols > (int64_t{1} << 16)) throw Error(ErrorCategory::InvalidArgument, std::string(who) + ": more than 2^16 inputs overflow int32");
 }
 
-int8_t to_int8(double v) { return v != v ? int8_t{0} : static_cast<int8_t>(std::clamp(std::nearbyint(v), -127.0, 127.0)); }
+int8_t to_int8(double v) { return static_cast<int8_t>(kernels::round_code(v)); }
 
 
 Int8Weights with_row_sums(Int8Weights w) {

@@ -30,6 +30,16 @@ std::vector<int32_t> greedy(Model& m, int n) {
   return ids;
 }
 
+// ‖a − b‖ / ‖b‖
+double relative_rms(const std::vector<float>& a, const std::vector<float>& b) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    num += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
+    den += static_cast<double>(b[i]) * b[i];
+  }
+  return std::sqrt(num / den);
+}
+
 class QuantizedEngine : public ::testing::TestWithParam<GgmlType> {};
 
 TEST_P(QuantizedEngine, GivesTheTokensOfTheDequantizedPath) {
@@ -53,12 +63,7 @@ TEST_P(QuantizedEngine, GivesTheTokensOfTheDequantizedPath) {
   reference->reset();
   const std::vector<int32_t> prompt = {1, 403, 407, 261, 378, 426, 280};
   const auto x = native->forward(prompt, true), y = reference->forward(prompt, true);
-  double num = 0, den = 0;
-  for (size_t i = 0; i < x.size(); ++i) {
-    num += (x[i] - y[i]) * (x[i] - y[i]);
-    den += y[i] * y[i];
-  }
-  EXPECT_LT(std::sqrt(num / den), 2e-2) << ggml_type_info(GetParam()).name;
+  EXPECT_LT(relative_rms(x, y), 2e-2) << ggml_type_info(GetParam()).name;
 }
 
 TEST_P(QuantizedEngine, EveryLayerAgreesWithItsEmulation) {
@@ -79,12 +84,7 @@ TEST_P(QuantizedEngine, EveryLayerAgreesWithItsEmulation) {
     for (auto& v : x) v = g(rng);
     engine::linear(pool, fast, x.data(), n, nullptr, a.data(), true);
     engine::linear(pool, slow, x.data(), n, nullptr, b.data(), true);
-    double num = 0, den = 0;
-    for (size_t i = 0; i < a.size(); ++i) {
-      num += (a[i] - b[i]) * (a[i] - b[i]);
-      den += b[i] * b[i];
-    }
-    EXPECT_LT(std::sqrt(num / den), 1e-6) << t.name << " (" << t.type_name() << ")";
+    EXPECT_LT(relative_rms(a, b), 1e-6) << t.name << " (" << t.type_name() << ")";
   }
 }
 
@@ -123,12 +123,7 @@ TEST(QuantizedEngineCheckpoint, SymmetricIntGroupsRunAsTheirGgufTwin) {
       for (auto& v : x) v = g(rng);
       engine::linear(pool, fast, x.data(), n, nullptr, a.data(), true);
       engine::linear(pool, slow, x.data(), n, nullptr, b.data(), true);
-      double num = 0, den = 0;
-      for (size_t i = 0; i < a.size(); ++i) {
-        num += (a[i] - b[i]) * (a[i] - b[i]);
-        den += b[i] * b[i];
-      }
-      EXPECT_LT(std::sqrt(num / den), 1e-6) << grid.describe() << " " << t.name;
+      EXPECT_LT(relative_rms(a, b), 1e-6) << grid.describe() << " " << t.name;
     }
   }
 }

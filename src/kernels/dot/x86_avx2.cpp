@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "kernels/dot/dot_kernels.h"
+#include "kernels/x86_avx2_reduce.h"
 #include "qforge/float_convert.h"
 
 namespace qforge::kernels {
@@ -21,13 +22,6 @@ float hmax8(__m256 v) {
   m = _mm_max_ps(m, _mm_movehl_ps(m, m));
   m = _mm_max_ss(m, _mm_movehdup_ps(m));
   return _mm_cvtss_f32(m);
-}
-
-int32_t hsum8_i32(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-  return _mm_cvtsi128_si32(s);
 }
 
 // f16 → f32 inline (F16C); exact, so it equals the reference's f16_to_f32 bit for bit.

@@ -25,10 +25,7 @@ float amax_ref(const float* x, int64_t k) {
 }
 
 void quantize_ref(const float* x, int64_t k, float s, int16_t* q) {
-  for (int64_t j = 0; j < k; ++j) {
-    const double v = std::nearbyint(static_cast<double>(x[j]) / static_cast<double>(s));  // ties to even
-    q[j] = v != v ? int16_t{0} : static_cast<int16_t>(std::clamp(v, -127.0, 127.0));
-  }
+  for (int64_t j = 0; j < k; ++j) q[j] = round_code(static_cast<double>(x[j]) / static_cast<double>(s));
 }
 
 }  // namespace

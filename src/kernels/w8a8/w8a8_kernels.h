@@ -4,6 +4,8 @@
 // float rescale after them is common code (act_quant.cpp).
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <optional>
 
@@ -31,9 +33,17 @@ struct W8A8Kernels {
   void (*gemm)(const I8GemmArgs&);
   // max |x_j| over j < k, skipping NaN (as std::max(m, |x|) does); 0 for k = 0
   float (*amax)(const float* x, int64_t k);
-  // q_j = clamp(round-half-even(double(x_j) / double(s)), −127, 127), NaN → 0; s > 0
+  // q_j = round_code(double(x_j) / double(s)); s > 0
   void (*quantize)(const float* x, int64_t k, float s, int16_t* q);
 };
+
+namespace {  // each including file keeps its own copy, compiled with its own ISA flags
+// The code rule of int8 weights and dynamic activations: round half to even, clamp to ±127, NaN → 0.
+inline int16_t round_code(double v) {
+  const double r = std::nearbyint(v);
+  return r != r ? int16_t{0} : static_cast<int16_t>(std::clamp(r, -127.0, 127.0));
+}
+}  // namespace
 
 // The table for active_isa(), chosen on first use.
 const W8A8Kernels& w8a8_kernels();

@@ -7,94 +7,53 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/w8a8/gemm_blocking.h"
 #include "kernels/w8a8/w8a8_kernels.h"
+#include "kernels/x86_avx2_reduce.h"
 
 namespace qforge::kernels {
 namespace {
 
-int32_t hsum8_i32(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-  return _mm_cvtsi128_si32(s);
-}
-
-// Register tile (weight rows × tokens): 8 int32 accumulators, 4 widened weight rows and one
-// token's codes fit the 16 ymm registers. Cache blocks, chosen by timing 4096×4096 × 512 tokens
-// on this machine class (235 GOP/s against 184 for 1024-deep blocks of 128 tokens): whole rows
-// (up to 8192 deep) of a 4-row group stay in L1 while a 16-token slice of activations (128 KB
-// at k = 4096) is read from L2; 3×4 and 4×3 tiles spill and run slower.
-constexpr int kRows = 4, kTokens = 2;
-constexpr int64_t kRowBlock = 64, kDepthBlock = 8192, kTokenBlock = 16;
-
-// out (+)= the R × T sums over j in [k0, k0 + kc): whole steps of 16 in registers, the rest scalar.
+// Register tile, up to 4 rows × 2 tokens: 8 int32 accumulators, 4 widened weight rows and one
+// token's codes fit the 16 ymm registers (3×4 and 4×3 tiles spill and run slower, timed).
+// Whole steps of 16 in registers, the rest scalar (gemm_blocking.h's finish_sum).
 template <int R, int T>
-void tile(const I8GemmArgs& a, int64_t r0, int64_t t0, int64_t k0, int64_t kc) {
-  const int8_t* w[R];
-  const int16_t* x[T];
-  for (int r = 0; r < R; ++r) w[r] = a.w + (r0 + r) * a.ldw + k0;
-  for (int t = 0; t < T; ++t) x[t] = a.x + (t0 + t) * a.ldx + k0;
-  __m256i acc[R][T];
-  for (int r = 0; r < R; ++r)
-    for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_si256();
-  int64_t j = 0;
-  for (; j + 16 <= kc; j += 16) {
-    __m256i wv[R];
-    for (int r = 0; r < R; ++r) wv[r] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[r] + j)));
-    for (int t = 0; t < T; ++t) {
-      const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[t] + j));
-      for (int r = 0; r < R; ++r) acc[r][t] = _mm256_add_epi32(acc[r][t], _mm256_madd_epi16(wv[r], xv));
-    }
-  }
-  if constexpr (R == 4) {
-    if (j == kc) {  // the four rows' sums of a token as one vector: three hadds instead of four hsums
+struct Tile {
+  static void run(const I8GemmArgs& a, int64_t r0, int64_t t0, int64_t k0, int64_t kc) {
+    const int8_t* w[R];
+    const int16_t* x[T];
+    for (int r = 0; r < R; ++r) w[r] = a.w + (r0 + r) * a.ldw + k0;
+    for (int t = 0; t < T; ++t) x[t] = a.x + (t0 + t) * a.ldx + k0;
+    __m256i acc[R][T];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_si256();
+    int64_t j = 0;
+    for (; j + 16 <= kc; j += 16) {
+      __m256i wv[R];
+      for (int r = 0; r < R; ++r) wv[r] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[r] + j)));
       for (int t = 0; t < T; ++t) {
-        const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(acc[0][t], acc[1][t]), _mm256_hadd_epi32(acc[2][t], acc[3][t]));
-        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-        auto* o = reinterpret_cast<__m128i*>(a.out + (t0 + t) * a.ldo + r0);
-        if (k0 != 0) s = _mm_add_epi32(s, _mm_loadu_si128(o));
-        _mm_storeu_si128(o, s);
+        const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[t] + j));
+        for (int r = 0; r < R; ++r) acc[r][t] = _mm256_add_epi32(acc[r][t], _mm256_madd_epi16(wv[r], xv));
       }
-      return;
     }
-  }
-  for (int r = 0; r < R; ++r)
-    for (int t = 0; t < T; ++t) {
-      int32_t s = hsum8_i32(acc[r][t]);
-      for (int64_t i = j; i < kc; ++i) s += int32_t{w[r][i]} * int32_t{x[t][i]};
-      int32_t& o = a.out[(t0 + t) * a.ldo + r0 + r];
-      o = k0 == 0 ? s : o + s;
-    }
-}
-
-template <int R>
-void tile_tokens(const I8GemmArgs& a, int64_t r0, int64_t t0, int64_t t1, int64_t k0, int64_t kc) {
-  int64_t t = t0;
-  for (; t + kTokens <= t1; t += kTokens) tile<R, kTokens>(a, r0, t, k0, kc);
-  for (; t < t1; ++t) tile<R, 1>(a, r0, t, k0, kc);
-}
-
-void gemm_avx2(const I8GemmArgs& a) {
-  for (int64_t rb = 0; rb < a.rows; rb += kRowBlock) {
-    const int64_t re = std::min(a.rows, rb + kRowBlock);
-    for (int64_t k0 = 0; k0 < a.k; k0 += kDepthBlock) {
-      const int64_t kc = std::min(kDepthBlock, a.k - k0);
-      for (int64_t tb = 0; tb < a.n; tb += kTokenBlock) {
-        const int64_t te = std::min(a.n, tb + kTokenBlock);
-        int64_t r = rb;
-        for (; r + kRows <= re; r += kRows) tile_tokens<kRows>(a, r, tb, te, k0, kc);
-        switch (re - r) {
-          case 3: tile_tokens<3>(a, r, tb, te, k0, kc); break;
-          case 2: tile_tokens<2>(a, r, tb, te, k0, kc); break;
-          case 1: tile_tokens<1>(a, r, tb, te, k0, kc); break;
-          default: break;
+    if constexpr (R == 4) {
+      if (j == kc) {  // the four rows' sums of a token as one vector: three hadds instead of four hsums
+        for (int t = 0; t < T; ++t) {
+          const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(acc[0][t], acc[1][t]), _mm256_hadd_epi32(acc[2][t], acc[3][t]));
+          __m128i s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+          auto* o = reinterpret_cast<__m128i*>(a.out + (t0 + t) * a.ldo + r0);
+          if (k0 != 0) s = _mm_add_epi32(s, _mm_loadu_si128(o));
+          _mm_storeu_si128(o, s);
         }
+        return;
       }
     }
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) w8a8::finish_sum(a, r0 + r, t0 + t, k0, j, kc, hsum8_i32(acc[r][t]));
   }
-  if (a.k == 0)
-    for (int64_t t = 0; t < a.n; ++t) std::fill_n(a.out + t * a.ldo, a.rows, 0);
-}
+};
+
+void gemm_avx2(const I8GemmArgs& a) { w8a8::blocked_gemm<Tile, 2>(a); }
 
 float amax_avx2(const float* x, int64_t k) {
   const __m256 sign = _mm256_set1_ps(-0.0f);
@@ -124,10 +83,7 @@ void quantize_avx2(const float* x, int64_t k, float s, int16_t* q) {
     }
     _mm_storeu_si128(reinterpret_cast<__m128i*>(q + j), _mm_packs_epi32(half[0], half[1]));
   }
-  for (; j < k; ++j) {
-    const double v = std::nearbyint(static_cast<double>(x[j]) / static_cast<double>(s));
-    q[j] = v != v ? int16_t{0} : static_cast<int16_t>(std::clamp(v, -127.0, 127.0));
-  }
+  for (; j < k; ++j) q[j] = round_code(static_cast<double>(x[j]) / static_cast<double>(s));
 }
 
 }  // namespace
