@@ -98,7 +98,8 @@ int main(int argc, char** argv) {
   const std::vector<GgmlType> types =
       quick ? std::vector<GgmlType>{GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_1, GgmlType::Q4_0}
             : std::vector<GgmlType>{GgmlType::F32,  GgmlType::F16,  GgmlType::BF16, GgmlType::Q8_0, GgmlType::Q5_1,
-                                    GgmlType::Q5_0, GgmlType::Q4_1, GgmlType::Q4_0, GgmlType::Q6_K, GgmlType::Q4_K};
+                                    GgmlType::Q5_0, GgmlType::Q4_1, GgmlType::Q4_0, GgmlType::Q6_K, GgmlType::Q4_K,
+                                    GgmlType::TQ2_0, GgmlType::TQ1_0};
   std::printf("\ndecode GEMV, n = 1, 2 threads (median; calls cycle through copies > 256 MB, so weights come from memory)\n%-12s %-6s %9s %9s %9s %7s\n", "shape", "type", "bits/w",
               "ms", "GB/s", "of bw");
   for (const auto& [rows, cols] : shapes)
@@ -113,7 +114,11 @@ int main(int argc, char** argv) {
                   100 * gbs / bw2);
     }
   std::printf("\nprompt GEMM, n = 512, 2 threads (median of 3); AVX2 peak ~200 GFLOP/s f32 on this machine class\n");
-  for (const GgmlType t : {GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_0}) {
+  const std::vector<GgmlType> prompt_types =
+      quick ? std::vector<GgmlType>{GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_0}
+            : std::vector<GgmlType>{GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q6_K,
+                                    GgmlType::Q4_K, GgmlType::TQ2_0, GgmlType::TQ1_0};
+  for (const GgmlType t : prompt_types) {
     const double s = gemv_seconds(pool, {make_weight(t, 4096, 4096, rng)}, 512, 3);
     std::printf("4096x4096   %-6s %9.1f ms %9.1f GFLOP/s\n", std::string(ggml_type_info(t).name).c_str(), s * 1e3,
                 2.0 * 4096 * 4096 * 512 / s / 1e9);

@@ -11,7 +11,11 @@ namespace qforge::engine {
 namespace {
 
 bool has_int8_dot(GgmlType t) {
-  return t == GgmlType::Q8_0 || t == GgmlType::Q4_0 || t == GgmlType::Q4_1 || t == GgmlType::Q5_0 || t == GgmlType::Q5_1;
+  switch (t) {
+    case GgmlType::Q8_0: case GgmlType::Q4_0: case GgmlType::Q4_1: case GgmlType::Q5_0: case GgmlType::Q5_1:
+    case GgmlType::Q4_K: case GgmlType::Q6_K: case GgmlType::TQ1_0: case GgmlType::TQ2_0: return true;
+    default: return false;
+  }
 }
 
 std::optional<GgmlType> plain_type(DType d) {
@@ -29,6 +33,10 @@ kernels::MatmulKernel matmul_for(const kernels::DotKernels& k, GgmlType t) {
     case GgmlType::Q4_1: return k.matmul.q4_1;
     case GgmlType::Q5_0: return k.matmul.q5_0;
     case GgmlType::Q5_1: return k.matmul.q5_1;
+    case GgmlType::Q4_K: return k.matmul.q4_k;
+    case GgmlType::Q6_K: return k.matmul.q6_k;
+    case GgmlType::TQ1_0: return k.matmul.tq1_0;
+    case GgmlType::TQ2_0: return k.matmul.tq2_0;
     case GgmlType::F32: return k.matmul.f32;
     case GgmlType::F16: return k.matmul.f16;
     case GgmlType::BF16: return k.matmul.bf16;

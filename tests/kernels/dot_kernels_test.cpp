@@ -42,6 +42,7 @@ std::vector<Block> random_blocks(int64_t nb, uint32_t seed) {
   for (auto& b : w) {
     b.d = f32_to_f16(scale(rng));
     if constexpr (requires { b.m; }) b.m = f32_to_f16(scale(rng));
+    if constexpr (requires { b.dmin; }) b.dmin = f32_to_f16(scale(rng));
   }
   return w;
 }
@@ -82,15 +83,18 @@ TEST_P(DotKernelsTest, ActivationQuantizationIsBitExact) {
     }
 }
 
-template <class Block>
+// Random bytes for every field: extreme codes and scales included (Q6_K's −128 sub-scale,
+// TQ2_0's unused code 3), which well-formed files never hold but the kernels must still follow.
+template <class Block, int kElems = 32>
 void expect_integer_dot_exact(float (*fast)(const Block*, const BlockA8*, int64_t),
                               float (*spec)(const Block*, const BlockA8*, int64_t), const DotKernels& ref,
                               const char* name) {
   for (const int64_t nb : kBlockCounts) {
+    if (kElems > 32 && nb > 33) continue;  // a super-block is eight blocks' worth already
     const auto w = random_blocks<Block>(nb, static_cast<uint32_t>(nb));
-    const auto x = activations(nb * 32, static_cast<uint32_t>(nb + 100));
-    std::vector<BlockA8> a(static_cast<size_t>(nb));
-    ref.quantize_a8(x.data(), a.data(), nb * 32);
+    const auto x = activations(nb * kElems, static_cast<uint32_t>(nb + 100));
+    std::vector<BlockA8> a(static_cast<size_t>(nb * kElems / 32));
+    ref.quantize_a8(x.data(), a.data(), nb * kElems);
     const float got = fast(w.data(), a.data(), nb), want = spec(w.data(), a.data(), nb);
     EXPECT_EQ(std::bit_cast<uint32_t>(got), std::bit_cast<uint32_t>(want)) << name << ", " << nb << " blocks: " << got
                                                                           << " vs " << want;
@@ -103,6 +107,10 @@ TEST_P(DotKernelsTest, IntegerDotsAreBitExact) {
   expect_integer_dot_exact(k.q4_1, ref.q4_1, ref, "q4_1");
   expect_integer_dot_exact(k.q5_0, ref.q5_0, ref, "q5_0");
   expect_integer_dot_exact(k.q5_1, ref.q5_1, ref, "q5_1");
+  expect_integer_dot_exact<ggml::BlockQ4_K, 256>(k.q4_k, ref.q4_k, ref, "q4_K");
+  expect_integer_dot_exact<ggml::BlockQ6_K, 256>(k.q6_k, ref.q6_k, ref, "q6_K");
+  expect_integer_dot_exact<ggml::BlockTQ1_0, 256>(k.tq1_0, ref.tq1_0, ref, "tq1_0");
+  expect_integer_dot_exact<ggml::BlockTQ2_0, 256>(k.tq2_0, ref.tq2_0, ref, "tq2_0");
 }
 
 TEST_P(DotKernelsTest, FloatDotsAreBitExact) {
@@ -153,7 +161,6 @@ void expect_matmul_matches_dots(GgmlType type, MatmulKernel fast,
 TEST_P(DotKernelsTest, MatmulTilesReproduceTheSpecForEveryShape) {
   const int64_t kRowCounts[] = {1, 2, 3, 4, 5, 7, 8, 9, 17};
   const int64_t kTokenCounts[] = {1, 2, 3, 4, 5, 7, 9};
-  const int64_t kKs[] = {32, 96, 544};
   struct Format {
     GgmlType type;
     MatmulKernel fast;
@@ -176,13 +183,23 @@ TEST_P(DotKernelsTest, MatmulTilesReproduceTheSpecForEveryShape) {
          return dot_kernels_scalar().f16(x, reinterpret_cast<const uint16_t*>(w), kk); }},
       {GgmlType::BF16, k.matmul.bf16, [](const uint8_t* w, const BlockA8*, const float* x, int64_t kk) {
          return dot_kernels_scalar().bf16(x, reinterpret_cast<const uint16_t*>(w), kk); }},
+      {GgmlType::Q4_K, k.matmul.q4_k, [](const uint8_t* w, const BlockA8* a, const float*, int64_t kk) {
+         return dot_kernels_scalar().q4_k(reinterpret_cast<const ggml::BlockQ4_K*>(w), a, kk / 256); }},
+      {GgmlType::Q6_K, k.matmul.q6_k, [](const uint8_t* w, const BlockA8* a, const float*, int64_t kk) {
+         return dot_kernels_scalar().q6_k(reinterpret_cast<const ggml::BlockQ6_K*>(w), a, kk / 256); }},
+      {GgmlType::TQ1_0, k.matmul.tq1_0, [](const uint8_t* w, const BlockA8* a, const float*, int64_t kk) {
+         return dot_kernels_scalar().tq1_0(reinterpret_cast<const ggml::BlockTQ1_0*>(w), a, kk / 256); }},
+      {GgmlType::TQ2_0, k.matmul.tq2_0, [](const uint8_t* w, const BlockA8* a, const float*, int64_t kk) {
+         return dot_kernels_scalar().tq2_0(reinterpret_cast<const ggml::BlockTQ2_0*>(w), a, kk / 256); }},
   };
-  for (const int64_t kk : kKs)
+  const auto super_block = [](GgmlType t) { return ggml_type_info(t).block_elems == 256; };
+  for (const int64_t kk : {int64_t{32}, int64_t{96}, int64_t{256}, int64_t{544}, int64_t{768}})
     for (const int64_t n : kTokenCounts) {
       const auto x = activations(n * kk, static_cast<uint32_t>(n * 1000 + kk));
       std::vector<BlockA8> a8(static_cast<size_t>(n * kk / 32));
       ref.quantize_a8(x.data(), a8.data(), n * kk);
       for (const Format& f : formats) {
+        if (super_block(f.type) != (kk % 256 == 0)) continue;  // k = 32, 96, 544 or 256, 768 by block size
         const bool integer = f.type != GgmlType::F32 && f.type != GgmlType::F16 && f.type != GgmlType::BF16;
         for (const int64_t rows : kRowCounts)
           expect_matmul_matches_dots(
@@ -214,15 +231,15 @@ INSTANTIATE_TEST_SUITE_P(Isa, DotKernelsTest, ::testing::Values(Isa::Scalar, Isa
 template <class Block>
 void expect_spec_matches_dequantized(GgmlType type, float (*spec)(const Block*, const BlockA8*, int64_t)) {
   const DotKernels ref = dot_kernels_scalar();
-  const int64_t nb = 33;
+  const int64_t nb = 33, elems = nb * ggml_type_info(type).block_elems, na = elems / 32;
   const auto w = random_blocks<Block>(nb, 5);
-  const auto x = activations(nb * 32, 6);
-  std::vector<BlockA8> a(static_cast<size_t>(nb));
-  ref.quantize_a8(x.data(), a.data(), nb * 32);
-  std::vector<float> wf(static_cast<size_t>(nb * 32));
+  const auto x = activations(elems, 6);
+  std::vector<BlockA8> a(static_cast<size_t>(na));
+  ref.quantize_a8(x.data(), a.data(), elems);
+  std::vector<float> wf(static_cast<size_t>(elems));
   ggml_dequantize(type, {reinterpret_cast<const uint8_t*>(w.data()), w.size() * sizeof(Block)}, wf);
   double want = 0, mag = 0;
-  for (int64_t b = 0; b < nb; ++b)
+  for (int64_t b = 0; b < na; ++b)
     for (int i = 0; i < 32; ++i) {
       const double p = static_cast<double>(wf[static_cast<size_t>(b * 32 + i)]) * a[static_cast<size_t>(b)].d *
                        a[static_cast<size_t>(b)].qs[i];
@@ -254,6 +271,10 @@ TEST(DotKernelSpec, MeansWhatGgmlsDequantizerMeans) {
   expect_spec_matches_dequantized(GgmlType::Q4_1, ref.q4_1);
   expect_spec_matches_dequantized(GgmlType::Q5_0, ref.q5_0);
   expect_spec_matches_dequantized(GgmlType::Q5_1, ref.q5_1);
+  expect_spec_matches_dequantized(GgmlType::Q4_K, ref.q4_k);
+  expect_spec_matches_dequantized(GgmlType::Q6_K, ref.q6_k);
+  expect_spec_matches_dequantized(GgmlType::TQ1_0, ref.tq1_0);
+  expect_spec_matches_dequantized(GgmlType::TQ2_0, ref.tq2_0);
 }
 
 }  // namespace

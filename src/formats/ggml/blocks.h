@@ -49,4 +49,25 @@ static_assert(sizeof(BlockTQ1_0) == 54, "TQ1_0 block is 54 bytes");
 struct BlockTQ2_0 { uint8_t qs[QK_K / 4]; uint16_t d; };
 static_assert(sizeof(BlockTQ2_0) == 66, "TQ2_0 block is 66 bytes");
 
+// Q4_K/Q5_K pack eight 6-bit scales and eight 6-bit mins into 12 bytes: sub-block j < 4 in the
+// low 6 bits of bytes j and j + 4; j ≥ 4 in the nibbles of byte j + 4 with its top two bits in
+// the spare top bits of bytes j − 4 (scale) and j (min).
+inline void unpack_scale_min(int j, const uint8_t* q, uint8_t* sc, uint8_t* m) {
+  if (j < 4) {
+    *sc = q[j] & 63;
+    *m = q[j + 4] & 63;
+  } else {
+    *sc = static_cast<uint8_t>((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+    *m = static_cast<uint8_t>((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+  }
+}
+
+// Trit k (0 = most significant) of a TQ1_0 byte: multiplying by 3^k mod 256 brings it to the
+// top, and (v·3) >> 8 reads it.
+inline int unpack_trit(uint8_t byte, int k) {
+  constexpr uint8_t kPow3[5] = {1, 3, 9, 27, 81};
+  const auto shifted = static_cast<uint8_t>(byte * kPow3[k]);
+  return (static_cast<int>(shifted) * 3) >> 8;
+}
+
 }  // namespace qforge::ggml

@@ -12,17 +12,6 @@ namespace {
 
 constexpr float kGroupMaxEps = 1e-15f;
 
-// Q4_K/Q5_K pack eight 6-bit scales and eight 6-bit mins into 12 bytes.
-void unpack_scale_min(int j, const uint8_t* q, uint8_t* sc, uint8_t* m) {
-  if (j < 4) {
-    *sc = q[j] & 63;
-    *m = q[j + 4] & 63;
-  } else {
-    *sc = static_cast<uint8_t>((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
-    *m = static_cast<uint8_t>((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
-  }
-}
-
 // Sub-block j's effective scale d·sc and offset dmin·m (Q4_K and Q5_K).
 std::pair<float, float> scale_and_min(int j, const uint8_t* scales, float d, float dmin) {
   uint8_t sc, m;

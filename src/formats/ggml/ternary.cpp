@@ -25,11 +25,6 @@ uint8_t pack5(const int t[5]) {
   for (int k = 0; k < 5; ++k) v = v * 3 + static_cast<unsigned>(t[k]);
   return static_cast<uint8_t>((v * 256 + 242) / 243);
 }
-int unpack_trit(uint8_t byte, int k) {
-  static constexpr uint8_t kPow3[5] = {1, 3, 9, 27, 81};
-  const auto shifted = static_cast<uint8_t>(byte * kPow3[k]);
-  return (static_cast<int>(shifted) * 3) >> 8;
-}
 
 }  // namespace
 

@@ -6,7 +6,11 @@
 //    then reduce8, then the leftover elements s = fma(x[i], w[i], s) in order;
 //  - integer: activations first quantized to BlockA8 (int8, one f32 scale per 32), then, per
 //    block of 32, eight lanes of exact int32 sums of 4 products each, and
-//    acc[k] = fma(d_w·d_a, lane[k], acc[k]) over blocks, then reduce8.
+//    acc[k] = fma(d_w·d_a, lane[k], acc[k]) over blocks, then reduce8;
+//  - integer over 256-element super-blocks (Q4_K, Q6_K, TQ1_0, TQ2_0): sub-block j (elements
+//    32j..32j+31) of super-block b meets activation block 8b + j as above, with the sub-block's
+//    own f32 scale d_w (Q4_K: d·sc_j, exact; the others: d) and, for Q6_K, each lane's int32 sum
+//    multiplied by its 16-element scale before the fma (exact: |lane·sc| < 2^22).
 // The spec (reference.cpp) fixes every float operation, so every ISA and every tile shape returns
 // the same bits for an output element: results do not depend on the ISA, the tiling or the
 // thread count.
@@ -32,7 +36,7 @@ static_assert(sizeof(BlockA8) == 40, "BlockA8 is 40 bytes");
 
 // One matmul over a range of weight rows: y[t·ldy + r] = W[r] · x_t for r < rows, t < n.
 // x is token 0's activations, k floats per token, or k/32 BlockA8 per token for the integer
-// formats (k a multiple of 32 there); rows are row_bytes apart.
+// formats (k a multiple of 32 there, of 256 for the super-block ones); rows are row_bytes apart.
 struct MatmulArgs {
   const uint8_t* w;
   size_t row_bytes;
@@ -47,6 +51,7 @@ using MatmulKernel = void (*)(const MatmulArgs&);
 
 struct MatmulKernels {
   MatmulKernel q8_0, q4_0, q4_1, q5_0, q5_1, f32, f16, bf16;
+  MatmulKernel q4_k, q6_k, tq1_0, tq2_0;
 };
 
 struct DotKernels {
@@ -59,6 +64,11 @@ struct DotKernels {
   float (*q4_1)(const ggml::BlockQ4_1* w, const BlockA8* a, int64_t nb);
   float (*q5_0)(const ggml::BlockQ5_0* w, const BlockA8* a, int64_t nb);
   float (*q5_1)(const ggml::BlockQ5_1* w, const BlockA8* a, int64_t nb);
+  // integer dots over nsb super-blocks of 256 (8·nsb activation blocks)
+  float (*q4_k)(const ggml::BlockQ4_K* w, const BlockA8* a, int64_t nsb);
+  float (*q6_k)(const ggml::BlockQ6_K* w, const BlockA8* a, int64_t nsb);
+  float (*tq1_0)(const ggml::BlockTQ1_0* w, const BlockA8* a, int64_t nsb);
+  float (*tq2_0)(const ggml::BlockTQ2_0* w, const BlockA8* a, int64_t nsb);
   // float dots over n elements (any n)
   float (*f32)(const float* x, const float* w, int64_t n);
   float (*f16)(const float* x, const uint16_t* w, int64_t n);
@@ -74,6 +84,8 @@ std::optional<DotKernels> dot_kernels_for(Isa isa);
 
 DotKernels dot_kernels_scalar();
 DotKernels dot_kernels_avx2();
+// Fills the super-block entries of an AVX2 table (their own translation unit).
+void add_superblock_kernels_avx2(DotKernels& k);
 
 // The spec's final reduction of eight lane accumulators, shared by every ISA:
 // ((a0+a4) + (a2+a6)) + ((a1+a5) + (a3+a7)).

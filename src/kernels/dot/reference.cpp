@@ -1,5 +1,7 @@
 // The dot kernels' spec: plain loops that fix the result bit for bit (integer formats) or
 // compute it in the most direct order (float formats). SIMD versions are tested against these.
+// Element values are read by index, straight from each block's documented layout, so they do
+// not share the SIMD files' unpacking tricks.
 #include <cmath>
 #include <cstring>
 
@@ -77,6 +79,77 @@ float q5_1_ref(const ggml::BlockQ5_1* w, const BlockA8* a, int64_t nb) {
          mins;
 }
 
+// Super-block formats: each names element e's integer value (e < 256), sub-block j's f32 scale
+// and additive minimum, and the integer multiplier of the lane holding element e.
+struct SpecQ4_K {  // x = d·sc_j·q − dmin·m_j
+  using Block = ggml::BlockQ4_K;
+  static constexpr bool kMin = true;
+  static int weight(const Block& b, int e) { return (b.qs[32 * (e / 64) + e % 32] >> (4 * (e / 32 % 2))) & 0xF; }
+  static float scale(const Block& b, int j) {
+    uint8_t sc, m;
+    ggml::unpack_scale_min(j, b.scales, &sc, &m);
+    return half(b.d) * static_cast<float>(sc);
+  }
+  static float min(const Block& b, int j) {
+    uint8_t sc, m;
+    ggml::unpack_scale_min(j, b.scales, &sc, &m);
+    return -(half(b.dmin) * static_cast<float>(m));
+  }
+  static int multiplier(const Block&, int) { return 1; }
+};
+struct SpecQ6_K {  // x = d·scales[e/16]·(q − 32), q = 4 low bits from ql, 2 high bits from qh
+  using Block = ggml::BlockQ6_K;
+  static constexpr bool kMin = false;
+  static int weight(const Block& b, int e) {
+    const int half_ = e / 128, l = e % 128, g = l / 32, ll = l % 32;
+    const int low = (b.ql[64 * half_ + 32 * (g % 2) + ll] >> (4 * (g / 2))) & 0xF;
+    const int high = (b.qh[32 * half_ + ll] >> (2 * g)) & 3;
+    return (low | high << 4) - 32;
+  }
+  static float scale(const Block& b, int) { return half(b.d); }
+  static float min(const Block&, int) { return 0.0f; }
+  static int multiplier(const Block& b, int e) { return b.scales[e / 16]; }
+};
+struct SpecTQ2_0 {  // x = d·(q − 1); byte m of half h holds elements 128h + m + 32k at bits 2k
+  using Block = ggml::BlockTQ2_0;
+  static constexpr bool kMin = false;
+  static int weight(const Block& b, int e) { return ((b.qs[32 * (e / 128) + e % 32] >> (2 * (e % 128 / 32))) & 3) - 1; }
+  static float scale(const Block& b, int) { return half(b.d); }
+  static float min(const Block&, int) { return 0.0f; }
+  static int multiplier(const Block&, int) { return 1; }
+};
+struct SpecTQ1_0 {  // x = d·(t − 1), trits packed five per byte (four in qh)
+  using Block = ggml::BlockTQ1_0;
+  static constexpr bool kMin = false;
+  static int weight(const Block& b, int e) {
+    if (e < 160) return ggml::unpack_trit(b.qs[e % 32], e / 32) - 1;
+    if (e < 240) return ggml::unpack_trit(b.qs[32 + (e - 160) % 16], (e - 160) / 16) - 1;
+    return ggml::unpack_trit(b.qh[(e - 240) % 4], (e - 240) / 4) - 1;
+  }
+  static float scale(const Block& b, int) { return half(b.d); }
+  static float min(const Block&, int) { return 0.0f; }
+  static int multiplier(const Block&, int) { return 1; }
+};
+
+template <class Format>
+float superblock_dot(const typename Format::Block* w, const BlockA8* a, int64_t nsb) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  float mins = 0;
+  for (int64_t sb = 0; sb < nsb; ++sb)
+    for (int j = 0; j < 8; ++j) {
+      const BlockA8& ab = a[sb * 8 + j];
+      const float d = Format::scale(w[sb], j) * ab.d;
+      for (int k = 0; k < 8; ++k) {
+        int32_t lane = 0;
+        for (int i = 4 * k; i < 4 * k + 4; ++i) lane += Format::weight(w[sb], 32 * j + i) * ab.qs[i];
+        lane *= Format::multiplier(w[sb], 32 * j + 4 * k);
+        acc[k] = std::fma(d, static_cast<float>(lane), acc[k]);
+      }
+      if constexpr (Format::kMin) mins += Format::min(w[sb], j) * ab.s;
+    }
+  return reduce8(acc) + mins;
+}
+
 // Float formats: eight lane accumulators over the whole multiples of 8, reduce8, then the
 // leftovers one fma at a time.
 template <class Load>
@@ -95,12 +168,17 @@ float bf16_ref(const float* x, const uint16_t* w, int64_t n) {
 }
 
 // Matmuls: one dot per output element, in any order (each element's bits are fixed by the dot).
-template <auto Dot, class Block>
+template <auto Dot, class Block, int kElems = 32>
 void int_matmul(const MatmulArgs& m) {
   const auto* a = static_cast<const BlockA8*>(m.x);
   for (int64_t r = 0; r < m.rows; ++r)
     for (int64_t t = 0; t < m.n; ++t)
-      m.y[t * m.ldy + r] = Dot(reinterpret_cast<const Block*>(m.w + static_cast<size_t>(r) * m.row_bytes), a + t * (m.k / 32), m.k / 32);
+      m.y[t * m.ldy + r] =
+          Dot(reinterpret_cast<const Block*>(m.w + static_cast<size_t>(r) * m.row_bytes), a + t * (m.k / 32), m.k / kElems);
+}
+template <class Format>
+void superblock_matmul(const MatmulArgs& m) {
+  int_matmul<superblock_dot<Format>, typename Format::Block, 256>(m);
 }
 template <auto Dot, class Elem>
 void float_matmul(const MatmulArgs& m) {
@@ -113,11 +191,21 @@ void float_matmul(const MatmulArgs& m) {
 }  // namespace
 
 DotKernels dot_kernels_scalar() {
-  const MatmulKernels mm{int_matmul<q8_0_ref, ggml::BlockQ8_0>, int_matmul<q4_0_ref, ggml::BlockQ4_0>,
-                         int_matmul<q4_1_ref, ggml::BlockQ4_1>, int_matmul<q5_0_ref, ggml::BlockQ5_0>,
-                         int_matmul<q5_1_ref, ggml::BlockQ5_1>, float_matmul<f32_ref, float>,
-                         float_matmul<f16_ref, uint16_t>,       float_matmul<bf16_ref, uint16_t>};
-  return {Isa::Scalar, quantize_a8_ref, q8_0_ref, q4_0_ref, q4_1_ref, q5_0_ref, q5_1_ref, f32_ref, f16_ref, bf16_ref, mm};
+  DotKernels k{};
+  k.isa = Isa::Scalar;
+  k.quantize_a8 = quantize_a8_ref;
+  k.q8_0 = q8_0_ref, k.q4_0 = q4_0_ref, k.q4_1 = q4_1_ref, k.q5_0 = q5_0_ref, k.q5_1 = q5_1_ref;
+  k.q4_k = superblock_dot<SpecQ4_K>, k.q6_k = superblock_dot<SpecQ6_K>;
+  k.tq1_0 = superblock_dot<SpecTQ1_0>, k.tq2_0 = superblock_dot<SpecTQ2_0>;
+  k.f32 = f32_ref, k.f16 = f16_ref, k.bf16 = bf16_ref;
+  MatmulKernels& mm = k.matmul;
+  mm.q8_0 = int_matmul<q8_0_ref, ggml::BlockQ8_0>, mm.q4_0 = int_matmul<q4_0_ref, ggml::BlockQ4_0>;
+  mm.q4_1 = int_matmul<q4_1_ref, ggml::BlockQ4_1>, mm.q5_0 = int_matmul<q5_0_ref, ggml::BlockQ5_0>;
+  mm.q5_1 = int_matmul<q5_1_ref, ggml::BlockQ5_1>;
+  mm.f32 = float_matmul<f32_ref, float>, mm.f16 = float_matmul<f16_ref, uint16_t>, mm.bf16 = float_matmul<bf16_ref, uint16_t>;
+  mm.q4_k = superblock_matmul<SpecQ4_K>, mm.q6_k = superblock_matmul<SpecQ6_K>;
+  mm.tq1_0 = superblock_matmul<SpecTQ1_0>, mm.tq2_0 = superblock_matmul<SpecTQ2_0>;
+  return k;
 }
 
 }  // namespace qforge::kernels

@@ -1,7 +1,9 @@
-// AVX2 + FMA + F16C dot and matmul kernels (compiled with those flags only). Every output element
-// follows the spec in reference.cpp exactly, whatever the tile: each format only says how to
-// unpack a block of 32 weights into int8 lanes in element order (or load 8 floats); one tile
-// body per kind does the rest, and single dots are 1 × 1 tiles.
+// AVX2 + FMA + F16C dot and matmul kernels for the 32-element block formats and the float
+// formats (compiled with those flags only; the super-block formats live in
+// x86_avx2_superblock.cpp). Every output element follows the spec in reference.cpp exactly,
+// whatever the tile: each format only says how to unpack a block of 32 weights into int8 lanes
+// in element order (or load 8 floats); one tile body per kind does the rest, and single dots are
+// 1 × 1 tiles.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -11,6 +13,7 @@
 #include <utility>
 
 #include "kernels/dot/dot_kernels.h"
+#include "kernels/dot/x86_avx2_tiling.h"
 #include "kernels/x86_avx2_reduce.h"
 #include "qforge/float_convert.h"
 
@@ -24,19 +27,9 @@ float hmax8(__m256 v) {
   return _mm_cvtss_f32(m);
 }
 
-// f16 → f32 inline (F16C); exact, so it equals the reference's f16_to_f32 bit for bit.
-float half(uint16_t h) { return _cvtsh_ss(h); }
-
 // Register tile shapes (rows × tokens), chosen by interleaved A/B timing on this machine class
 // (4 decode rows beat 8; 4×2 int tiles fit the 16 ymm registers).
 constexpr int kIntRows = 4, kIntTokens = 2, kFloatRows = 4, kFloatTokens = 3, kIntDecodeRows = 4, kFloatDecodeRows = 4;
-
-// The spec's reduce8 tree in registers: (a0+a4, a1+a5, a2+a6, a3+a7), then pairs 0+2 and 1+3, then the two.
-float reduce8_avx(__m256 v) {
-  const __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  const __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
-  return _mm_cvtss_f32(_mm_add_ss(q, _mm_movehdup_ps(q)));
-}
 
 void quantize_a8_avx2(const float* x, BlockA8* out, int64_t n) {
   const __m256 sign = _mm256_set1_ps(-0.0f), lo = _mm256_set1_ps(-127.0f), hi = _mm256_set1_ps(127.0f);
@@ -230,41 +223,6 @@ struct FloatTile {
   }
 };
 
-// Runs Tile::run<R, T> over the rows × tokens grid: kR × kT tiles, smaller ones at the edges;
-// a single token (decode) goes in tiles of kDecodeR rows. Tokens go in blocks of about 192 KB
-// of activations, which stay in L2 while every row group passes over them.
-template <class Tile, int kR, int kT, int kDecodeR>
-struct Tiled {
-  using Fn = void (*)(const MatmulArgs&, int64_t, int64_t);
-  template <size_t... I>
-  static constexpr std::array<Fn, sizeof...(I)> grid(std::index_sequence<I...>) {
-    return {&Tile::template run<static_cast<int>(I / kT) + 1, static_cast<int>(I % kT) + 1>...};
-  }
-  template <size_t... I>
-  static constexpr std::array<Fn, sizeof...(I)> column(std::index_sequence<I...>) {
-    return {&Tile::template run<static_cast<int>(I) + 1, 1>...};
-  }
-  static constexpr std::array<Fn, kR * kT> kTiles = grid(std::make_index_sequence<kR * kT>{});
-  static constexpr std::array<Fn, kDecodeR> kDecodeTiles = column(std::make_index_sequence<kDecodeR>{});
-
-  static void run(const MatmulArgs& m, size_t token_bytes) {
-    if (m.n == 1) {
-      for (int64_t r0 = 0; r0 < m.rows; r0 += kDecodeR)
-        kDecodeTiles[static_cast<size_t>(std::min<int64_t>(kDecodeR, m.rows - r0)) - 1](m, r0, 0);
-      return;
-    }
-    const int64_t block = std::max<int64_t>(kT, static_cast<int64_t>((size_t{192} << 10) / std::max<size_t>(token_bytes, 1)) / kT * kT);
-    for (int64_t tb = 0; tb < m.n; tb += block) {
-      const int64_t te = std::min(m.n, tb + block);
-      for (int64_t r0 = 0; r0 < m.rows; r0 += kR) {
-        const auto rr = static_cast<size_t>(std::min<int64_t>(kR, m.rows - r0));
-        for (int64_t t0 = tb; t0 < te; t0 += kT)
-          kTiles[(rr - 1) * kT + static_cast<size_t>(std::min<int64_t>(kT, te - t0)) - 1](m, r0, t0);
-      }
-    }
-  }
-};
-
 template <class Unpack, int kR, int kT>
 void int_matmul(const MatmulArgs& m) {
   Tiled<IntTile<Unpack>, kR, kT, kIntDecodeRows>::run(m, static_cast<size_t>(m.k / 32) * sizeof(BlockA8));
@@ -291,21 +249,20 @@ float float_dot(const float* x, const typename Load::Elem* w, int64_t n) {
 }  // namespace
 
 DotKernels dot_kernels_avx2() {
-  const MatmulKernels mm{int_matmul<UnpackQ8_0, kIntRows, kIntTokens>,   int_matmul<UnpackQ4_0, kIntRows, kIntTokens>,
-                         int_matmul<UnpackQ4_1, kIntRows, kIntTokens>,   int_matmul<UnpackQ5_0, kIntRows, kIntTokens>,
-                         int_matmul<UnpackQ5_1, kIntRows, kIntTokens>,   float_matmul<LoadF32, kFloatRows, kFloatTokens>,
-                         float_matmul<LoadF16, kFloatRows, kFloatTokens>, float_matmul<LoadBF16, kFloatRows, kFloatTokens>};
-  return {Isa::Avx2,
-          quantize_a8_avx2,
-          int_dot<UnpackQ8_0>,
-          int_dot<UnpackQ4_0>,
-          int_dot<UnpackQ4_1>,
-          int_dot<UnpackQ5_0>,
-          int_dot<UnpackQ5_1>,
-          float_dot<LoadF32>,
-          float_dot<LoadF16>,
-          float_dot<LoadBF16>,
-          mm};
+  DotKernels k{};
+  k.isa = Isa::Avx2;
+  k.quantize_a8 = quantize_a8_avx2;
+  k.q8_0 = int_dot<UnpackQ8_0>, k.q4_0 = int_dot<UnpackQ4_0>, k.q4_1 = int_dot<UnpackQ4_1>;
+  k.q5_0 = int_dot<UnpackQ5_0>, k.q5_1 = int_dot<UnpackQ5_1>;
+  k.f32 = float_dot<LoadF32>, k.f16 = float_dot<LoadF16>, k.bf16 = float_dot<LoadBF16>;
+  MatmulKernels& mm = k.matmul;
+  mm.q8_0 = int_matmul<UnpackQ8_0, kIntRows, kIntTokens>, mm.q4_0 = int_matmul<UnpackQ4_0, kIntRows, kIntTokens>;
+  mm.q4_1 = int_matmul<UnpackQ4_1, kIntRows, kIntTokens>, mm.q5_0 = int_matmul<UnpackQ5_0, kIntRows, kIntTokens>;
+  mm.q5_1 = int_matmul<UnpackQ5_1, kIntRows, kIntTokens>;
+  mm.f32 = float_matmul<LoadF32, kFloatRows, kFloatTokens>, mm.f16 = float_matmul<LoadF16, kFloatRows, kFloatTokens>;
+  mm.bf16 = float_matmul<LoadBF16, kFloatRows, kFloatTokens>;
+  add_superblock_kernels_avx2(k);
+  return k;
 }
 
 }  // namespace qforge::kernels

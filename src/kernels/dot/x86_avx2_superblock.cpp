@@ -1,0 +1,210 @@
+// AVX2 dot and matmul kernels for the 256-element super-block formats Q4_K, Q6_K, TQ1_0 and
+// TQ2_0 (compiled with AVX2 + FMA + F16C only). Each format says how to read one super-block's
+// sub-block scales (once per row and super-block) and how to unpack sub-block j into 32 int8
+// lanes in element order; one tile body does the rest, bit for bit as reference.cpp's
+// superblock_dot.
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/dot/dot_kernels.h"
+#include "kernels/dot/x86_avx2_tiling.h"
+
+namespace qforge::kernels {
+namespace {
+
+// Register tile shapes as for the 32-element formats (the same register budget).
+constexpr int kRows = 4, kTokens = 2, kDecodeRows = 4;
+
+// 32 bytes at p shifted right by `bits` within each byte and masked to `mask`.
+__m256i bit_field(const uint8_t* p, int bits, int mask) {
+  const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  return _mm256_and_si256(_mm256_srl_epi16(raw, _mm_cvtsi32_si128(bits)), _mm256_set1_epi8(static_cast<char>(mask)));
+}
+
+// Eight f32 values v[j]·f from eight bytes.
+void bytes_times(uint64_t bytes, float f, float out[8]) {
+  const __m256 v = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<int64_t>(bytes))));
+  _mm256_storeu_ps(out, _mm256_mul_ps(v, _mm256_set1_ps(f)));
+}
+
+struct SuperQ4_K {
+  using Block = ggml::BlockQ4_K;
+  static constexpr bool kSigned = false, kMin = true, kMultiplier = false;
+  static constexpr int kOffset = 0;
+  struct Scales {
+    float d[8], m[8];  // d·sc_j and −dmin·m_j
+  };
+  static void scales(const Block& b, Scales& s) {
+    // the twelve bytes as three words: sub-blocks 0–3 in the low six bits of words 0 (scales)
+    // and 1 (mins); 4–7 in word 2's nibbles, topped by the high two bits of words 0 and 1
+    uint32_t u[3];
+    std::memcpy(u, b.scales, 12);
+    const uint32_t sc_hi = (u[2] & 0x0F0F0F0Fu) | ((u[0] >> 2) & 0x30303030u);
+    const uint32_t m_hi = ((u[2] >> 4) & 0x0F0F0F0Fu) | ((u[1] >> 2) & 0x30303030u);
+    bytes_times((u[0] & 0x3F3F3F3Fu) | uint64_t{sc_hi} << 32, half(b.d), s.d);
+    bytes_times((u[1] & 0x3F3F3F3Fu) | uint64_t{m_hi} << 32, -half(b.dmin), s.m);
+  }
+  // sub-block 2i is the low nibbles of qs[32i..32i+31], 2i + 1 the high ones
+  static __m256i weights(const Block& b, int j) { return bit_field(b.qs + 32 * (j / 2), 4 * (j % 2), 0x0F); }
+};
+
+struct SuperQ6_K {
+  using Block = ggml::BlockQ6_K;
+  static constexpr bool kSigned = true, kMin = false, kMultiplier = true;
+  static constexpr int kOffset = 0;
+  struct Scales {
+    float d[8];
+    __m128i sc;  // the sixteen int8 sub-scales
+  };
+  static void scales(const Block& b, Scales& s) {
+    _mm256_storeu_ps(s.d, _mm256_set1_ps(half(b.d)));
+    s.sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales));
+  }
+  // elements 32j..32j+31 = 128h + 32g + l: low nibbles (g < 2) or high ones of ql[64h + 32(g%2) + l],
+  // bits 2g..2g+1 of qh[32h + l] on top, minus 32
+  static __m256i weights(const Block& b, int j) {
+    const int h = j / 4, g = j % 4;
+    const __m256i low = bit_field(b.ql + 64 * h + 32 * (g % 2), 4 * (g / 2), 0x0F);
+    const __m256i high = _mm256_slli_epi16(bit_field(b.qh + 32 * h, 2 * g, 0x03), 4);
+    return _mm256_sub_epi8(_mm256_or_si256(low, high), _mm256_set1_epi8(32));
+  }
+  // int16 multipliers for madd: scale 2j for the pairs of elements 0–15, 2j + 1 for 16–31
+  static __m256i multiplier(const Scales& s, int j) {
+    const __m128i pick = _mm_add_epi8(_mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1),
+                                      _mm_set1_epi8(static_cast<char>(2 * j)));
+    return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(s.sc, pick));
+  }
+};
+
+struct SuperTQ2_0 {
+  using Block = ggml::BlockTQ2_0;
+  static constexpr bool kSigned = false, kMin = false, kMultiplier = false;
+  static constexpr int kOffset = 1;
+  struct Scales {
+    float d[8];
+  };
+  static void scales(const Block& b, Scales& s) { _mm256_storeu_ps(s.d, _mm256_set1_ps(half(b.d))); }
+  // sub-block j = 4h + k is bits 2k..2k+1 of qs[32h..32h+31]
+  static __m256i weights(const Block& b, int j) { return bit_field(b.qs + 32 * (j / 4), 2 * (j % 4), 0x03); }
+};
+
+// Byte i of `pow` is 3^k for the trit k that byte i of `bytes` holds for this sub-block:
+// multiplying by it (mod 256) brings that trit to the top, where v ≥ 86 and v ≥ 171 count it
+// ((v·3) >> 8 without widening).
+__m256i trits(__m256i bytes, __m256i pow) {
+  const __m256i even = _mm256_mullo_epi16(bytes, pow);
+  const __m256i odd = _mm256_mullo_epi16(_mm256_srli_epi16(bytes, 8), _mm256_srli_epi16(pow, 8));
+  const __m256i v = _mm256_or_si256(_mm256_and_si256(even, _mm256_set1_epi16(0x00FF)), _mm256_slli_epi16(odd, 8));
+  const __m256i ge86 = _mm256_cmpeq_epi8(_mm256_max_epu8(v, _mm256_set1_epi8(86)), v);
+  const __m256i ge171 = _mm256_cmpeq_epi8(_mm256_max_epu8(v, _mm256_set1_epi8(static_cast<char>(171))), v);
+  return _mm256_sub_epi8(_mm256_setzero_si256(), _mm256_add_epi8(ge86, ge171));
+}
+
+struct SuperTQ1_0 {
+  using Block = ggml::BlockTQ1_0;
+  static constexpr bool kSigned = false, kMin = false, kMultiplier = false;
+  static constexpr int kOffset = 1;
+  struct Scales {
+    float d[8];
+  };
+  static void scales(const Block& b, Scales& s) { _mm256_storeu_ps(s.d, _mm256_set1_ps(half(b.d))); }
+  // sub-blocks 0–4: trit j of qs[0..31]; 5 and 6: trits 0–1 and 2–3 of qs[32..47], sixteen each;
+  // 7: trit 4 of qs[32..47], then trits 0–3 of qh[0..3] (element 240 + i + 4k is trit k of qh[i])
+  static __m256i weights(const Block& b, int j) {
+    static constexpr uint8_t kPow3[5] = {1, 3, 9, 27, 81};
+    if (j < 5)
+      return trits(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs)), _mm256_set1_epi8(static_cast<char>(kPow3[j])));
+    const __m128i tail = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs + 32));
+    if (j < 7)
+      return trits(_mm256_set_m128i(tail, tail),
+                   _mm256_set_m128i(_mm_set1_epi8(static_cast<char>(kPow3[2 * j - 9])), _mm_set1_epi8(static_cast<char>(kPow3[2 * j - 10]))));
+    uint32_t qh;
+    std::memcpy(&qh, b.qh, 4);
+    return trits(_mm256_set_m128i(_mm_set1_epi32(static_cast<int>(qh)), tail),
+                 _mm256_set_m128i(_mm_setr_epi8(1, 1, 1, 1, 3, 3, 3, 3, 9, 9, 9, 9, 27, 27, 27, 27), _mm_set1_epi8(81)));
+  }
+};
+
+// A register tile of R rows × T tokens over all k/256 super-blocks: each row's sub-block scales
+// read once per super-block, then per sub-block the lane sums of maddubs + madd (madd's
+// multipliers are Q6_K's sub-scales, else ones), scaled by d_w·d_a and accumulated.
+template <class Unpack>
+struct SuperTile {
+  template <int R, int T>
+  static void run(const MatmulArgs& m, int64_t r0, int64_t t0) {
+    using Block = typename Unpack::Block;
+    static_assert(!(Unpack::kMultiplier && Unpack::kOffset != 0), "an offset would need the multipliers too");
+    const int64_t nsb = m.k / 256;
+    const Block* w[R];
+    const BlockA8* a[T];
+    for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const Block*>(m.w + static_cast<size_t>(r0 + r) * m.row_bytes);
+    for (int t = 0; t < T; ++t) a[t] = static_cast<const BlockA8*>(m.x) + (t0 + t) * nsb * 8;
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[R][T];
+    float mins[R][T];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps(), mins[r][t] = 0.0f;
+    for (int64_t sb = 0; sb < nsb; ++sb) {
+      typename Unpack::Scales s[R];
+      for (int r = 0; r < R; ++r) Unpack::scales(w[r][sb], s[r]);
+      for (int j = 0; j < 8; ++j) {
+        const int64_t b = sb * 8 + j;
+        __m256i aq[T];
+        [[maybe_unused]] __m256i offset_sums[T];  // o·(lane sums of a), once per token for all rows
+        for (int t = 0; t < T; ++t) {
+          aq[t] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[t][b].qs));
+          if constexpr (Unpack::kOffset != 0)
+            offset_sums[t] = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(Unpack::kOffset), aq[t]), ones);
+        }
+        for (int r = 0; r < R; ++r) {
+          // decode streams R rows at once: ask for the same place R rows on (see x86_avx2.cpp)
+          if constexpr (T == 1)
+            _mm_prefetch(reinterpret_cast<const char*>(&w[r][sb]) + R * m.row_bytes + j * (sizeof(Block) / 8), _MM_HINT_T0);
+          const __m256i wq = Unpack::weights(w[r][sb], j);
+          __m256i mult = ones;
+          if constexpr (Unpack::kMultiplier) mult = Unpack::multiplier(s[r], j);
+          [[maybe_unused]] __m256i aw;
+          if constexpr (Unpack::kSigned) aw = _mm256_abs_epi8(wq);
+          const __m256 dw = _mm256_broadcast_ss(&s[r].d[j]);
+          for (int t = 0; t < T; ++t) {
+            const __m256i pairs =
+                Unpack::kSigned ? _mm256_maddubs_epi16(aw, _mm256_sign_epi8(aq[t], wq)) : _mm256_maddubs_epi16(wq, aq[t]);
+            __m256i sums = _mm256_madd_epi16(pairs, mult);
+            if constexpr (Unpack::kOffset != 0) sums = _mm256_sub_epi32(sums, offset_sums[t]);
+            const __m256 d = _mm256_mul_ps(dw, _mm256_broadcast_ss(&a[t][b].d));
+            acc[r][t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sums), acc[r][t]);
+          }
+          if constexpr (Unpack::kMin)
+            for (int t = 0; t < T; ++t) mins[r][t] += s[r].m[j] * a[t][b].s;
+        }
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) m.y[(t0 + t) * m.ldy + r0 + r] = reduce8_avx(acc[r][t]) + mins[r][t];
+  }
+};
+
+template <class Unpack>
+void superblock_matmul(const MatmulArgs& m) {
+  Tiled<SuperTile<Unpack>, kRows, kTokens, kDecodeRows>::run(m, static_cast<size_t>(m.k / 32) * sizeof(BlockA8));
+}
+
+template <class Unpack>
+float superblock_dot(const typename Unpack::Block* w, const BlockA8* a, int64_t nsb) {
+  float y;
+  SuperTile<Unpack>::template run<1, 1>({reinterpret_cast<const uint8_t*>(w), 0, 1, a, 1, nsb * 256, &y, 1}, 0, 0);
+  return y;
+}
+
+}  // namespace
+
+void add_superblock_kernels_avx2(DotKernels& k) {
+  k.q4_k = superblock_dot<SuperQ4_K>, k.q6_k = superblock_dot<SuperQ6_K>;
+  k.tq1_0 = superblock_dot<SuperTQ1_0>, k.tq2_0 = superblock_dot<SuperTQ2_0>;
+  k.matmul.q4_k = superblock_matmul<SuperQ4_K>, k.matmul.q6_k = superblock_matmul<SuperQ6_K>;
+  k.matmul.tq1_0 = superblock_matmul<SuperTQ1_0>, k.matmul.tq2_0 = superblock_matmul<SuperTQ2_0>;
+}
+
+}  // namespace qforge::kernels

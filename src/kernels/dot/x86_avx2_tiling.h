@@ -1,0 +1,66 @@
+// What the AVX2 dot-kernel files share: the spec's final reduction in registers, the f16
+// scale conversion, and the loop that runs a register tile over a rows × tokens grid. Include
+// only from translation units compiled with AVX2 flags; the unnamed namespace keeps each file's
+// copy its own.
+#pragma once
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+
+#include "kernels/dot/dot_kernels.h"
+
+namespace qforge::kernels {
+namespace {
+
+// f16 → f32 inline (F16C); exact, so it equals the reference's f16_to_f32 bit for bit.
+inline float half(uint16_t h) { return _cvtsh_ss(h); }
+
+// The spec's reduce8 tree in registers: (a0+a4, a1+a5, a2+a6, a3+a7), then pairs 0+2 and 1+3, then the two.
+inline float reduce8_avx(__m256 v) {
+  const __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
+  return _mm_cvtss_f32(_mm_add_ss(q, _mm_movehdup_ps(q)));
+}
+
+// Runs Tile::run<R, T> over the rows × tokens grid: kR × kT tiles, smaller ones at the edges;
+// a single token (decode) goes in tiles of kDecodeR rows. Tokens go in blocks of about 192 KB
+// of activations, which stay in L2 while every row group passes over them.
+template <class Tile, int kR, int kT, int kDecodeR>
+struct Tiled {
+  using Fn = void (*)(const MatmulArgs&, int64_t, int64_t);
+  template <size_t... I>
+  static constexpr std::array<Fn, sizeof...(I)> grid(std::index_sequence<I...>) {
+    return {&Tile::template run<static_cast<int>(I / kT) + 1, static_cast<int>(I % kT) + 1>...};
+  }
+  template <size_t... I>
+  static constexpr std::array<Fn, sizeof...(I)> column(std::index_sequence<I...>) {
+    return {&Tile::template run<static_cast<int>(I) + 1, 1>...};
+  }
+  static constexpr std::array<Fn, kR * kT> kTiles = grid(std::make_index_sequence<kR * kT>{});
+  static constexpr std::array<Fn, kDecodeR> kDecodeTiles = column(std::make_index_sequence<kDecodeR>{});
+
+  static void run(const MatmulArgs& m, size_t token_bytes) {
+    if (m.n == 1) {
+      for (int64_t r0 = 0; r0 < m.rows; r0 += kDecodeR)
+        kDecodeTiles[static_cast<size_t>(std::min<int64_t>(kDecodeR, m.rows - r0)) - 1](m, r0, 0);
+      return;
+    }
+    const int64_t block = std::max<int64_t>(kT, static_cast<int64_t>((size_t{192} << 10) / std::max<size_t>(token_bytes, 1)) / kT * kT);
+    for (int64_t tb = 0; tb < m.n; tb += block) {
+      const int64_t te = std::min(m.n, tb + block);
+      for (int64_t r0 = 0; r0 < m.rows; r0 += kR) {
+        const auto rr = static_cast<size_t>(std::min<int64_t>(kR, m.rows - r0));
+        for (int64_t t0 = tb; t0 < te; t0 += kT)
+          kTiles[(rr - 1) * kT + static_cast<size_t>(std::min<int64_t>(kT, te - t0)) - 1](m, r0, t0);
+      }
+    }
+  }
+};
+
+}  // namespace
+}  // namespace qforge::kernels
