@@ -15,6 +15,7 @@
 #include "engine/weight.h"
 #include "memory_bandwidth.h"
 #include "qforge/float_convert.h"
+#include "qforge/weight_quant.h"
 #include "timing.h"
 
 using namespace qforge;
@@ -57,6 +58,26 @@ engine::Weight make_weight(GgmlType type, int64_t rows, int64_t cols, std::mt199
   }
   w.data = p;
   return w;
+}
+
+// A matrix on one of qforge's own grids (RTN), as the engine runs it from a checkpoint: on the
+// grid kernels, packed codes decoded in registers. `copies` distinct instances.
+std::vector<engine::Weight> grid_weights(const WeightGrid& grid, int64_t rows, int64_t cols, int copies, std::mt19937& rng) {
+  std::normal_distribution<float> g(0.0f, 0.02f);
+  std::vector<float> f(static_cast<size_t>(rows * cols));
+  for (auto& v : f) v = g(rng);
+  const PackedMatrix p = pack_matrix(quantize_rtn(f, rows, cols, grid));
+  std::vector<engine::Weight> ws;
+  for (int i = 0; i < copies; ++i) {
+    engine::Weight w;
+    w.rows = rows;
+    w.cols = cols;
+    w.grid = engine::grid_weights_from(p.view());
+    w.row_bytes = w.grid->m.code_row_bytes;
+    w.data = w.grid->codes.data();
+    ws.push_back(std::move(w));
+  }
+  return ws;
 }
 
 // Byte-for-byte copies of w at distinct addresses, enough to exceed `bytes` in all, so that a
@@ -113,6 +134,24 @@ int main(int argc, char** argv) {
                   std::string(ggml_type_info(t).name).c_str(), ggml_type_info(t).bits_per_weight(), s * 1e3, gbs,
                   100 * gbs / bw2);
     }
+  // qforge's own grids without a GGUF twin, on the grid kernels (f32 activations)
+  std::printf("\nqforge grids on the grid kernels, 4096x4096, 2 threads: decode from memory (copies > 256 MB) and n = 512\n"
+              "%-22s %7s %9s %9s %7s %10s %9s\n", "grid", "bits/w", "n=1 ms", "GB/s", "of bw", "n=512 ms", "GFLOP/s");
+  for (const WeightGrid& grid : quick ? std::vector<WeightGrid>{WeightGrid::integer(4, 128, false), WeightGrid::nf4(64, true)}
+                                      : std::vector<WeightGrid>{WeightGrid::integer(4, 128, false), WeightGrid::integer(4, 32, false),
+                                                                WeightGrid::integer(3, 128, false), WeightGrid::integer(2, 64, false),
+                                                                WeightGrid::nf4(64, false), WeightGrid::nf4(64, true),
+                                                                WeightGrid::ternary(), WeightGrid::fp8(0)}) {
+    const int64_t rows = 4096, cols = 4096;
+    const auto probe = grid_weights(grid, rows, cols, 1, rng);
+    const uint64_t bytes = probe.front().grid->codes.size() + 4 * (probe.front().grid->scales.size() +
+                                                                   probe.front().grid->shifts.size() + probe.front().grid->mins.size());
+    const auto ws = grid_weights(grid, rows, cols, static_cast<int>((uint64_t{256} << 20) / bytes) + 1, rng);
+    const double s1 = gemv_seconds(pool, ws, 1, 9), s512 = gemv_seconds(pool, probe, 512, 3);
+    const double gbs = static_cast<double>(bytes) / s1 / 1e9;
+    std::printf("%-22s %7.2f %9.3f %9.1f %6.0f%% %10.1f %9.1f\n", grid.describe().c_str(), 8.0 * static_cast<double>(bytes) / (rows * cols),
+                s1 * 1e3, gbs, 100 * gbs / bw2, s512 * 1e3, 2.0 * rows * cols * 512 / s512 / 1e9);
+  }
   std::printf("\nprompt GEMM, n = 512, 2 threads (median of 3); AVX2 peak ~200 GFLOP/s f32 on this machine class\n");
   const std::vector<GgmlType> prompt_types =
       quick ? std::vector<GgmlType>{GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_0}

@@ -147,6 +147,8 @@ struct PackedView {
 };
 // out.size() == rows·cols; validate() first.
 void dequantize_packed(const PackedView& v, std::span<float> out);
+// Every group's parameters as dequantize_packed reads them (row-major; double quant resolved).
+std::vector<GroupParams> packed_group_params(const PackedView& v);
 
 // The GGUF block type that holds exactly a packed matrix's values, when there is one: symmetric
 // int8 / int5 / int4 (zero 2^(b−1), f16 scales) are Q8_0 / Q5_0 / Q4_0 once every group is whole

@@ -4,6 +4,8 @@
 #include <cstring>
 
 #include "kernels/dot/dot_kernels.h"
+#include "kernels/grid/grid_decode.h"
+#include "kernels/grid/grid_kernels.h"
 #include "qforge/error.h"
 #include "qforge/float_convert.h"
 
@@ -44,9 +46,20 @@ kernels::MatmulKernel matmul_for(const kernels::DotKernels& k, GgmlType t) {
   }
 }
 
+// y[t, o] += bias[o] for the rows [begin, end) one thread produced (nothing without a bias).
+void add_bias(const float* bias, int64_t n, int64_t out, int64_t begin, int64_t end, float* y) {
+  if (!bias) return;
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t o = begin; o < end; ++o) y[t * out + o] += bias[o];
+}
+
 }  // namespace
 
 void Weight::dequantize_row(int64_t r, float* out) const {
+  if (grid) {
+    for (int64_t c = 0; c < cols; ++c) out[c] = kernels::grid_value(grid->m, r, c);
+    return;
+  }
   ggml_dequantize(type, {row(r), row_bytes}, {out, static_cast<size_t>(cols)});
 }
 
@@ -90,6 +103,13 @@ Weight load_matrix(const ModelFile& f, const std::string& name, int64_t rows, in
       w.data = static_cast<const uint8_t*>(w.owned.data());
       return w;
     }
+  if (t->packed && !to_f32)
+    if (std::shared_ptr<const GridWeights> grid = grid_weights_from(*t->packed)) {
+      w.grid = std::move(grid);
+      w.row_bytes = w.grid->m.code_row_bytes;
+      w.data = w.grid->codes.data();
+      return w;
+    }
   const std::optional<GgmlType> stored = t->block ? t->block : plain_type(t->dtype);
   w.stored = to_f32 ? twin.value_or(stored.value_or(GgmlType::F32)) : stored.value_or(GgmlType::F32);
   const bool in_place = !to_f32 && stored && !t->stored_transposed && t->rope_permute_heads == 0;
@@ -128,9 +148,7 @@ void linear(ThreadPool& pool, const Weight& w, const float* x, int64_t n, const 
     const QuantizedActivations a = quantize_activations(w.act, xs, n, in);
     pool.parallel_for(out, [&](int64_t begin, int64_t end) {
       w8a8_rows(*w.i8, a, xs, begin, end, {y, static_cast<size_t>(n * out)});
-      if (bias)
-        for (int64_t t = 0; t < n; ++t)
-          for (int64_t o = begin; o < end; ++o) y[t * out + o] += bias[o];
+      add_bias(bias, n, out, begin, end, y);
     });
     return;
   }
@@ -139,6 +157,14 @@ void linear(ThreadPool& pool, const Weight& w, const float* x, int64_t n, const 
     rounded.resize(static_cast<size_t>(n * in));
     fake_quantize_fp8({x, rounded.size()}, w.act.act.scale, rounded);
     x = rounded.data();
+  }
+  if (w.grid) {  // packed codes decoded in registers, f32 activations
+    const kernels::GridKernels& g = kernels::grid_kernels();
+    pool.parallel_for(out, [&](int64_t begin, int64_t end) {
+      g.matmul({&w.grid->m, begin, end - begin, x, n, y + begin, out});
+      add_bias(bias, n, out, begin, end, y);
+    });
+    return;
   }
   if (emulate_a8 && has_int8_dot(w.stored) && !has_int8_dot(w.type)) {
     rounded.resize(static_cast<size_t>(n * in));
@@ -170,9 +196,7 @@ void linear(ThreadPool& pool, const Weight& w, const float* x, int64_t n, const 
                       y + o, out});
       }
     }
-    if (bias)
-      for (int64_t t = 0; t < n; ++t)
-        for (int64_t o = begin; o < end; ++o) y[t * out + o] += bias[o];
+    add_bias(bias, n, out, begin, end, y);
   });
 }
 

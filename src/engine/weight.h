@@ -1,11 +1,14 @@
 // A weight matrix as the engine executes it: rows of a storage type read in place (a GGUF
 // block type, f16, bf16 or f32), so a model runs at its own size. Types with a dot kernel
-// run through it; other block types dequantize one row at a time into f32.
+// run through it; other block types dequantize one row at a time into f32. A qforge
+// checkpoint's packed matrices run on the block kernels when they have an exact GGUF twin, on
+// the grid kernels (packed codes decoded in registers) otherwise.
 #pragma once
 
 #include <memory>
 #include <vector>
 
+#include "engine/grid_weight.h"
 #include "engine/thread_pool.h"
 #include "qforge/act_quant.h"
 #include "qforge/ggml_types.h"
@@ -25,6 +28,8 @@ struct Weight {
   // W8A8: int8 weights with per-channel scales and how the input is quantized (type I8)
   std::shared_ptr<const Int8Weights> i8;
   ActQuantSpec act;
+  // a qforge grid without a GGUF twin, run by the grid kernels (type F32: f32 activations)
+  std::shared_ptr<const GridWeights> grid;
 
   bool empty() const { return rows == 0; }
   const uint8_t* row(int64_t r) const { return data + static_cast<size_t>(r) * row_bytes; }

@@ -1,6 +1,7 @@
 // Dispatch-once: each kernel family's table is chosen on first use from active_isa().
 #include "kernels/convert/convert_kernels.h"
 #include "kernels/dot/dot_kernels.h"
+#include "kernels/grid/grid_kernels.h"
 #include "kernels/w8a8/w8a8_kernels.h"
 
 namespace qforge::kernels {
@@ -32,6 +33,21 @@ std::optional<DotKernels> dot_kernels_for(Isa isa) {
 
 const DotKernels& dot_kernels() {
   static const DotKernels table = *dot_kernels_for(active_isa());
+  return table;
+}
+
+std::optional<GridKernels> grid_kernels_for(Isa isa) {
+  if (static_cast<int>(isa) > static_cast<int>(detected_isa())) return std::nullopt;
+  switch (isa) {
+    case Isa::Scalar: return grid_kernels_scalar();
+    case Isa::Avx2: return grid_kernels_avx2();
+    case Isa::Avx512: return grid_kernels_avx2();  // no AVX-512 grid kernels yet
+  }
+  return std::nullopt;
+}
+
+const GridKernels& grid_kernels() {
+  static const GridKernels table = *grid_kernels_for(active_isa());
   return table;
 }
 

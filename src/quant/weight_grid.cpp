@@ -345,9 +345,7 @@ void PackedView::validate(const std::string& what) const {
   check(dq_scales, grid.double_quant ? 4 * (dq_blocks + 1) : 0, "double-quant scales");
 }
 
-void dequantize_packed(const PackedView& v, std::span<float> out) {
-  const auto cols = static_cast<size_t>(v.cols), rb = packed_bytes(cols, v.grid.bits);
-  const int64_t groups = v.grid.groups_per_row(v.cols), g = v.grid.group_cols(v.cols);
+std::vector<GroupParams> packed_group_params(const PackedView& v) {
   const auto f16_at = [](std::span<const uint8_t> b, size_t i) {
     return f16_to_f32(static_cast<uint16_t>(b[2 * i] | (b[2 * i + 1] << 8)));
   };
@@ -361,13 +359,21 @@ void dequantize_packed(const PackedView& v, std::span<float> out) {
     if (v.grid.double_quant) return double_quant_value(f32_at(v.dq_scales, i / DoubleQuant::kBlock), v.scales[i], dq_offset);
     return v.grid.f32_scales() ? f32_at(v.scales, i) : f16_at(v.scales, i);
   };
+  std::vector<GroupParams> p(static_cast<size_t>(v.rows * v.grid.groups_per_row(v.cols)));
+  for (size_t i = 0; i < p.size(); ++i)
+    p[i] = {scale_at(i), v.grid.has_float_min() ? f16_at(v.mins, i) : 0.0f, v.grid.has_zero_points() ? v.zeros[i] : 0};
+  return p;
+}
+
+void dequantize_packed(const PackedView& v, std::span<float> out) {
+  const auto cols = static_cast<size_t>(v.cols), rb = packed_bytes(cols, v.grid.bits);
+  const int64_t groups = v.grid.groups_per_row(v.cols), g = v.grid.group_cols(v.cols);
+  const std::vector<GroupParams> params = packed_group_params(v);
   std::vector<uint8_t> u(cols);
   for (int64_t r = 0; r < v.rows; ++r) {
     unpack_codes(v.codes.subspan(static_cast<size_t>(r) * rb, rb), v.grid.bits, u);
     for (int64_t k = 0; k < groups; ++k) {
-      const auto i = static_cast<size_t>(r * groups + k);
-      const GroupParams p = {scale_at(i), v.grid.has_float_min() ? f16_at(v.mins, i) : 0.0f,
-                             v.grid.has_zero_points() ? v.zeros[i] : 0};
+      const GroupParams& p = params[static_cast<size_t>(r * groups + k)];
       for (int64_t j = k * g; j < k * g + v.grid.group_len(v.cols, k); ++j)
         out[static_cast<size_t>(r) * cols + static_cast<size_t>(j)] = v.grid.value(u[static_cast<size_t>(j)] + v.grid.qmin(), p);
     }

@@ -4,6 +4,7 @@
 // activations cost against plain f32 is measured in docs/results.md, not asserted here.
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <map>
 #include <random>
@@ -118,8 +119,8 @@ TEST_P(QuantizedEngineSuperBlocks, RunInPlaceAndAgreeWithTheirEmulation) {
 
 // qforge's own symmetric int grids whose groups are whole 32-blocks run on the block kernels
 // (repacked at load as Q8_0 / Q5_0 / Q4_0, the same values); other grids and rows that are not
-// whole blocks stay f32. Against the dequantized path with emulated int8 activations, layer by
-// layer, as above.
+// whole blocks run on the grid kernels (f32 activations). Against the dequantized path with
+// emulated int8 activations, layer by layer, as above.
 TEST(QuantizedEngineCheckpoint, SymmetricIntGroupsRunAsTheirGgufTwin) {
   QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
   const ModelFile src = open_model(bin.string());
@@ -146,6 +147,7 @@ TEST(QuantizedEngineCheckpoint, SymmetricIntGroupsRunAsTheirGgufTwin) {
       const auto slow = engine::load_matrix(f, t.name, t.shape[0], t.shape[1], true, true);
       const bool whole_blocks = t.shape[1] % 32 == 0;
       EXPECT_EQ(fast.type, whole_blocks ? twin : GgmlType::F32) << grid.describe() << " " << t.name;
+      EXPECT_EQ(fast.grid != nullptr, fast.type == GgmlType::F32) << grid.describe() << " " << t.name;
       const int64_t n = 3;
       std::vector<float> x(static_cast<size_t>(n * t.shape[1])), a(static_cast<size_t>(n * t.shape[0])), b(a.size());
       for (auto& v : x) v = g(rng);
@@ -153,6 +155,44 @@ TEST(QuantizedEngineCheckpoint, SymmetricIntGroupsRunAsTheirGgufTwin) {
       engine::linear(pool, slow, x.data(), n, nullptr, b.data(), true);
       EXPECT_LT(relative_rms(a, b), 1e-6) << grid.describe() << " " << t.name;
     }
+  }
+}
+
+// Grids without a GGUF twin run on the grid kernels, whose every weight is dequantize_packed's
+// value and every dot the f32 kernel's order: the model's logits equal the dequantized path's
+// bit for bit, and memory holds the packed codes, not f32.
+TEST(QuantizedEngineCheckpoint, OtherGridsRunOnTheGridKernelsBitExactly) {
+  QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
+  const ModelFile src = open_model(bin.string());
+  testing::TempDir dir;
+  for (const WeightGrid& grid : {WeightGrid::integer(4, 32, false), WeightGrid::integer(3, 64, false),
+                                 WeightGrid::integer(2, 32, true), WeightGrid::integer_min(4, 32), WeightGrid::nf4(64, false),
+                                 WeightGrid::nf4(64, true), WeightGrid::ternary(), WeightGrid::fp8(0)}) {
+    QuantizeOptions o;
+    o.grid = grid;
+    std::map<std::string, PackedMatrix> packed;
+    (void)quantize_model(src, nullptr, o, [&](const std::string& n, const QuantizedMatrix& q) { packed[n] = pack_matrix(q); });
+    const std::string path = dir.file("q.safetensors");
+    write_qforge_checkpoint(src, path, packed, DType::f32);
+    const ModelFile f = open_model(path);
+    int64_t on_grid = 0;
+    for (const auto& t : f.tensors)
+      if (t.packed) {
+        const auto w = engine::load_matrix(f, t.name, t.shape[0], t.shape[1], true, false);
+        EXPECT_TRUE(w.grid) << grid.describe() << " " << t.name;
+        on_grid += w.grid ? 1 : 0;
+      }
+    EXPECT_GT(on_grid, 0) << grid.describe();
+    auto native = Model::load(f);
+    auto reference = Model::load(f, {.dequantize = true});
+    const std::vector<int32_t> prompt = {1, 403, 407, 261, 378, 426, 280};
+    const auto x = native->forward(prompt, true), y = reference->forward(prompt, true);
+    ASSERT_EQ(x.size(), y.size());
+    for (size_t i = 0; i < x.size(); ++i)
+      ASSERT_EQ(std::bit_cast<uint32_t>(x[i]), std::bit_cast<uint32_t>(y[i])) << grid.describe() << " logit " << i;
+    native->reset();
+    reference->reset();
+    EXPECT_EQ(greedy(*native, 60), greedy(*reference, 60)) << grid.describe();
   }
 }
 

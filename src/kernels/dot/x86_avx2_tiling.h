@@ -30,9 +30,9 @@ inline float reduce8_avx(__m256 v) {
 // Runs Tile::run<R, T> over the rows × tokens grid: kR × kT tiles, smaller ones at the edges;
 // a single token (decode) goes in tiles of kDecodeR rows. Tokens go in blocks of about 192 KB
 // of activations, which stay in L2 while every row group passes over them.
-template <class Tile, int kR, int kT, int kDecodeR>
+template <class Tile, int kR, int kT, int kDecodeR, class Args = MatmulArgs>
 struct Tiled {
-  using Fn = void (*)(const MatmulArgs&, int64_t, int64_t);
+  using Fn = void (*)(const Args&, int64_t, int64_t);
   template <size_t... I>
   static constexpr std::array<Fn, sizeof...(I)> grid(std::index_sequence<I...>) {
     return {&Tile::template run<static_cast<int>(I / kT) + 1, static_cast<int>(I % kT) + 1>...};
@@ -44,7 +44,7 @@ struct Tiled {
   static constexpr std::array<Fn, kR * kT> kTiles = grid(std::make_index_sequence<kR * kT>{});
   static constexpr std::array<Fn, kDecodeR> kDecodeTiles = column(std::make_index_sequence<kDecodeR>{});
 
-  static void run(const MatmulArgs& m, size_t token_bytes) {
+  static void run(const Args& m, size_t token_bytes) {
     if (m.n == 1) {
       for (int64_t r0 = 0; r0 < m.rows; r0 += kDecodeR)
         kDecodeTiles[static_cast<size_t>(std::min<int64_t>(kDecodeR, m.rows - r0)) - 1](m, r0, 0);

@@ -1,0 +1,35 @@
+// One weight of a GridMatrix decoded on its own, straight from the packed bits: the spec's
+// decode, and the AVX2 file's for leftover columns. The unnamed namespace keeps each
+// translation unit's copy its own (they are compiled with different ISA flags).
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/grid/grid_kernels.h"
+#include "qforge/codebook.h"
+#include "qforge/float_convert.h"
+
+namespace qforge::kernels {
+namespace {
+
+inline uint32_t grid_code(const GridMatrix& w, int64_t r, int64_t c) {
+  const uint8_t* row = w.codes + static_cast<size_t>(r) * w.code_row_bytes;
+  const auto bit = static_cast<uint64_t>(c) * static_cast<uint64_t>(w.bits);
+  const uint32_t two = row[bit / 8] | (bit % 8 + static_cast<uint64_t>(w.bits) > 8 ? uint32_t{row[bit / 8 + 1]} << 8 : 0u);
+  return (two >> (bit % 8)) & ((1u << w.bits) - 1);
+}
+
+inline float grid_value(const GridMatrix& w, int64_t r, int64_t c) {
+  const uint32_t code = grid_code(w, r, c);
+  const auto g = static_cast<size_t>(r * w.groups_per_row + c / w.group);
+  switch (w.codec) {
+    case GridCodec::IntShift: return w.scales[g] * static_cast<float>(static_cast<int32_t>(code) + w.shifts[g]);
+    case GridCodec::IntMin: return w.scales[g] * static_cast<float>(code) + w.mins[g];
+    case GridCodec::NF4: return w.scales[g] * nf4_values()[code & 15];
+    case GridCodec::Fp8: return w.scales[g] * f8_e4m3_to_f32(static_cast<uint8_t>(code));
+  }
+  return 0.0f;
+}
+
+}  // namespace
+}  // namespace qforge::kernels

@@ -1,0 +1,129 @@
+// AVX2 + FMA grid kernels (compiled with those flags only): per row and group the f32 scale
+// and shift/minimum are broadcast once, then each run of 8 codes is pulled out of the packed
+// bits with variable shifts, decoded to exactly dequantize_packed's f32 values and fed to the
+// f32 dot's lane order. Leftover columns (cols % 8) take the spec's scalar decode.
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "kernels/dot/x86_avx2_tiling.h"
+#include "kernels/grid/grid_decode.h"
+#include "kernels/grid/grid_kernels.h"
+#include "qforge/codebook.h"
+
+namespace qforge::kernels {
+namespace {
+
+// Tile shapes of the f32 kernels (the decode is amortized over the tile's tokens).
+constexpr int kRows = 4, kTokens = 3, kDecodeRows = 4;
+
+// The 8 codes of columns i..i+7 (i a multiple of 8: they start on a byte and fill `bits` bytes).
+__m256i codes8(const uint8_t* row, int64_t i, int bits, __m256i lane_shift, __m256i mask) {
+  const uint8_t* p = row + i / 8 * bits;
+  if (bits <= 4) {  // all 8 within one 32-bit word
+    uint32_t u;
+    std::memcpy(&u, p, 4);
+    return _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(u)), lane_shift), mask);
+  }
+  if (bits == 8) return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  // 5–7 bits: codes 0–3 and 4–7 from 64-bit shifts, interleaved back into order
+  uint64_t u;
+  std::memcpy(&u, p, 8);
+  const __m256i v = _mm256_set1_epi64x(static_cast<int64_t>(u));
+  const __m256i b = _mm256_set1_epi64x(bits);
+  const __m256i k0 = _mm256_mul_epu32(_mm256_setr_epi64x(0, 1, 2, 3), b), k1 = _mm256_mul_epu32(_mm256_setr_epi64x(4, 5, 6, 7), b);
+  const __m256i mixed = _mm256_blend_epi32(_mm256_srlv_epi64(v, k0), _mm256_slli_epi64(_mm256_srlv_epi64(v, k1), 32), 0xAA);
+  return _mm256_and_si256(_mm256_permutevar8x32_epi32(mixed, _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7)), mask);
+}
+
+// A group's parameters, broadcast.
+struct Params {
+  __m256 scale, min;
+  __m256i shift;
+};
+
+template <GridCodec kCodec>
+__m256 decode8(__m256i c, const Params& p, const __m256& nf4_lo, const __m256& nf4_hi) {
+  if constexpr (kCodec == GridCodec::IntShift) {
+    return _mm256_mul_ps(p.scale, _mm256_cvtepi32_ps(_mm256_add_epi32(c, p.shift)));
+  } else if constexpr (kCodec == GridCodec::IntMin) {
+    return _mm256_add_ps(_mm256_mul_ps(p.scale, _mm256_cvtepi32_ps(c)), p.min);
+  } else if constexpr (kCodec == GridCodec::NF4) {
+    // codes 0–7 from the low half of the table, 8–15 from the high half (bit 3 into the sign)
+    const __m256 v = _mm256_blendv_ps(_mm256_permutevar8x32_ps(nf4_lo, c), _mm256_permutevar8x32_ps(nf4_hi, c),
+                                      _mm256_castsi256_ps(_mm256_slli_epi32(c, 28)));
+    return _mm256_mul_ps(p.scale, v);
+  } else {
+    // e4m3: exponent and mantissa moved into f32's fields as if biased by 127, then rescaled
+    // by 2^120 (exact, subnormals included); the sign on top; 0x7F/0xFF are NaN
+    const __m256i mag = _mm256_and_si256(c, _mm256_set1_epi32(0x7F));
+    __m256 v = _mm256_mul_ps(_mm256_castsi256_ps(_mm256_slli_epi32(mag, 20)), _mm256_set1_ps(0x1p120f));
+    v = _mm256_or_ps(v, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_and_si256(c, _mm256_set1_epi32(0x80)), 24)));
+    v = _mm256_blendv_ps(v, _mm256_set1_ps(NAN), _mm256_castsi256_ps(_mm256_cmpeq_epi32(mag, _mm256_set1_epi32(0x7F))));
+    return _mm256_mul_ps(p.scale, v);
+  }
+}
+
+template <GridCodec kCodec>
+struct GridTile {
+  template <int R, int T>
+  static void run(const GridArgs& m, int64_t r0, int64_t t0) {
+    const GridMatrix& w = *m.w;
+    const uint8_t* row[R];
+    const float* x[T];
+    for (int r = 0; r < R; ++r) row[r] = w.codes + static_cast<size_t>(m.row0 + r0 + r) * w.code_row_bytes;
+    for (int t = 0; t < T; ++t) x[t] = m.x + (t0 + t) * w.cols;
+    const __m256i lane_shift = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(w.bits));
+    const __m256i mask = _mm256_set1_epi32((1 << w.bits) - 1);
+    const float* nf4 = nf4_values().data();
+    const __m256 nf4_lo = _mm256_loadu_ps(nf4), nf4_hi = _mm256_loadu_ps(nf4 + 8);
+    __m256 acc[R][T];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
+    const int64_t whole = w.cols - w.cols % 8;
+    for (int64_t g = 0; g < w.groups_per_row; ++g) {
+      const int64_t begin = g * w.group, end = std::min(begin + w.group, whole);
+      Params p[R];
+      for (int r = 0; r < R; ++r) {
+        const auto k = static_cast<size_t>((m.row0 + r0 + r) * w.groups_per_row + g);
+        p[r].scale = _mm256_set1_ps(w.scales[k]);
+        if constexpr (kCodec == GridCodec::IntShift) p[r].shift = _mm256_set1_epi32(w.shifts[k]);
+        if constexpr (kCodec == GridCodec::IntMin) p[r].min = _mm256_set1_ps(w.mins[k]);
+      }
+      for (int64_t i = begin; i < end; i += 8)
+        for (int r = 0; r < R; ++r) {
+          if constexpr (T == 1)  // decode streams R rows at once: fetch ahead R rows on (see dot/x86_avx2.cpp)
+            _mm_prefetch(reinterpret_cast<const char*>(row[r] + i / 8 * w.bits) + R * w.code_row_bytes, _MM_HINT_T0);
+          const __m256 v = decode8<kCodec>(codes8(row[r], i, w.bits, lane_shift, mask), p[r], nf4_lo, nf4_hi);
+          for (int t = 0; t < T; ++t) acc[r][t] = _mm256_fmadd_ps(_mm256_loadu_ps(x[t] + i), v, acc[r][t]);
+        }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) {
+        float s = reduce8_avx(acc[r][t]);
+        for (int64_t i = whole; i < w.cols; ++i) s = std::fmaf(x[t][i], grid_value(w, m.row0 + r0 + r, i), s);
+        m.y[(t0 + t) * m.ldy + r0 + r] = s;
+      }
+  }
+};
+
+template <GridCodec kCodec>
+void matmul(const GridArgs& m) {
+  Tiled<GridTile<kCodec>, kRows, kTokens, kDecodeRows, GridArgs>::run(m, static_cast<size_t>(m.w->cols) * sizeof(float));
+}
+
+void matmul_avx2(const GridArgs& m) {
+  switch (m.w->codec) {
+    case GridCodec::IntShift: return matmul<GridCodec::IntShift>(m);
+    case GridCodec::IntMin: return matmul<GridCodec::IntMin>(m);
+    case GridCodec::NF4: return matmul<GridCodec::NF4>(m);
+    case GridCodec::Fp8: return matmul<GridCodec::Fp8>(m);
+  }
+}
+
+}  // namespace
+
+GridKernels grid_kernels_avx2() { return {Isa::Avx2, matmul_avx2}; }
+
+}  // namespace qforge::kernels

@@ -1,0 +1,140 @@
+// The grid kernels against two things: the scalar spec, bit for bit (every ISA, every tile
+// shape, leftovers), and — independently — the f32 dot kernel over dequantize_packed's matrix,
+// also bit for bit, since the spec promises exactly that computation. Matrices come from RTN
+// on each of qforge's grids, through the checkpoint packing and the engine's loader.
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "engine/grid_weight.h"
+#include "kernels/dot/dot_kernels.h"
+#include "kernels/grid/grid_kernels.h"
+#include "qforge/weight_quant.h"
+
+namespace qforge::kernels {
+namespace {
+
+std::vector<float> normal(int64_t n, uint32_t seed, float sigma) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> g(0.0f, sigma);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (auto& x : v) x = g(rng);
+  return v;
+}
+
+struct Case {
+  WeightGrid grid;
+  int64_t cols;
+};
+
+// Every codec, bit width 2–8, groups of 8/32/64/128 and per channel, short last groups, and
+// row lengths with leftovers after the last whole 8.
+std::vector<Case> cases() {
+  std::vector<Case> v;
+  for (int bits : {2, 3, 4, 5, 6, 7, 8})
+    for (bool sym : {true, false}) v.push_back({WeightGrid::integer(bits, 32, sym), 96});
+  v.push_back({WeightGrid::integer(4, 128, false), 300});  // a short last group
+  v.push_back({WeightGrid::integer(3, 0, false), 75});     // per channel, 3 leftover columns
+  v.push_back({WeightGrid::integer(4, 8, true), 40});
+  v.push_back({WeightGrid::integer_min(4, 64), 192});
+  v.push_back({WeightGrid::integer_min(3, 32), 100});
+  v.push_back({WeightGrid::ggml(GgmlType::Q8_0), 64});
+  v.push_back({WeightGrid::ggml(GgmlType::Q4_1), 64});
+  v.push_back({WeightGrid::nf4(64, false), 256});
+  v.push_back({WeightGrid::nf4(64, true), 320});
+  v.push_back({WeightGrid::ternary(), 259});
+  v.push_back({WeightGrid::fp8(0), 97});
+  v.push_back({WeightGrid::fp8(32), 128});
+  return v;
+}
+
+TEST(GridKernels, SpecIsTheF32DotOverTheDequantizedMatrix) {
+  const GridKernels spec = grid_kernels_scalar();
+  const DotKernels dot = dot_kernels_scalar();
+  for (const Case& c : cases()) {
+    const int64_t rows = 5, n = 3;
+    const auto wf = normal(rows * c.cols, static_cast<uint32_t>(c.cols), 0.05f);
+    const PackedMatrix p = pack_matrix(quantize_rtn(wf, rows, c.cols, c.grid));
+    const auto g = engine::grid_weights_from(p.view());
+    ASSERT_TRUE(g) << c.grid.describe();
+    std::vector<float> deq(static_cast<size_t>(rows * c.cols));
+    dequantize_packed(p.view(), deq);
+    const auto x = normal(n * c.cols, 7, 1.0f);
+    std::vector<float> y(static_cast<size_t>(n * rows));
+    spec.matmul({&g->m, 0, rows, x.data(), n, y.data(), rows});
+    for (int64_t t = 0; t < n; ++t)
+      for (int64_t r = 0; r < rows; ++r) {
+        const float want = dot.f32(&x[static_cast<size_t>(t * c.cols)], &deq[static_cast<size_t>(r * c.cols)], c.cols);
+        ASSERT_EQ(std::bit_cast<uint32_t>(y[static_cast<size_t>(t * rows + r)]), std::bit_cast<uint32_t>(want))
+            << c.grid.describe() << " cols=" << c.cols << " row " << r << " token " << t;
+      }
+  }
+}
+
+class GridKernelsIsa : public ::testing::TestWithParam<Isa> {};
+
+TEST_P(GridKernelsIsa, EveryTileReproducesTheSpec) {
+  const auto k = grid_kernels_for(GetParam());
+  if (!k) GTEST_SKIP() << "CPU lacks " << isa_name(GetParam());
+  const GridKernels spec = grid_kernels_scalar();
+  for (const Case& c : cases()) {
+    const int64_t rows = 11;
+    const auto wf = normal(rows * c.cols, static_cast<uint32_t>(c.cols + 1), 0.05f);
+    const PackedMatrix p = pack_matrix(quantize_rtn(wf, rows, c.cols, c.grid));
+    const auto g = engine::grid_weights_from(p.view());
+    ASSERT_TRUE(g);
+    for (const int64_t n : {1, 2, 3, 4, 5, 7})
+      for (const int64_t row0 : {0, 2}) {
+        const int64_t m = rows - row0, ldy = m + 3;  // ldy > rows: stray writes show
+        const auto x = normal(n * c.cols, static_cast<uint32_t>(n), 1.0f);
+        std::vector<float> got(static_cast<size_t>(n * ldy), -7.0f), want(got);
+        k->matmul({&g->m, row0, m, x.data(), n, got.data(), ldy});
+        spec.matmul({&g->m, row0, m, x.data(), n, want.data(), ldy});
+        for (size_t i = 0; i < got.size(); ++i)
+          ASSERT_EQ(std::bit_cast<uint32_t>(got[i]), std::bit_cast<uint32_t>(want[i]))
+              << c.grid.describe() << " cols=" << c.cols << " n=" << n << " row0=" << row0 << " at " << i;
+      }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Isa, GridKernelsIsa, ::testing::Values(Isa::Scalar, Isa::Avx2),
+                         [](const auto& p) { return std::string(isa_name(p.param)); });
+
+// fp8 codes the quantizer never writes but a file may hold: 0x7F/0xFF decode to NaN, as
+// dequantize_packed's do, and subnormal codes exactly.
+TEST(GridKernels, Fp8NaNAndSubnormalCodes) {
+  PackedMatrix p;
+  p.grid = WeightGrid::fp8(0);
+  p.rows = 2;
+  p.cols = 16;
+  p.codes = {0x01, 0x81, 0x07, 0x08, 0x7E, 0xFE, 0x00, 0x80, 0x38, 0xB8, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66,  // row 0
+             0x7F, 0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0};    // row 1: NaN first
+  const float scales[2] = {1.0f, 1.0f};
+  p.scales.resize(8);
+  std::memcpy(p.scales.data(), scales, 8);
+  const auto g = engine::grid_weights_from(p.view());
+  ASSERT_TRUE(g);
+  std::vector<float> deq(32);
+  dequantize_packed(p.view(), deq);
+  for (const Isa isa : {Isa::Scalar, Isa::Avx2}) {
+    const auto k = grid_kernels_for(isa);
+    if (!k) continue;
+    for (int i = 0; i < 16; ++i) {
+      std::vector<float> x(16, 0.0f);
+      x[static_cast<size_t>(i)] = 1.0f;
+      float y[2] = {0, 0};
+      k->matmul({&g->m, 0, 2, x.data(), 1, y, 2});
+      EXPECT_EQ(y[0], deq[static_cast<size_t>(i)]) << isa_name(isa) << " code " << int{p.codes[static_cast<size_t>(i)]};
+      EXPECT_TRUE(std::isnan(y[1])) << isa_name(isa) << ": 0x7F times anything is NaN";
+    }
+  }
+  EXPECT_EQ(deq[0], std::ldexp(1.0f, -9));  // the smallest subnormal, 2^−9
+  EXPECT_TRUE(std::isnan(deq[16]));
+}
+
+}  // namespace
+}  // namespace qforge::kernels
