@@ -82,6 +82,16 @@ void expect_model_agrees(const ModelFile& f, const std::vector<int32_t>& prompt,
   EXPECT_LT(relative_rms(x, y), 2e-2) << f.path;
 }
 
+// `src` quantized by RTN onto `grid`, written as qforge's checkpoint at `path`, opened.
+ModelFile rtn_checkpoint(const ModelFile& src, const WeightGrid& grid, const std::string& path) {
+  QuantizeOptions o;
+  o.grid = grid;
+  std::map<std::string, PackedMatrix> packed;
+  (void)quantize_model(src, nullptr, o, [&](const std::string& n, const QuantizedMatrix& q) { packed[n] = pack_matrix(q); });
+  write_qforge_checkpoint(src, path, packed, DType::f32);
+  return open_model(path);
+}
+
 class QuantizedEngine : public ::testing::TestWithParam<GgmlType> {};
 
 TEST_P(QuantizedEngine, GivesTheTokensOfTheDequantizedPath) {
@@ -134,13 +144,7 @@ TEST(QuantizedEngineCheckpoint, SymmetricIntGroupsRunAsTheirGgufTwin) {
            {WeightGrid::integer(5, 0, true), GgmlType::Q5_0},
            {WeightGrid::integer(8, 32, true), GgmlType::Q8_0},
            {WeightGrid::integer(4, 32, false), GgmlType::F32}}) {  // asymmetric: no exact twin
-    QuantizeOptions o;
-    o.grid = grid;
-    std::map<std::string, PackedMatrix> packed;
-    (void)quantize_model(src, nullptr, o, [&](const std::string& n, const QuantizedMatrix& q) { packed[n] = pack_matrix(q); });
-    const std::string path = dir.file("q.safetensors");
-    write_qforge_checkpoint(src, path, packed, DType::f32);
-    const ModelFile f = open_model(path);
+    const ModelFile f = rtn_checkpoint(src, grid, dir.file("q.safetensors"));
     for (const auto& t : f.tensors) {
       if (!t.packed) continue;
       const auto fast = engine::load_matrix(f, t.name, t.shape[0], t.shape[1], true, false);
@@ -168,13 +172,7 @@ TEST(QuantizedEngineCheckpoint, OtherGridsRunOnTheGridKernelsBitExactly) {
   for (const WeightGrid& grid : {WeightGrid::integer(4, 32, false), WeightGrid::integer(3, 64, false),
                                  WeightGrid::integer(2, 32, true), WeightGrid::integer_min(4, 32), WeightGrid::nf4(64, false),
                                  WeightGrid::nf4(64, true), WeightGrid::ternary(), WeightGrid::fp8(0)}) {
-    QuantizeOptions o;
-    o.grid = grid;
-    std::map<std::string, PackedMatrix> packed;
-    (void)quantize_model(src, nullptr, o, [&](const std::string& n, const QuantizedMatrix& q) { packed[n] = pack_matrix(q); });
-    const std::string path = dir.file("q.safetensors");
-    write_qforge_checkpoint(src, path, packed, DType::f32);
-    const ModelFile f = open_model(path);
+    const ModelFile f = rtn_checkpoint(src, grid, dir.file("q.safetensors"));
     int64_t on_grid = 0;
     for (const auto& t : f.tensors)
       if (t.packed) {

@@ -142,12 +142,8 @@ struct IntTile {
       __m256 d[T];
       for (int t = 0; t < T; ++t) d[t] = _mm256_mul_ps(dw, _mm256_broadcast_ss(&a[t][b].d));
       __m256i aq[T];
-      [[maybe_unused]] __m256i offset_sums[T];  // o·(lane sums of a), once per token for all rows
-      for (int t = 0; t < T; ++t) {
-        aq[t] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[t][b].qs));
-        if constexpr (Unpack::kOffset != 0)
-          offset_sums[t] = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(Unpack::kOffset), aq[t]), ones);
-      }
+      [[maybe_unused]] __m256i offset_sums[T];
+      load_block_a8<T, Unpack::kOffset>(a, b, aq, offset_sums);
       for (int r = 0; r < R; ++r) {
         // decode streams R rows at once, which defeats the hardware prefetcher: ask for the
         // same place in the next row group (measured 1.4–1.5× on one thread from memory)

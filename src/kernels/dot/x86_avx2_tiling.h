@@ -27,6 +27,17 @@ inline float reduce8_avx(__m256 v) {
   return _mm_cvtss_f32(_mm_add_ss(q, _mm_movehdup_ps(q)));
 }
 
+// The T tokens' int8 codes of activation block b, and for a format whose codes carry an offset
+// o, o·(lane sums of a) — once per token for all rows, subtracted exactly in int32.
+template <int T, int kOffset>
+inline void load_block_a8(const BlockA8* const (&a)[T], int64_t b, __m256i (&aq)[T], __m256i (&offset_sums)[T]) {
+  for (int t = 0; t < T; ++t) {
+    aq[t] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[t][b].qs));
+    if constexpr (kOffset != 0)
+      offset_sums[t] = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(kOffset), aq[t]), _mm256_set1_epi16(1));
+  }
+}
+
 // Runs Tile::run<R, T> over the rows × tokens grid: kR × kT tiles, smaller ones at the edges;
 // a single token (decode) goes in tiles of kDecodeR rows. Tokens go in blocks of about 192 KB
 // of activations, which stay in L2 while every row group passes over them.
