@@ -1,7 +1,8 @@
 // Weight-format kernels on LLM shapes, against the machine measured in the same run:
 // decode (n = 1) as GB/s of weights read and the fraction of the measured read bandwidth;
 // prompt (n = 512) as GFLOP/s; and the 2-thread pool's speed while a CPU hog runs beside it.
-//   bench_matmul [--quick]   (--quick: the 4096×4096 shape only, fewer formats)
+//   bench_matmul [--quick | --grids]   (--quick: the 4096×4096 shape only, fewer formats;
+//                                       --grids: qforge's own grids only)
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -61,8 +62,10 @@ engine::Weight make_weight(GgmlType type, int64_t rows, int64_t cols, std::mt199
 }
 
 // A matrix on one of qforge's own grids (RTN), as the engine runs it from a checkpoint: on the
-// grid kernels, packed codes decoded in registers. `copies` distinct instances.
-std::vector<engine::Weight> grid_weights(const WeightGrid& grid, int64_t rows, int64_t cols, int copies, std::mt19937& rng) {
+// grid kernels' integer path where it takes the grid and `integer_path`, else packed codes
+// decoded to f32 in registers. `copies` distinct instances.
+std::vector<engine::Weight> grid_weights(const WeightGrid& grid, int64_t rows, int64_t cols, int copies, bool integer_path,
+                                         std::mt19937& rng) {
   std::normal_distribution<float> g(0.0f, 0.02f);
   std::vector<float> f(static_cast<size_t>(rows * cols));
   for (auto& v : f) v = g(rng);
@@ -72,8 +75,8 @@ std::vector<engine::Weight> grid_weights(const WeightGrid& grid, int64_t rows, i
     engine::Weight w;
     w.rows = rows;
     w.cols = cols;
-    w.grid = engine::grid_weights_from(p.view());
-    w.row_bytes = w.grid->m.code_row_bytes;
+    w.grid = engine::grid_weights_from(p.view(), integer_path);
+    w.row_bytes = w.grid->integer ? w.grid->im.row_bytes : w.grid->m.code_row_bytes;
     w.data = w.grid->codes.data();
     ws.push_back(std::move(w));
   }
@@ -104,15 +107,44 @@ double gemv_seconds(engine::ThreadPool& pool, const std::vector<engine::Weight>&
       std::max(runs, 2 * static_cast<int>(ws.size()) + 1));
 }
 
+// qforge's own grids without a GGUF twin, on the grid kernels: the integer path (int8
+// activations) where it takes the grid, and the f32 path (codes decoded in registers).
+void grid_section(engine::ThreadPool& pool, bool quick, double bw2, std::mt19937& rng) {
+  std::printf("\nqforge grids on the grid kernels, 4096x4096, 2 threads: decode from memory (copies > 256 MB) and n = 512\n"
+              "%-22s %-4s %7s %9s %9s %7s %10s %9s\n", "grid", "path", "bits/w", "n=1 ms", "GB/s", "of bw", "n=512 ms", "G(FL)OP/s");
+  for (const WeightGrid& grid : quick ? std::vector<WeightGrid>{WeightGrid::integer(4, 128, false), WeightGrid::nf4(64, true)}
+                                      : std::vector<WeightGrid>{WeightGrid::integer(4, 128, false), WeightGrid::integer(4, 32, false),
+                                                                WeightGrid::integer(3, 128, false), WeightGrid::integer(2, 64, false),
+                                                                WeightGrid::integer(8, 0, false), WeightGrid::nf4(64, false),
+                                                                WeightGrid::nf4(64, true), WeightGrid::ternary(), WeightGrid::fp8(0)})
+    for (const bool integer_path : {true, false}) {
+      const int64_t rows = 4096, cols = 4096;
+      const auto probe = grid_weights(grid, rows, cols, 1, integer_path, rng);
+      if (integer_path && !probe.front().grid->integer) continue;
+      const uint64_t bytes = probe.front().grid->kernel_bytes();
+      const auto ws = grid_weights(grid, rows, cols, static_cast<int>((uint64_t{256} << 20) / bytes) + 1, integer_path, rng);
+      const double s1 = gemv_seconds(pool, ws, 1, 9), s512 = gemv_seconds(pool, probe, 512, 3);
+      const double gbs = static_cast<double>(bytes) / s1 / 1e9;
+      std::printf("%-22s %-4s %7.2f %9.3f %9.1f %6.0f%% %10.1f %9.1f\n", grid.describe().c_str(), integer_path ? "int8" : "f32",
+                  8.0 * static_cast<double>(bytes) / (rows * cols), s1 * 1e3, gbs, 100 * gbs / bw2, s512 * 1e3,
+                  2.0 * rows * cols * 512 / s512 / 1e9);
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
+  const std::string mode = argc > 1 ? argv[1] : "";
+  const bool quick = mode == "--quick";
   const double bw1 = bench::read_bandwidth_gbs(size_t{512} << 20, 1);
   const double bw2 = bench::read_bandwidth_gbs(size_t{512} << 20, 2);
   std::printf("memory read bandwidth: %.1f GB/s (1 thread), %.1f GB/s (2 threads)\n", bw1, bw2);
   std::mt19937 rng(1);
   engine::ThreadPool pool(2);
+  if (mode == "--grids") {
+    grid_section(pool, false, bw2, rng);
+    return 0;
+  }
   const std::vector<std::pair<int64_t, int64_t>> shapes =
       quick ? std::vector<std::pair<int64_t, int64_t>>{{4096, 4096}}
             : std::vector<std::pair<int64_t, int64_t>>{{4096, 4096}, {11008, 4096}, {4096, 11008}, {1536, 576}};
@@ -134,24 +166,7 @@ int main(int argc, char** argv) {
                   std::string(ggml_type_info(t).name).c_str(), ggml_type_info(t).bits_per_weight(), s * 1e3, gbs,
                   100 * gbs / bw2);
     }
-  // qforge's own grids without a GGUF twin, on the grid kernels (f32 activations)
-  std::printf("\nqforge grids on the grid kernels, 4096x4096, 2 threads: decode from memory (copies > 256 MB) and n = 512\n"
-              "%-22s %7s %9s %9s %7s %10s %9s\n", "grid", "bits/w", "n=1 ms", "GB/s", "of bw", "n=512 ms", "GFLOP/s");
-  for (const WeightGrid& grid : quick ? std::vector<WeightGrid>{WeightGrid::integer(4, 128, false), WeightGrid::nf4(64, true)}
-                                      : std::vector<WeightGrid>{WeightGrid::integer(4, 128, false), WeightGrid::integer(4, 32, false),
-                                                                WeightGrid::integer(3, 128, false), WeightGrid::integer(2, 64, false),
-                                                                WeightGrid::nf4(64, false), WeightGrid::nf4(64, true),
-                                                                WeightGrid::ternary(), WeightGrid::fp8(0)}) {
-    const int64_t rows = 4096, cols = 4096;
-    const auto probe = grid_weights(grid, rows, cols, 1, rng);
-    const uint64_t bytes = probe.front().grid->codes.size() + 4 * (probe.front().grid->scales.size() +
-                                                                   probe.front().grid->shifts.size() + probe.front().grid->mins.size());
-    const auto ws = grid_weights(grid, rows, cols, static_cast<int>((uint64_t{256} << 20) / bytes) + 1, rng);
-    const double s1 = gemv_seconds(pool, ws, 1, 9), s512 = gemv_seconds(pool, probe, 512, 3);
-    const double gbs = static_cast<double>(bytes) / s1 / 1e9;
-    std::printf("%-22s %7.2f %9.3f %9.1f %6.0f%% %10.1f %9.1f\n", grid.describe().c_str(), 8.0 * static_cast<double>(bytes) / (rows * cols),
-                s1 * 1e3, gbs, 100 * gbs / bw2, s512 * 1e3, 2.0 * rows * cols * 512 / s512 / 1e9);
-  }
+  grid_section(pool, quick, bw2, rng);
   std::printf("\nprompt GEMM, n = 512, 2 threads (median of 3); AVX2 peak ~200 GFLOP/s f32 on this machine class\n");
   const std::vector<GgmlType> prompt_types =
       quick ? std::vector<GgmlType>{GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_0}

@@ -57,7 +57,7 @@ void add_bias(const float* bias, int64_t n, int64_t out, int64_t begin, int64_t 
 
 void Weight::dequantize_row(int64_t r, float* out) const {
   if (grid) {
-    for (int64_t c = 0; c < cols; ++c) out[c] = kernels::grid_value(grid->m, r, c);
+    for (int64_t c = 0; c < cols; ++c) out[c] = grid->value(r, c);
     return;
   }
   ggml_dequantize(type, {row(r), row_bytes}, {out, static_cast<size_t>(cols)});
@@ -106,10 +106,13 @@ Weight load_matrix(const ModelFile& f, const std::string& name, int64_t rows, in
   if (t->packed && !to_f32)
     if (std::shared_ptr<const GridWeights> grid = grid_weights_from(*t->packed)) {
       w.grid = std::move(grid);
-      w.row_bytes = w.grid->m.code_row_bytes;
+      w.row_bytes = w.grid->integer ? w.grid->im.row_bytes : w.grid->m.code_row_bytes;
       w.data = w.grid->codes.data();
+      w.int8_inputs = w.grid->integer;
       return w;
     }
+  // the reference path of a grid the integer path runs natively: emulate its int8 inputs
+  if (t->packed && to_f32 && !twin) w.int8_inputs = integer_path_takes(*t->packed);
   const std::optional<GgmlType> stored = t->block ? t->block : plain_type(t->dtype);
   w.stored = to_f32 ? twin.value_or(stored.value_or(GgmlType::F32)) : stored.value_or(GgmlType::F32);
   const bool in_place = !to_f32 && stored && !t->stored_transposed && t->rope_permute_heads == 0;
@@ -158,6 +161,16 @@ void linear(ThreadPool& pool, const Weight& w, const float* x, int64_t n, const 
     fake_quantize_fp8({x, rounded.size()}, w.act.act.scale, rounded);
     x = rounded.data();
   }
+  if (w.grid && w.grid->integer) {  // repacked integer codes against int8 activations
+    std::vector<kernels::BlockA8> a(static_cast<size_t>(n * in / 32));
+    for (int64_t t = 0; t < n; ++t) k.quantize_a8(x + t * in, &a[static_cast<size_t>(t * in / 32)], in);
+    const kernels::GridKernels& g = kernels::grid_kernels();
+    pool.parallel_for(out, [&](int64_t begin, int64_t end) {
+      g.int_matmul({&w.grid->im, begin, end - begin, a.data(), n, y + begin, out});
+      add_bias(bias, n, out, begin, end, y);
+    });
+    return;
+  }
   if (w.grid) {  // packed codes decoded in registers, f32 activations
     const kernels::GridKernels& g = kernels::grid_kernels();
     pool.parallel_for(out, [&](int64_t begin, int64_t end) {
@@ -166,7 +179,7 @@ void linear(ThreadPool& pool, const Weight& w, const float* x, int64_t n, const 
     });
     return;
   }
-  if (emulate_a8 && has_int8_dot(w.stored) && !has_int8_dot(w.type)) {
+  if (emulate_a8 && (has_int8_dot(w.stored) || w.int8_inputs) && !has_int8_dot(w.type)) {
     rounded.resize(static_cast<size_t>(n * in));
     std::vector<kernels::BlockA8> blocks(static_cast<size_t>(in / 32));
     for (int64_t t = 0; t < n; ++t) {

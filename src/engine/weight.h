@@ -2,7 +2,8 @@
 // block type, f16, bf16 or f32), so a model runs at its own size. Types with a dot kernel
 // run through it; other block types dequantize one row at a time into f32. A qforge
 // checkpoint's packed matrices run on the block kernels when they have an exact GGUF twin, on
-// the grid kernels (packed codes decoded in registers) otherwise.
+// the grid kernels otherwise (integer grids of whole 32-blocks on int8 activations, the others
+// decoded to f32 in registers).
 #pragma once
 
 #include <memory>
@@ -30,6 +31,9 @@ struct Weight {
   ActQuantSpec act;
   // a qforge grid without a GGUF twin, run by the grid kernels (type F32: f32 activations)
   std::shared_ptr<const GridWeights> grid;
+  // the native path rounds this layer's inputs to int8 per 32 (a block type, or a grid on the
+  // integer path); the reference path's emulation follows it
+  bool int8_inputs = false;
 
   bool empty() const { return rows == 0; }
   const uint8_t* row(int64_t r) const { return data + static_cast<size_t>(r) * row_bytes; }

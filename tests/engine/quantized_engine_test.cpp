@@ -162,22 +162,22 @@ TEST(QuantizedEngineCheckpoint, SymmetricIntGroupsRunAsTheirGgufTwin) {
   }
 }
 
-// Grids without a GGUF twin run on the grid kernels, whose every weight is dequantize_packed's
-// value and every dot the f32 kernel's order: the model's logits equal the dequantized path's
-// bit for bit, and memory holds the packed codes, not f32.
+// Grids the integer path does not take (codebooks, groups that are not whole 32-blocks) run on
+// the grid kernels' f32 path, whose every weight is dequantize_packed's value and every dot the
+// f32 kernel's order: the model's logits equal the dequantized path's bit for bit, and memory
+// holds the packed codes, not f32.
 TEST(QuantizedEngineCheckpoint, OtherGridsRunOnTheGridKernelsBitExactly) {
   QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
   const ModelFile src = open_model(bin.string());
   testing::TempDir dir;
-  for (const WeightGrid& grid : {WeightGrid::integer(4, 32, false), WeightGrid::integer(3, 64, false),
-                                 WeightGrid::integer(2, 32, true), WeightGrid::integer_min(4, 32), WeightGrid::nf4(64, false),
-                                 WeightGrid::nf4(64, true), WeightGrid::ternary(), WeightGrid::fp8(0)}) {
+  for (const WeightGrid& grid : {WeightGrid::integer(4, 16, false), WeightGrid::integer_min(3, 8), WeightGrid::nf4(64, false),
+                                 WeightGrid::nf4(64, true), WeightGrid::fp8(0)}) {
     const ModelFile f = rtn_checkpoint(src, grid, dir.file("q.safetensors"));
     int64_t on_grid = 0;
     for (const auto& t : f.tensors)
       if (t.packed) {
         const auto w = engine::load_matrix(f, t.name, t.shape[0], t.shape[1], true, false);
-        EXPECT_TRUE(w.grid) << grid.describe() << " " << t.name;
+        EXPECT_TRUE(w.grid && !w.grid->integer) << grid.describe() << " " << t.name;
         on_grid += w.grid ? 1 : 0;
       }
     EXPECT_GT(on_grid, 0) << grid.describe();
@@ -191,6 +191,42 @@ TEST(QuantizedEngineCheckpoint, OtherGridsRunOnTheGridKernelsBitExactly) {
     native->reset();
     reference->reset();
     EXPECT_EQ(greedy(*native, 60), greedy(*reference, 60)) << grid.describe();
+  }
+}
+
+// Integer grids of whole 32-blocks run on the integer path (int8 activations, repacked codes
+// at the checkpoint's bits per weight); rows that are not whole blocks (ffn_down's 172) on the
+// f32 path. Against the dequantized path with the same activations emulated: layer by layer,
+// and as a whole model.
+TEST(QuantizedEngineCheckpoint, IntegerGridsRunOnTheIntegerPath) {
+  QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
+  const ModelFile src = open_model(bin.string());
+  testing::TempDir dir;
+  engine::ThreadPool pool(2);
+  std::mt19937 rng(4);
+  std::normal_distribution<float> g;
+  for (const WeightGrid& grid : {WeightGrid::integer(4, 32, false), WeightGrid::integer(4, 128, false),
+                                 WeightGrid::integer(3, 64, false), WeightGrid::integer(2, 32, true),
+                                 WeightGrid::integer(8, 0, false), WeightGrid::integer_min(4, 32), WeightGrid::ternary()}) {
+    const ModelFile f = rtn_checkpoint(src, grid, dir.file("q.safetensors"));
+    for (const auto& t : f.tensors) {
+      if (!t.packed) continue;
+      const auto fast = engine::load_matrix(f, t.name, t.shape[0], t.shape[1], true, false);
+      const auto slow = engine::load_matrix(f, t.name, t.shape[0], t.shape[1], true, true);
+      const bool whole_blocks = t.shape[1] % 32 == 0;
+      ASSERT_TRUE(fast.grid) << grid.describe() << " " << t.name;
+      EXPECT_EQ(fast.grid->integer, whole_blocks) << grid.describe() << " " << t.name;
+      if (whole_blocks) {
+        EXPECT_EQ(fast.grid->codes.size(), t.packed->codes.size()) << "the checkpoint's bits per code";
+      }
+      const int64_t n = 3;
+      std::vector<float> x(static_cast<size_t>(n * t.shape[1])), a(static_cast<size_t>(n * t.shape[0])), b(a.size());
+      for (auto& v : x) v = g(rng);
+      engine::linear(pool, fast, x.data(), n, nullptr, a.data(), true);
+      engine::linear(pool, slow, x.data(), n, nullptr, b.data(), true);
+      EXPECT_LT(relative_rms(a, b), 1e-6) << grid.describe() << " " << t.name;
+    }
+    expect_model_agrees(f, {1, 403, 407, 261, 378, 426, 280}, 40);
   }
 }
 

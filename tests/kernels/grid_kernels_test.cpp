@@ -1,7 +1,8 @@
-// The grid kernels against two things: the scalar spec, bit for bit (every ISA, every tile
-// shape, leftovers), and — independently — the f32 dot kernel over dequantize_packed's matrix,
+// The grid kernels' f32 path against two things: the scalar spec, bit for bit (every ISA, every
+// tile shape, leftovers), and — independently — the f32 dot kernel over dequantize_packed's matrix,
 // also bit for bit, since the spec promises exactly that computation. Matrices come from RTN
-// on each of qforge's grids, through the checkpoint packing and the engine's loader.
+// on each of qforge's grids, through the checkpoint packing and the engine's loader (asked for
+// the f32 path: the integer path has its own tests in int_grid_kernels_test.cpp).
 #include <gtest/gtest.h>
 
 #include <bit>
@@ -59,7 +60,7 @@ TEST(GridKernels, SpecIsTheF32DotOverTheDequantizedMatrix) {
     const int64_t rows = 5, n = 3;
     const auto wf = normal(rows * c.cols, static_cast<uint32_t>(c.cols), 0.05f);
     const PackedMatrix p = pack_matrix(quantize_rtn(wf, rows, c.cols, c.grid));
-    const auto g = engine::grid_weights_from(p.view());
+    const auto g = engine::grid_weights_from(p.view(), false);
     ASSERT_TRUE(g) << c.grid.describe();
     std::vector<float> deq(static_cast<size_t>(rows * c.cols));
     dequantize_packed(p.view(), deq);
@@ -85,7 +86,7 @@ TEST_P(GridKernelsIsa, EveryTileReproducesTheSpec) {
     const int64_t rows = 11;
     const auto wf = normal(rows * c.cols, static_cast<uint32_t>(c.cols + 1), 0.05f);
     const PackedMatrix p = pack_matrix(quantize_rtn(wf, rows, c.cols, c.grid));
-    const auto g = engine::grid_weights_from(p.view());
+    const auto g = engine::grid_weights_from(p.view(), false);
     ASSERT_TRUE(g);
     for (const int64_t n : {1, 2, 3, 4, 5, 7})
       for (const int64_t row0 : {0, 2}) {
@@ -116,7 +117,7 @@ TEST(GridKernels, Fp8NaNAndSubnormalCodes) {
   const float scales[2] = {1.0f, 1.0f};
   p.scales.resize(8);
   std::memcpy(p.scales.data(), scales, 8);
-  const auto g = engine::grid_weights_from(p.view());
+  const auto g = engine::grid_weights_from(p.view(), false);
   ASSERT_TRUE(g);
   std::vector<float> deq(32);
   dequantize_packed(p.view(), deq);

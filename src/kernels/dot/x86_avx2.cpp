@@ -59,23 +59,6 @@ void quantize_a8_avx2(const float* x, BlockA8* out, int64_t n) {
   }
 }
 
-// 32 four-bit values, qs[j] holding element j (low nibble) and j + 16 (high nibble), in order:
-// the 16 bytes in both halves, the upper half shifted down by 4, then masked.
-__m256i nibbles(const uint8_t* qs) {
-  const __m256i raw = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs)));
-  return _mm256_and_si256(_mm256_srlv_epi64(raw, _mm256_setr_epi64x(0, 0, 4, 4)), _mm256_set1_epi8(0x0F));
-}
-
-// 0xFF in byte j where bit j of the 32-bit field qh is set.
-__m256i bits_to_bytes(const uint8_t* qh) {
-  uint32_t bits;
-  std::memcpy(&bits, qh, 4);
-  const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(bits)),
-                                             _mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303));
-  const __m256i select = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ULL));
-  return _mm256_cmpeq_epi8(_mm256_and_si256(spread, select), select);
-}
-
 // 32 five-bit values 0..31: the nibbles, with bit j of qh as bit 4 of element j.
 __m256i five_bits(const uint8_t* qh, const uint8_t* qs) {
   return _mm256_or_si256(nibbles(qs), _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10)));

@@ -1,7 +1,7 @@
 // What the AVX2 dot-kernel files share: the spec's final reduction in registers, the f16
-// scale conversion, and the loop that runs a register tile over a rows × tokens grid. Include
-// only from translation units compiled with AVX2 flags; the unnamed namespace keeps each file's
-// copy its own.
+// scale conversion, the nibble and bit-plane unpacking, and the loop that runs a register tile
+// over a rows × tokens grid. Include only from translation units compiled with AVX2 flags; the
+// unnamed namespace keeps each file's copy its own.
 #pragma once
 
 #include <immintrin.h>
@@ -10,6 +10,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <utility>
 
 #include "kernels/dot/dot_kernels.h"
@@ -25,6 +26,23 @@ inline float reduce8_avx(__m256 v) {
   const __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   const __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
   return _mm_cvtss_f32(_mm_add_ss(q, _mm_movehdup_ps(q)));
+}
+
+// 32 four-bit values, qs[j] holding element j (low nibble) and j + 16 (high nibble), in order:
+// the 16 bytes in both halves, the upper half shifted down by 4, then masked.
+inline __m256i nibbles(const uint8_t* qs) {
+  const __m256i raw = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs)));
+  return _mm256_and_si256(_mm256_srlv_epi64(raw, _mm256_setr_epi64x(0, 0, 4, 4)), _mm256_set1_epi8(0x0F));
+}
+
+// 0xFF in byte j where bit j of the 32-bit field qh is set.
+inline __m256i bits_to_bytes(const uint8_t* qh) {
+  uint32_t bits;
+  std::memcpy(&bits, qh, 4);
+  const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(bits)),
+                                             _mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303));
+  const __m256i select = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ULL));
+  return _mm256_cmpeq_epi8(_mm256_and_si256(spread, select), select);
 }
 
 // The T tokens' int8 codes of activation block b, and for a format whose codes carry an offset

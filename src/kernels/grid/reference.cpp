@@ -24,8 +24,37 @@ void matmul_ref(const GridArgs& a) {
     }
 }
 
+// The integer path (grid_kernels.h): per block, eight exact int32 lanes scaled by s·d_a into
+// eight f32 accumulators; the minimum terms summed beside, in block order.
+void int_matmul_ref(const IntGridArgs& a) {
+  const IntGridMatrix& w = *a.w;
+  const int64_t nb = w.cols / 32;
+  const size_t block_bytes = int_grid_block_bytes(w.bits);
+  for (int64_t r = 0; r < a.rows; ++r) {
+    const uint8_t* row = w.codes + static_cast<size_t>(a.row0 + r) * w.row_bytes;
+    const auto params = static_cast<size_t>((a.row0 + r) * w.groups_per_row);
+    for (int64_t t = 0; t < a.n; ++t) {
+      const BlockA8* x = a.x + t * nb;
+      float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      float mins = 0;
+      for (int64_t b = 0; b < nb; ++b) {
+        const auto g = params + static_cast<size_t>(b / w.group_blocks);
+        const uint8_t* block = row + static_cast<size_t>(b) * block_bytes;
+        const float d = w.scales[g] * x[b].d;
+        for (int k = 0; k < 8; ++k) {
+          int32_t lane = 0;
+          for (int i = 4 * k; i < 4 * k + 4; ++i) lane += int_grid_weight(block, w.bits, i) * x[b].qs[i];
+          acc[k] = std::fma(d, static_cast<float>(lane), acc[k]);
+        }
+        mins += w.mins[g] * x[b].s;
+      }
+      a.y[t * a.ldy + r] = reduce8(acc) + mins;
+    }
+  }
+}
+
 }  // namespace
 
-GridKernels grid_kernels_scalar() { return {Isa::Scalar, matmul_ref}; }
+GridKernels grid_kernels_scalar() { return {Isa::Scalar, matmul_ref, int_matmul_ref}; }
 
 }  // namespace qforge::kernels

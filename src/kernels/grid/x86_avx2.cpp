@@ -124,6 +124,6 @@ void matmul_avx2(const GridArgs& m) {
 
 }  // namespace
 
-GridKernels grid_kernels_avx2() { return {Isa::Avx2, matmul_avx2}; }
+GridKernels grid_kernels_avx2() { return {Isa::Avx2, matmul_avx2, int_grid_matmul_avx2}; }
 
 }  // namespace qforge::kernels
