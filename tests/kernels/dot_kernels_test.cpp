@@ -224,6 +224,19 @@ TEST_P(DotKernelsTest, MatmulTilesReproduceTheSpecForEveryShape) {
   }
 }
 
+// Long rows cross the loop's cache blocks: 262 f32 rows of 4096 are a 4 MB band of 256 rows and
+// one of 6 (a partial tile), 14 tokens a 192 KB block of 12 and one of 2.
+TEST_P(DotKernelsTest, MatmulAcrossRowBandsAndTokenBlocksReproducesTheSpec) {
+  const int64_t kk = 4096, n = 14, rows = 262;
+  const auto x = activations(n * kk, 5);
+  expect_matmul_matches_dots(
+      GgmlType::F32, k.matmul.f32,
+      [&](const uint8_t* row, int64_t t, int64_t len) {
+        return dot_kernels_scalar().f32(&x[static_cast<size_t>(t * len)], reinterpret_cast<const float*>(row), len);
+      },
+      {}, x, rows, n, kk);
+}
+
 INSTANTIATE_TEST_SUITE_P(Isa, DotKernelsTest, ::testing::Values(Isa::Scalar, Isa::Avx2),
                          [](const auto& p) { return std::string(isa_name(p.param)); });
 

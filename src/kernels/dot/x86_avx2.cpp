@@ -204,11 +204,11 @@ struct FloatTile {
 
 template <class Unpack, int kR, int kT>
 void int_matmul(const MatmulArgs& m) {
-  Tiled<IntTile<Unpack>, kR, kT, kIntDecodeRows>::run(m, static_cast<size_t>(m.k / 32) * sizeof(BlockA8));
+  Tiled<IntTile<Unpack>, kR, kT, kIntDecodeRows>::run(m, static_cast<size_t>(m.k / 32) * sizeof(BlockA8), m.row_bytes);
 }
 template <class Load, int kR, int kT>
 void float_matmul(const MatmulArgs& m) {
-  Tiled<FloatTile<Load>, kR, kT, kFloatDecodeRows>::run(m, static_cast<size_t>(m.k) * sizeof(float));
+  Tiled<FloatTile<Load>, kR, kT, kFloatDecodeRows>::run(m, static_cast<size_t>(m.k) * sizeof(float), m.row_bytes);
 }
 
 // Single dots are 1 × 1 tiles.

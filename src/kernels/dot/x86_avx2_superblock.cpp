@@ -184,7 +184,7 @@ struct SuperTile {
 
 template <class Unpack>
 void superblock_matmul(const MatmulArgs& m) {
-  Tiled<SuperTile<Unpack>, kRows, kTokens, kDecodeRows>::run(m, static_cast<size_t>(m.k / 32) * sizeof(BlockA8));
+  Tiled<SuperTile<Unpack>, kRows, kTokens, kDecodeRows>::run(m, static_cast<size_t>(m.k / 32) * sizeof(BlockA8), m.row_bytes);
 }
 
 template <class Unpack>

@@ -57,8 +57,10 @@ inline void load_block_a8(const BlockA8* const (&a)[T], int64_t b, __m256i (&aq)
 }
 
 // Runs Tile::run<R, T> over the rows × tokens grid: kR × kT tiles, smaller ones at the edges;
-// a single token (decode) goes in tiles of kDecodeR rows. Tokens go in blocks of about 192 KB
-// of activations, which stay in L2 while every row group passes over them.
+// a single token (decode) goes in tiles of kDecodeR rows. Rows go in bands of about 4 MB of
+// weights, which stay in L3 while every block of tokens passes over them; tokens go in blocks
+// of about 192 KB of activations, which stay in L2 while every row group of the band passes
+// over them (without bands, f32 weights came from memory once per token block).
 template <class Tile, int kR, int kT, int kDecodeR, class Args = MatmulArgs>
 struct Tiled {
   using Fn = void (*)(const Args&, int64_t, int64_t);
@@ -73,19 +75,23 @@ struct Tiled {
   static constexpr std::array<Fn, kR * kT> kTiles = grid(std::make_index_sequence<kR * kT>{});
   static constexpr std::array<Fn, kDecodeR> kDecodeTiles = column(std::make_index_sequence<kDecodeR>{});
 
-  static void run(const Args& m, size_t token_bytes) {
+  static void run(const Args& m, size_t token_bytes, size_t row_bytes) {
     if (m.n == 1) {
       for (int64_t r0 = 0; r0 < m.rows; r0 += kDecodeR)
         kDecodeTiles[static_cast<size_t>(std::min<int64_t>(kDecodeR, m.rows - r0)) - 1](m, r0, 0);
       return;
     }
     const int64_t block = std::max<int64_t>(kT, static_cast<int64_t>((size_t{192} << 10) / std::max<size_t>(token_bytes, 1)) / kT * kT);
-    for (int64_t tb = 0; tb < m.n; tb += block) {
-      const int64_t te = std::min(m.n, tb + block);
-      for (int64_t r0 = 0; r0 < m.rows; r0 += kR) {
-        const auto rr = static_cast<size_t>(std::min<int64_t>(kR, m.rows - r0));
-        for (int64_t t0 = tb; t0 < te; t0 += kT)
-          kTiles[(rr - 1) * kT + static_cast<size_t>(std::min<int64_t>(kT, te - t0)) - 1](m, r0, t0);
+    const int64_t band = std::max<int64_t>(kR, static_cast<int64_t>((size_t{4} << 20) / std::max<size_t>(row_bytes, 1)) / kR * kR);
+    for (int64_t rb = 0; rb < m.rows; rb += band) {
+      const int64_t re = std::min(m.rows, rb + band);
+      for (int64_t tb = 0; tb < m.n; tb += block) {
+        const int64_t te = std::min(m.n, tb + block);
+        for (int64_t r0 = rb; r0 < re; r0 += kR) {
+          const auto rr = static_cast<size_t>(std::min<int64_t>(kR, re - r0));
+          for (int64_t t0 = tb; t0 < te; t0 += kT)
+            kTiles[(rr - 1) * kT + static_cast<size_t>(std::min<int64_t>(kT, te - t0)) - 1](m, r0, t0);
+        }
       }
     }
   }

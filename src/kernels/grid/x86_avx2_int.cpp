@@ -109,7 +109,8 @@ struct IntGridTile {
 
 template <int kBits>
 void matmul(const IntGridArgs& m) {
-  Tiled<IntGridTile<kBits>, kRows, kTokens, kDecodeRows, IntGridArgs>::run(m, static_cast<size_t>(m.w->cols / 32) * sizeof(BlockA8));
+  Tiled<IntGridTile<kBits>, kRows, kTokens, kDecodeRows, IntGridArgs>::run(m, static_cast<size_t>(m.w->cols / 32) * sizeof(BlockA8),
+                                                                        m.w->row_bytes);
 }
 
 }  // namespace
