@@ -77,14 +77,16 @@ int cmd_bench(std::span<const std::string> argv) {
                                                     " tokens, fewer than the " + std::to_string(std::max(p, n)) + " asked for");
   uint64_t bytes = 0;
   int64_t params = 0;
-  std::map<std::string, uint64_t> bytes_by_type;  // the type holding the most bytes names the model's
+  // the type holding the most parameters names the model's (in bytes, a checkpoint's f16
+  // embedding can outweigh its 4-bit matrices)
+  std::map<std::string, int64_t> params_by_type;
   for (const auto& t : f.tensors) {
     bytes += t.nbytes();
     params += t.numel();
-    bytes_by_type[t.type_name()] += t.nbytes();
+    params_by_type[t.type_name()] += t.numel();
   }
   const std::string type =
-      std::max_element(bytes_by_type.begin(), bytes_by_type.end(), [](const auto& a, const auto& b) { return a.second < b.second; })->first;
+      std::max_element(params_by_type.begin(), params_by_type.end(), [](const auto& a, const auto& b) { return a.second < b.second; })->first;
   std::mt19937 rng(1);
   std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(model->config().vocab_size - 1));
   auto random_ids = [&](int64_t count) {
