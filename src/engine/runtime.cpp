@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "engine/ops.h"
+#include "kernels/dot/dot_kernels.h"
 #include "qforge/error.h"
 
 namespace qforge::engine {
@@ -11,7 +12,8 @@ namespace qforge::engine {
 Runtime::Runtime(const ModelFile& f, const EngineOptions& opt) : c(*f.config), dequantize(opt.dequantize), emulate_a8(opt.emulate_int8_activations), pool(opt.threads) {
   ctx = opt.context > 0 ? std::min(opt.context, c.context_length) : c.context_length;
   k_cache.assign(static_cast<size_t>(c.num_layers), std::vector<float>(static_cast<size_t>(ctx * c.kv_dim())));
-  v_cache = k_cache;
+  v_row = (ctx + 7) / 8 * 8;  // the P·V dots run over whole 8s (attention)
+  v_cache.assign(static_cast<size_t>(c.num_layers), std::vector<float>(static_cast<size_t>(v_row * c.kv_dim())));
 }
 
 Tensor load_weight(const ModelFile& f, const std::string& name, const Shape& want, bool required) {
@@ -57,29 +59,48 @@ void Runtime::check_tokens(std::span<const int32_t> tokens) const {
 void Runtime::store_kv(size_t layer, const float* k, const float* v, int64_t n) {
   const int64_t kv = c.kv_dim();
   std::copy_n(k, n * kv, &k_cache[layer][static_cast<size_t>(pos * kv)]);
-  std::copy_n(v, n * kv, &v_cache[layer][static_cast<size_t>(pos * kv)]);
+  float* vt = v_cache[layer].data();
+  const int64_t end = pos + n, padded = std::min(v_row, (end + 7) / 8 * 8);
+  for (int64_t i = 0; i < kv; ++i) {
+    for (int64_t t = 0; t < n; ++t) vt[i * v_row + pos + t] = v[t * kv + i];
+    // attention reads up to the next whole 8 (with zero weights): no stale value, NaN or not, there
+    std::fill(vt + i * v_row + end, vt + i * v_row + padded, 0.0f);
+  }
 }
 
 void Runtime::attention(size_t layer, const float* q, int64_t n, float* att) {
+  const kernels::DotKernels& k = kernels::dot_kernels();
   const int64_t hd = c.head_dim, nh = c.num_heads, kv = c.kv_dim(), q_dim = nh * hd, group = nh / c.num_kv_heads;
   const float inv_sqrt_hd = 1.0f / std::sqrt(static_cast<float>(hd));
   const float* kc = k_cache[layer].data();
-  const float* vc = v_cache[layer].data();
-  // one (token, head) pair per work item
-  pool.parallel_for(n * nh, [&](int64_t begin, int64_t end) {
-    std::vector<float> score(static_cast<size_t>(pos + n));
+  const float* vt = v_cache[layer].data();
+  // Work items: one head × a chunk of up to kChunk query tokens, whose keys are positions
+  // 0..pos+t1−1; each item's scores and outputs come from the f32 matmul kernel, one call
+  // each. The P·V dots run over `width`, the keys rounded up to a whole 8, with zero weights
+  // past a token's own position: zeros leave the kernel's eight lanes unchanged, so a token's
+  // output is the same whichever chunk (or single-token call) it comes in, and results do not
+  // depend on batching or the thread count.
+  constexpr int64_t kChunk = 32;
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  pool.parallel_for(nh * chunks, [&](int64_t begin, int64_t end) {
+    std::vector<float> qh(static_cast<size_t>(kChunk * hd)), score(static_cast<size_t>(kChunk * v_row));
     for (int64_t item = begin; item < end; ++item) {
-      const int64_t t = item / nh, h = item % nh, kvh = h / group, len = pos + t + 1;
-      const float* qh = &q[t * q_dim + h * hd];
-      for (int64_t j = 0; j < len; ++j) score[static_cast<size_t>(j)] = dot_f32(qh, kc + j * kv + kvh * hd, hd) * inv_sqrt_hd;
-      softmax(score.data(), len);
-      float* out = &att[t * q_dim + h * hd];
-      std::fill(out, out + hd, 0.0f);
-      for (int64_t j = 0; j < len; ++j) {
-        const float pj = score[static_cast<size_t>(j)];
-        const float* vj = vc + j * kv + kvh * hd;
-        for (int64_t i = 0; i < hd; ++i) out[i] += pj * vj[i];
+      const int64_t h = item % nh, t0 = item / nh * kChunk, t1 = std::min(n, t0 + kChunk), m = t1 - t0, len = pos + t1;
+      const int64_t kvh = h / group, width = (len + 7) / 8 * 8;
+      for (int64_t t = 0; t < m; ++t) std::copy_n(&q[(t0 + t) * q_dim + h * hd], hd, &qh[static_cast<size_t>(t * hd)]);
+      // scores[t][j] = q_t · k_j over this head's keys (rows kv floats apart in the cache)
+      k.matmul.f32({reinterpret_cast<const uint8_t*>(kc + kvh * hd), static_cast<size_t>(kv) * sizeof(float), len, qh.data(), m,
+                    hd, score.data(), width});
+      for (int64_t t = 0; t < m; ++t) {
+        float* row = &score[static_cast<size_t>(t * width)];
+        const int64_t visible = pos + t0 + t + 1;  // causal: keys up to its own position
+        for (int64_t j = 0; j < visible; ++j) row[j] *= inv_sqrt_hd;
+        softmax(row, visible);
+        std::fill(row + visible, row + width, 0.0f);
       }
+      // out[t][i] = Σ_j p[t][j]·v_j[i]: the transposed cache's rows are this head's dimensions
+      k.matmul.f32({reinterpret_cast<const uint8_t*>(vt + kvh * hd * v_row), static_cast<size_t>(v_row) * sizeof(float), hd,
+                    score.data(), m, width, &att[t0 * q_dim + h * hd], q_dim});
     }
   });
 }

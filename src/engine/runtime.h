@@ -44,7 +44,10 @@ struct Runtime {
   bool dequantize = false, emulate_a8 = false;
   int64_t ctx = 0, pos = 0;
   ThreadPool pool;
-  std::vector<std::vector<float>> k_cache, v_cache;  // per layer [ctx][kv_dim]
+  // per layer: keys [ctx][kv_dim], values transposed [kv_dim][v_row] (rows of the P·V matmul;
+  // v_row = ctx rounded up to a whole 8, the tail zero)
+  std::vector<std::vector<float>> k_cache, v_cache;
+  int64_t v_row = 0;
   LinearObserver observer;
   std::map<std::string, Weight*> linears;  // canonical name → the family's weight, every linear layer
   std::vector<std::vector<std::string>> block_linears;  // per block, in execution order
