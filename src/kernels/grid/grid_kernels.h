@@ -57,10 +57,12 @@ struct GridArgs {
 // Integer grids (zero points or float minimums, 2–8 bits) whose groups are whole 32-element
 // blocks, against activations quantized to BlockA8 like the GGUF block formats: a weight is
 // s·c + m (c the code as stored below, s and m its group's f32 scale and minimum), and
-//   y = reduce8(acc) + mins,  acc[k] = fma(s·d_a, lane[k], acc[k]) over blocks, lane k = the
-//   exact int32 Σ c·q_a over elements 4k..4k+3 of the block;  mins = Σ_blocks m·s_a (a product,
-//   then a sum, in block order)
-// — the spec of Q4_1 with f32 parameters shared by a group's blocks. The repacked form keeps
+//   per group g:  inner[k] = fma(d_a, lane[k], inner[k]) over its blocks (lane k = the exact
+//                 int32 Σ c·q_a over elements 4k..4k+3 of the block), then
+//                 acc[k] = fma(s, inner[k], acc[k]);  mins += m·(Σ_blocks s_a, in block order)
+//   y = reduce8(acc) + mins
+// — Q4_1's arithmetic with the group's scale and minimum applied once per group, not per
+// block (a group of G = 128 pays one scale product per 4 blocks). The repacked form keeps
 // the checkpoint's bits per code (4·bits bytes per 32) but lays each block out as planes that
 // unpack to bytes in element order with a few shifts:
 //   nibbles (16 B): byte j holds bits 0–3 of element j (low nibble) and of element j + 16;

@@ -1,6 +1,7 @@
 // The grid kernels' spec: each weight decoded on its own, straight from the packed bits, then
 // the f32 dot's order (dot_kernels.h). SIMD versions are tested against this, and this against
 // dequantize_packed + the f32 dot.
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/dot/dot_kernels.h"
@@ -24,8 +25,9 @@ void matmul_ref(const GridArgs& a) {
     }
 }
 
-// The integer path (grid_kernels.h): per block, eight exact int32 lanes scaled by s·d_a into
-// eight f32 accumulators; the minimum terms summed beside, in block order.
+// The integer path (grid_kernels.h): per block, eight exact int32 lanes scaled by d_a into the
+// group's eight sums; per group, those sums scaled by s into eight accumulators, and the
+// activation sums s_a times the group's minimum summed beside.
 void int_matmul_ref(const IntGridArgs& a) {
   const IntGridMatrix& w = *a.w;
   const int64_t nb = w.cols / 32;
@@ -37,16 +39,21 @@ void int_matmul_ref(const IntGridArgs& a) {
       const BlockA8* x = a.x + t * nb;
       float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
       float mins = 0;
-      for (int64_t b = 0; b < nb; ++b) {
-        const auto g = params + static_cast<size_t>(b / w.group_blocks);
-        const uint8_t* block = row + static_cast<size_t>(b) * block_bytes;
-        const float d = w.scales[g] * x[b].d;
-        for (int k = 0; k < 8; ++k) {
-          int32_t lane = 0;
-          for (int i = 4 * k; i < 4 * k + 4; ++i) lane += int_grid_weight(block, w.bits, i) * x[b].qs[i];
-          acc[k] = std::fma(d, static_cast<float>(lane), acc[k]);
+      for (int64_t g = 0; g < w.groups_per_row; ++g) {
+        float inner[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        float act_sum = 0;
+        for (int64_t b = g * w.group_blocks; b < std::min(nb, (g + 1) * w.group_blocks); ++b) {
+          const uint8_t* block = row + static_cast<size_t>(b) * block_bytes;
+          for (int k = 0; k < 8; ++k) {
+            int32_t lane = 0;
+            for (int i = 4 * k; i < 4 * k + 4; ++i) lane += int_grid_weight(block, w.bits, i) * x[b].qs[i];
+            inner[k] = std::fma(x[b].d, static_cast<float>(lane), inner[k]);
+          }
+          act_sum += x[b].s;
         }
-        mins += w.mins[g] * x[b].s;
+        const auto p = params + static_cast<size_t>(g);
+        for (int k = 0; k < 8; ++k) acc[k] = std::fma(w.scales[p], inner[k], acc[k]);
+        mins += w.mins[p] * act_sum;
       }
       a.y[t * a.ldy + r] = reduce8(acc) + mins;
     }

@@ -1,7 +1,7 @@
 // AVX2 integer path for qforge's integer grids (compiled with AVX2/FMA flags only): each
-// repacked block of 32 unpacks to bytes in element order from its planes (grid_kernels.h),
-// meets the tokens' int8 activations in maddubs/madd like Q4_1, and its group's f32 scale and
-// minimum are loaded once per group for all R rows of the tile.
+// repacked block of 32 unpacks to bytes in element order from its planes (grid_kernels.h) and
+// meets the tokens' int8 activations in maddubs/madd like Q4_1; a group's f32 scale and
+// minimum are applied once per group, for all R rows of the tile.
 #include <immintrin.h>
 
 #include <cstring>
@@ -49,8 +49,9 @@ __m256 row_params(const float* p, const size_t (&at)[R], int64_t g) {
   return _mm256_zextps128_ps256(v);  // lanes ≥ R: zero, never read
 }
 
-// R rows × T tokens over all blocks, in the spec's order: per block, lane sums scaled by s·d_a
-// into the row's accumulators; per token, the R rows' minimum terms in one vector.
+// R rows × T tokens in the spec's order: per block, each row's lane sums scaled by d_a into
+// its group sums; per group, those scaled by the row's s into its accumulators, and the
+// tokens' activation sums times the R rows' minima (one vector) into the minimum terms.
 template <int kBits>
 struct IntGridTile {
   template <int R, int T>
@@ -74,30 +75,38 @@ struct IntGridTile {
       for (int r = 0; r < R; ++r) acc[r][t] = _mm256_setzero_ps();
     }
     for (int64_t g = 0; g < w.groups_per_row; ++g) {
-      const __m256 dw = row_params<R>(w.scales, params, g), mw = row_params<R>(w.mins, params, g);
+      __m256 inner[R][T];
+      float act_sum[T];
+      for (int t = 0; t < T; ++t) {
+        act_sum[t] = 0.0f;
+        for (int r = 0; r < R; ++r) inner[r][t] = _mm256_setzero_ps();
+      }
       const int64_t end = std::min(nb, (g + 1) * w.group_blocks);
       for (int64_t b = g * w.group_blocks; b < end; ++b) {
-        __m256 d[T];
-        for (int t = 0; t < T; ++t) d[t] = _mm256_mul_ps(dw, _mm256_broadcast_ss(&a[t][b].d));
+        __m256 da[T];
         __m256i aq[T];
         [[maybe_unused]] __m256i unused[T];
         load_block_a8<T, 0>(a, b, aq, unused);
+        for (int t = 0; t < T; ++t) da[t] = _mm256_broadcast_ss(&a[t][b].d), act_sum[t] += a[t][b].s;
         for (int r = 0; r < R; ++r) {
           const uint8_t* block = row[r] + static_cast<size_t>(b) * kBlock;
           if constexpr (T == 1) _mm_prefetch(reinterpret_cast<const char*>(block) + R * w.row_bytes, _MM_HINT_T0);  // see dot/x86_avx2.cpp
           const __m256i wq = unpack<kBits>(block);
-          const __m256i lane_r = _mm256_set1_epi32(r);
           [[maybe_unused]] __m256i aw;
           if constexpr (kSigned) aw = _mm256_abs_epi8(wq);
           for (int t = 0; t < T; ++t) {
             const __m256i pairs_ =
                 kSigned ? _mm256_maddubs_epi16(aw, _mm256_sign_epi8(aq[t], wq)) : _mm256_maddubs_epi16(wq, aq[t]);
-            const __m256 lanes = _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs_, ones));
-            acc[r][t] = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(d[t], lane_r), lanes, acc[r][t]);
+            inner[r][t] = _mm256_fmadd_ps(da[t], _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs_, ones)), inner[r][t]);
           }
         }
-        for (int t = 0; t < T; ++t) mins[t] = _mm256_add_ps(mins[t], _mm256_mul_ps(mw, _mm256_broadcast_ss(&a[t][b].s)));
       }
+      for (int r = 0; r < R; ++r) {
+        const __m256 s = _mm256_broadcast_ss(&w.scales[params[r] + static_cast<size_t>(g)]);
+        for (int t = 0; t < T; ++t) acc[r][t] = _mm256_fmadd_ps(s, inner[r][t], acc[r][t]);
+      }
+      const __m256 mw = row_params<R>(w.mins, params, g);
+      for (int t = 0; t < T; ++t) mins[t] = _mm256_add_ps(mins[t], _mm256_mul_ps(mw, _mm256_set1_ps(act_sum[t])));
     }
     for (int t = 0; t < T; ++t) {
       alignas(32) float mt[8];
