@@ -8,9 +8,11 @@
 //    block of 32, eight lanes of exact int32 sums of 4 products each, and
 //    acc[k] = fma(d_w·d_a, lane[k], acc[k]) over blocks, then reduce8;
 //  - integer over 256-element super-blocks (Q4_K, Q6_K, TQ1_0, TQ2_0): sub-block j (elements
-//    32j..32j+31) of super-block b meets activation block 8b + j as above, with the sub-block's
-//    own f32 scale d_w (Q4_K: d·sc_j, exact; the others: d) and, for Q6_K, each lane's int32 sum
-//    multiplied by its 16-element scale before the fma (exact: |lane·sc| < 2^22).
+//    32j..32j+31) of super-block b meets activation block 8b + j; its eight lanes of exact int32
+//    sums (each times its integer sub-block scale: Q4_K's 6-bit sc_j, Q6_K's int8 scale of the
+//    16 elements, else 1; exact: |lane·sc| < 2^22) go into the super-block's sums as
+//    inner[k] = fma(d_a, lane[k], inner[k]); per super-block acc[k] = fma(d, inner[k], acc[k]),
+//    and Q4_K's minimum term adds −dmin·(Σ_j m_j·s_a, in j order).
 // The spec (reference.cpp) fixes every float operation, so every ISA and every tile shape returns
 // the same bits for an output element: results do not depend on the ISA, the tiling or the
 // thread count.

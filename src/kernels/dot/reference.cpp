@@ -79,23 +79,25 @@ float q5_1_ref(const ggml::BlockQ5_1* w, const BlockA8* a, int64_t nb) {
          mins;
 }
 
-// Super-block formats: each names element e's integer value (e < 256), sub-block j's f32 scale
-// and additive minimum, and the integer multiplier of the lane holding element e.
+// Super-block formats: each names element e's integer value (e < 256), the integer multiplier
+// of the lane holding element e (a sub-block scale), the super-block's f32 scale, and for
+// Q4_K the sub-block's integer minimum and the super-block's f32 minimum scale.
 struct SpecQ4_K {  // x = d·sc_j·q − dmin·m_j
   using Block = ggml::BlockQ4_K;
   static constexpr bool kMin = true;
   static int weight(const Block& b, int e) { return (b.qs[32 * (e / 64) + e % 32] >> (4 * (e / 32 % 2))) & 0xF; }
-  static float scale(const Block& b, int j) {
+  static float scale(const Block& b) { return half(b.d); }
+  static int multiplier(const Block& b, int e) {
+    uint8_t sc, m;
+    ggml::unpack_scale_min(e / 32, b.scales, &sc, &m);
+    return sc;
+  }
+  static int min_int(const Block& b, int j) {
     uint8_t sc, m;
     ggml::unpack_scale_min(j, b.scales, &sc, &m);
-    return half(b.d) * static_cast<float>(sc);
+    return m;
   }
-  static float min(const Block& b, int j) {
-    uint8_t sc, m;
-    ggml::unpack_scale_min(j, b.scales, &sc, &m);
-    return -(half(b.dmin) * static_cast<float>(m));
-  }
-  static int multiplier(const Block&, int) { return 1; }
+  static float min_scale(const Block& b) { return -half(b.dmin); }
 };
 struct SpecQ6_K {  // x = d·scales[e/16]·(q − 32), q = 4 low bits from ql, 2 high bits from qh
   using Block = ggml::BlockQ6_K;
@@ -106,16 +108,14 @@ struct SpecQ6_K {  // x = d·scales[e/16]·(q − 32), q = 4 low bits from ql, 2
     const int high = (b.qh[32 * half_ + ll] >> (2 * g)) & 3;
     return (low | high << 4) - 32;
   }
-  static float scale(const Block& b, int) { return half(b.d); }
-  static float min(const Block&, int) { return 0.0f; }
+  static float scale(const Block& b) { return half(b.d); }
   static int multiplier(const Block& b, int e) { return b.scales[e / 16]; }
 };
 struct SpecTQ2_0 {  // x = d·(q − 1); byte m of half h holds elements 128h + m + 32k at bits 2k
   using Block = ggml::BlockTQ2_0;
   static constexpr bool kMin = false;
   static int weight(const Block& b, int e) { return ((b.qs[32 * (e / 128) + e % 32] >> (2 * (e % 128 / 32))) & 3) - 1; }
-  static float scale(const Block& b, int) { return half(b.d); }
-  static float min(const Block&, int) { return 0.0f; }
+  static float scale(const Block& b) { return half(b.d); }
   static int multiplier(const Block&, int) { return 1; }
 };
 struct SpecTQ1_0 {  // x = d·(t − 1), trits packed five per byte (four in qh)
@@ -126,27 +126,34 @@ struct SpecTQ1_0 {  // x = d·(t − 1), trits packed five per byte (four in qh)
     if (e < 240) return ggml::unpack_trit(b.qs[32 + (e - 160) % 16], (e - 160) / 16) - 1;
     return ggml::unpack_trit(b.qh[(e - 240) % 4], (e - 240) / 4) - 1;
   }
-  static float scale(const Block& b, int) { return half(b.d); }
-  static float min(const Block&, int) { return 0.0f; }
+  static float scale(const Block& b) { return half(b.d); }
   static int multiplier(const Block&, int) { return 1; }
 };
 
+// Per sub-block j, the lanes (times their multipliers) scaled by d_a into the super-block's
+// eight sums, and Q4_K's m_j·s_a summed beside; per super-block, the sums scaled by d into the
+// accumulators and Q4_K's minimum sum by −dmin into the minimum term.
 template <class Format>
 float superblock_dot(const typename Format::Block* w, const BlockA8* a, int64_t nsb) {
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   float mins = 0;
-  for (int64_t sb = 0; sb < nsb; ++sb)
+  for (int64_t sb = 0; sb < nsb; ++sb) {
+    float inner[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    float min_sum = 0;
     for (int j = 0; j < 8; ++j) {
       const BlockA8& ab = a[sb * 8 + j];
-      const float d = Format::scale(w[sb], j) * ab.d;
       for (int k = 0; k < 8; ++k) {
         int32_t lane = 0;
         for (int i = 4 * k; i < 4 * k + 4; ++i) lane += Format::weight(w[sb], 32 * j + i) * ab.qs[i];
         lane *= Format::multiplier(w[sb], 32 * j + 4 * k);
-        acc[k] = std::fma(d, static_cast<float>(lane), acc[k]);
+        inner[k] = std::fma(ab.d, static_cast<float>(lane), inner[k]);
       }
-      if constexpr (Format::kMin) mins += Format::min(w[sb], j) * ab.s;
+      if constexpr (Format::kMin) min_sum += static_cast<float>(Format::min_int(w[sb], j)) * ab.s;
     }
+    const float d = Format::scale(w[sb]);
+    for (int k = 0; k < 8; ++k) acc[k] = std::fma(d, inner[k], acc[k]);
+    if constexpr (Format::kMin) mins += Format::min_scale(w[sb]) * min_sum;
+  }
   return reduce8(acc) + mins;
 }
 

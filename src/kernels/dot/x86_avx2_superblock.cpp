@@ -23,18 +23,14 @@ __m256i bit_field(const uint8_t* p, int bits, int mask) {
   return _mm256_and_si256(_mm256_srl_epi16(raw, _mm_cvtsi32_si128(bits)), _mm256_set1_epi8(static_cast<char>(mask)));
 }
 
-// Eight f32 values v[j]·f from eight bytes.
-void bytes_times(uint64_t bytes, float f, float out[8]) {
-  const __m256 v = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<int64_t>(bytes))));
-  _mm256_storeu_ps(out, _mm256_mul_ps(v, _mm256_set1_ps(f)));
-}
-
 struct SuperQ4_K {
   using Block = ggml::BlockQ4_K;
-  static constexpr bool kSigned = false, kMin = true, kMultiplier = false;
+  static constexpr bool kSigned = false, kMin = true, kMultiplier = true;
   static constexpr int kOffset = 0;
   struct Scales {
-    float d[8], m[8];  // d·sc_j and −dmin·m_j
+    float d, dmin;  // d and −dmin
+    int16_t sc[8];  // the sub-blocks' 6-bit scales, madd's multipliers
+    float m[8];     // their 6-bit minimums
   };
   static void scales(const Block& b, Scales& s) {
     // the twelve bytes as three words: sub-blocks 0–3 in the low six bits of words 0 (scales)
@@ -43,11 +39,16 @@ struct SuperQ4_K {
     std::memcpy(u, b.scales, 12);
     const uint32_t sc_hi = (u[2] & 0x0F0F0F0Fu) | ((u[0] >> 2) & 0x30303030u);
     const uint32_t m_hi = ((u[2] >> 4) & 0x0F0F0F0Fu) | ((u[1] >> 2) & 0x30303030u);
-    bytes_times((u[0] & 0x3F3F3F3Fu) | uint64_t{sc_hi} << 32, half(b.d), s.d);
-    bytes_times((u[1] & 0x3F3F3F3Fu) | uint64_t{m_hi} << 32, -half(b.dmin), s.m);
+    const __m128i sc8 = _mm_cvtsi64_si128(static_cast<int64_t>((u[0] & 0x3F3F3F3Fu) | uint64_t{sc_hi} << 32));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(s.sc), _mm_cvtepu8_epi16(sc8));
+    const __m128i m8 = _mm_cvtsi64_si128(static_cast<int64_t>((u[1] & 0x3F3F3F3Fu) | uint64_t{m_hi} << 32));
+    _mm256_storeu_ps(s.m, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(m8)));
+    s.d = half(b.d);
+    s.dmin = -half(b.dmin);
   }
   // sub-block 2i is the low nibbles of qs[32i..32i+31], 2i + 1 the high ones
   static __m256i weights(const Block& b, int j) { return bit_field(b.qs + 32 * (j / 2), 4 * (j % 2), 0x0F); }
+  static __m256i multiplier(const Scales& s, int j) { return _mm256_set1_epi16(s.sc[j]); }
 };
 
 struct SuperQ6_K {
@@ -55,11 +56,11 @@ struct SuperQ6_K {
   static constexpr bool kSigned = true, kMin = false, kMultiplier = true;
   static constexpr int kOffset = 0;
   struct Scales {
-    float d[8];
+    float d;
     __m128i sc;  // the sixteen int8 sub-scales
   };
   static void scales(const Block& b, Scales& s) {
-    _mm256_storeu_ps(s.d, _mm256_set1_ps(half(b.d)));
+    s.d = half(b.d);
     s.sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales));
   }
   // elements 32j..32j+31 = 128h + 32g + l: low nibbles (g < 2) or high ones of ql[64h + 32(g%2) + l],
@@ -83,9 +84,9 @@ struct SuperTQ2_0 {
   static constexpr bool kSigned = false, kMin = false, kMultiplier = false;
   static constexpr int kOffset = 1;
   struct Scales {
-    float d[8];
+    float d;
   };
-  static void scales(const Block& b, Scales& s) { _mm256_storeu_ps(s.d, _mm256_set1_ps(half(b.d))); }
+  static void scales(const Block& b, Scales& s) { s.d = half(b.d); }
   // sub-block j = 4h + k is bits 2k..2k+1 of qs[32h..32h+31]
   static __m256i weights(const Block& b, int j) { return bit_field(b.qs + 32 * (j / 4), 2 * (j % 4), 0x03); }
 };
@@ -107,9 +108,9 @@ struct SuperTQ1_0 {
   static constexpr bool kSigned = false, kMin = false, kMultiplier = false;
   static constexpr int kOffset = 1;
   struct Scales {
-    float d[8];
+    float d;
   };
-  static void scales(const Block& b, Scales& s) { _mm256_storeu_ps(s.d, _mm256_set1_ps(half(b.d))); }
+  static void scales(const Block& b, Scales& s) { s.d = half(b.d); }
   // sub-blocks 0–4: trit j of qs[0..31]; 5 and 6: trits 0–1 and 2–3 of qs[32..47], sixteen each;
   // 7: trit 4 of qs[32..47], then trits 0–3 of qh[0..3] (element 240 + i + 4k is trit k of qh[i])
   static __m256i weights(const Block& b, int j) {
@@ -127,9 +128,10 @@ struct SuperTQ1_0 {
   }
 };
 
-// A register tile of R rows × T tokens over all k/256 super-blocks: each row's sub-block scales
-// read once per super-block, then per sub-block the lane sums of maddubs + madd (madd's
-// multipliers are Q6_K's sub-scales, else ones), scaled by d_w·d_a and accumulated.
+// A register tile of R rows × T tokens over all k/256 super-blocks, in the spec's order: each
+// row's sub-block scales read once per super-block; per sub-block the lane sums of maddubs +
+// madd (madd's multipliers are the sub-block scales, or ones) scaled by d_a into the
+// super-block's sums; per super-block those scaled by d into the accumulators.
 template <class Unpack>
 struct SuperTile {
   template <int R, int T>
@@ -149,11 +151,17 @@ struct SuperTile {
     for (int64_t sb = 0; sb < nsb; ++sb) {
       typename Unpack::Scales s[R];
       for (int r = 0; r < R; ++r) Unpack::scales(w[r][sb], s[r]);
+      __m256 inner[R][T];
+      [[maybe_unused]] float min_sum[R][T];
+      for (int r = 0; r < R; ++r)
+        for (int t = 0; t < T; ++t) inner[r][t] = _mm256_setzero_ps(), min_sum[r][t] = 0.0f;
       for (int j = 0; j < 8; ++j) {
         const int64_t b = sb * 8 + j;
         __m256i aq[T];
         [[maybe_unused]] __m256i offset_sums[T];
         load_block_a8<T, Unpack::kOffset>(a, b, aq, offset_sums);
+        __m256 da[T];
+        for (int t = 0; t < T; ++t) da[t] = _mm256_broadcast_ss(&a[t][b].d);
         for (int r = 0; r < R; ++r) {
           // decode streams R rows at once: ask for the same place R rows on (see x86_avx2.cpp)
           if constexpr (T == 1)
@@ -163,17 +171,22 @@ struct SuperTile {
           if constexpr (Unpack::kMultiplier) mult = Unpack::multiplier(s[r], j);
           [[maybe_unused]] __m256i aw;
           if constexpr (Unpack::kSigned) aw = _mm256_abs_epi8(wq);
-          const __m256 dw = _mm256_broadcast_ss(&s[r].d[j]);
           for (int t = 0; t < T; ++t) {
             const __m256i pairs =
                 Unpack::kSigned ? _mm256_maddubs_epi16(aw, _mm256_sign_epi8(aq[t], wq)) : _mm256_maddubs_epi16(wq, aq[t]);
             __m256i sums = _mm256_madd_epi16(pairs, mult);
             if constexpr (Unpack::kOffset != 0) sums = _mm256_sub_epi32(sums, offset_sums[t]);
-            const __m256 d = _mm256_mul_ps(dw, _mm256_broadcast_ss(&a[t][b].d));
-            acc[r][t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sums), acc[r][t]);
+            inner[r][t] = _mm256_fmadd_ps(da[t], _mm256_cvtepi32_ps(sums), inner[r][t]);
           }
           if constexpr (Unpack::kMin)
-            for (int t = 0; t < T; ++t) mins[r][t] += s[r].m[j] * a[t][b].s;
+            for (int t = 0; t < T; ++t) min_sum[r][t] += s[r].m[j] * a[t][b].s;
+        }
+      }
+      for (int r = 0; r < R; ++r) {
+        const __m256 d = _mm256_set1_ps(s[r].d);
+        for (int t = 0; t < T; ++t) {
+          acc[r][t] = _mm256_fmadd_ps(d, inner[r][t], acc[r][t]);
+          if constexpr (Unpack::kMin) mins[r][t] += s[r].dmin * min_sum[r][t];
         }
       }
     }
