@@ -51,7 +51,8 @@ bool integer_path_takes(const PackedView& v) {
 
 float GridWeights::value(int64_t r, int64_t c) const {
   if (!integer) return kernels::grid_value(m, r, c);
-  const uint8_t* block = codes.data() + static_cast<size_t>(r) * im.row_bytes + static_cast<size_t>(c / 32) * kernels::int_grid_block_bytes(im.bits);
+  const size_t block_bytes = kernels::int_grid_block_bytes(im.bits);
+  const uint8_t* block = codes.data() + static_cast<size_t>(r) * im.row_bytes + static_cast<size_t>(c / 32) * block_bytes;
   const int code = kernels::int_grid_weight(block, im.bits, static_cast<int>(c % 32)) + kernels::int_grid_offset(im.bits);
   return kernels::grid_code_value(m, static_cast<size_t>(r * m.groups_per_row + c / m.group), static_cast<uint32_t>(code));
 }

@@ -110,7 +110,8 @@ struct GridTile {
 
 template <GridCodec kCodec>
 void matmul(const GridArgs& m) {
-  Tiled<GridTile<kCodec>, kRows, kTokens, kDecodeRows, GridArgs>::run(m, static_cast<size_t>(m.w->cols) * sizeof(float), m.w->code_row_bytes);
+  Tiled<GridTile<kCodec>, kRows, kTokens, kDecodeRows, GridArgs>::run(m, static_cast<size_t>(m.w->cols) * sizeof(float),
+                                                                      m.w->code_row_bytes);
 }
 
 void matmul_avx2(const GridArgs& m) {

@@ -90,7 +90,8 @@ struct IntGridTile {
         for (int t = 0; t < T; ++t) da[t] = _mm256_broadcast_ss(&a[t][b].d), act_sum[t] += a[t][b].s;
         for (int r = 0; r < R; ++r) {
           const uint8_t* block = row[r] + static_cast<size_t>(b) * kBlock;
-          if constexpr (T == 1) _mm_prefetch(reinterpret_cast<const char*>(block) + R * w.row_bytes, _MM_HINT_T0);  // see dot/x86_avx2.cpp
+          // decode streams R rows at once: fetch the same place R rows on (see dot/x86_avx2.cpp)
+          if constexpr (T == 1) _mm_prefetch(reinterpret_cast<const char*>(block) + R * w.row_bytes, _MM_HINT_T0);
           const __m256i wq = unpack<kBits>(block);
           [[maybe_unused]] __m256i aw;
           if constexpr (kSigned) aw = _mm256_abs_epi8(wq);
