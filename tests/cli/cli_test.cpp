@@ -71,7 +71,10 @@ TEST(Cli, InfoReportsIsaAndHonoursTheCap) {
   const CliResult s = run("info", "QFORGE_ISA=scalar");
   ASSERT_EQ(s.code, 0) << s.out;
   EXPECT_TRUE(contains(s.out, "isa       scalar")) << s.out;
-  EXPECT_TRUE(contains(s.out, "convert f32<->f16/bf16   scalar")) << s.out;
+  EXPECT_TRUE(contains(s.out, "convert f32<->f16/bf16            scalar")) << s.out;
+  for (const char* family :  // every family honours the cap
+       {"dot (f32/f16/bf16, GGUF blocks)   ", "grid (qforge's packed grids)      ", "w8a8 (int8 x int8 -> int32)       "})
+    EXPECT_TRUE(contains(s.out, std::string(family) + "scalar")) << s.out;
 }
 
 TEST(Cli, BadInputGetsOneLineAndNonZeroExit) {

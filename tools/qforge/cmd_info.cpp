@@ -10,6 +10,9 @@
 #include "args.h"
 #include "commands.h"
 #include "kernels/convert/convert_kernels.h"
+#include "kernels/dot/dot_kernels.h"
+#include "kernels/grid/grid_kernels.h"
+#include "kernels/w8a8/w8a8_kernels.h"
 #include "model_summary.h"
 #include "qforge/cpu.h"
 #include "qforge/error.h"
@@ -56,6 +59,10 @@ int cmd_info(std::span<const std::string> argv) {
   const Isa detected = detected_isa();
   const Isa active = active_isa();
   const auto& convert = kernels::convert_kernels();
+  // each family's table names the ISA it actually runs (AVX2 kernels serve AVX-512 CPUs where a
+  // family has no AVX-512 version)
+  const std::string dot(isa_name(kernels::dot_kernels().isa)), grid(isa_name(kernels::grid_kernels().isa));
+  const std::string w8a8(isa_name(kernels::w8a8_kernels().isa));
   if (json) {
     nlohmann::json j;
     j["version"] = QFORGE_VERSION;
@@ -63,7 +70,7 @@ int cmd_info(std::span<const std::string> argv) {
     for (const auto& [name, on] : feature_list(f)) j["features"][name] = on;
     j["os_support"] = {{"avx", f.os_avx}, {"avx512", f.os_avx512}, {"amx", f.os_amx}};
     j["isa"] = {{"detected", isa_name(detected)}, {"active", isa_name(active)}, {"QFORGE_ISA", env ? env : ""}};
-    j["kernels"] = {{"convert", isa_name(convert.isa)}};
+    j["kernels"] = {{"convert", isa_name(convert.isa)}, {"dot", dot}, {"grid", grid}, {"w8a8", w8a8}};
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
@@ -79,9 +86,12 @@ int cmd_info(std::span<const std::string> argv) {
               std::string(isa_name(detected)).c_str(),
               env && *env ? (std::string(", capped by QFORGE_ISA=") + env).c_str() : "");
   std::printf("\nkernels\n");
-  std::printf("  convert f32<->f16/bf16   %s\n", std::string(isa_name(convert.isa)).c_str());
-  std::printf("  convert f32<->fp8        scalar (256-entry decode table)\n");
-  std::printf("  int8 matmul              scalar reference\n");
+  const auto row = [](const char* family, const std::string& isa) { std::printf("  %-33s %s\n", family, isa.c_str()); };
+  row("convert f32<->f16/bf16", std::string(isa_name(convert.isa)));
+  row("convert f32<->fp8", "scalar (256-entry decode table)");
+  row("dot (f32/f16/bf16, GGUF blocks)", dot);
+  row("grid (qforge's packed grids)", grid);
+  row("w8a8 (int8 x int8 -> int32)", w8a8);
   return 0;
 }
 
