@@ -37,23 +37,27 @@ __m256i codes8(const uint8_t* row, int64_t i, int bits, __m256i lane_shift, __m2
   return _mm256_and_si256(_mm256_permutevar8x32_epi32(mixed, _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7)), mask);
 }
 
-// A group's parameters, broadcast.
+// A group's parameters, broadcast. For NF4 in decode tiles (one token: registers to spare) also
+// the group's sixteen values s·nf4[c], formed once per group with the same product
+// dequantize_packed rounds, so decoding 8 codes is two permutes and a blend; wider tiles keep
+// the table unscaled and multiply (measured: the scaled tables' registers slow the 4×3 tile).
 struct Params {
   __m256 scale, min;
   __m256i shift;
+  __m256 nf4_lo, nf4_hi;
 };
 
-template <GridCodec kCodec>
-__m256 decode8(__m256i c, const Params& p, const __m256& nf4_lo, const __m256& nf4_hi) {
+template <GridCodec kCodec, bool kScaledTable>
+__m256 decode8(__m256i c, const Params& p) {
   if constexpr (kCodec == GridCodec::IntShift) {
     return _mm256_mul_ps(p.scale, _mm256_cvtepi32_ps(_mm256_add_epi32(c, p.shift)));
   } else if constexpr (kCodec == GridCodec::IntMin) {
     return _mm256_add_ps(_mm256_mul_ps(p.scale, _mm256_cvtepi32_ps(c)), p.min);
   } else if constexpr (kCodec == GridCodec::NF4) {
     // codes 0–7 from the low half of the table, 8–15 from the high half (bit 3 into the sign)
-    const __m256 v = _mm256_blendv_ps(_mm256_permutevar8x32_ps(nf4_lo, c), _mm256_permutevar8x32_ps(nf4_hi, c),
+    const __m256 v = _mm256_blendv_ps(_mm256_permutevar8x32_ps(p.nf4_lo, c), _mm256_permutevar8x32_ps(p.nf4_hi, c),
                                       _mm256_castsi256_ps(_mm256_slli_epi32(c, 28)));
-    return _mm256_mul_ps(p.scale, v);
+    return kScaledTable ? v : _mm256_mul_ps(p.scale, v);
   } else {
     // e4m3: exponent and mantissa moved into f32's fields as if biased by 127, then rescaled
     // by 2^120 (exact, subnormals included); the sign on top; 0x7F/0xFF are NaN
@@ -69,6 +73,7 @@ template <GridCodec kCodec>
 struct GridTile {
   template <int R, int T>
   static void run(const GridArgs& m, int64_t r0, int64_t t0) {
+    constexpr bool kScaledTable = T == 1;
     const GridMatrix& w = *m.w;
     const uint8_t* row[R];
     const float* x[T];
@@ -88,6 +93,10 @@ struct GridTile {
       for (int r = 0; r < R; ++r) {
         const auto k = static_cast<size_t>((m.row0 + r0 + r) * w.groups_per_row + g);
         p[r].scale = _mm256_set1_ps(w.scales[k]);
+        if constexpr (kCodec == GridCodec::NF4) {
+          p[r].nf4_lo = kScaledTable ? _mm256_mul_ps(p[r].scale, nf4_lo) : nf4_lo;
+          p[r].nf4_hi = kScaledTable ? _mm256_mul_ps(p[r].scale, nf4_hi) : nf4_hi;
+        }
         if constexpr (kCodec == GridCodec::IntShift) p[r].shift = _mm256_set1_epi32(w.shifts[k]);
         if constexpr (kCodec == GridCodec::IntMin) p[r].min = _mm256_set1_ps(w.mins[k]);
       }
@@ -95,7 +104,7 @@ struct GridTile {
         for (int r = 0; r < R; ++r) {
           if constexpr (T == 1)  // decode streams R rows at once: fetch ahead R rows on (see dot/x86_avx2.cpp)
             _mm_prefetch(reinterpret_cast<const char*>(row[r] + i / 8 * w.bits) + R * w.code_row_bytes, _MM_HINT_T0);
-          const __m256 v = decode8<kCodec>(codes8(row[r], i, w.bits, lane_shift, mask), p[r], nf4_lo, nf4_hi);
+          const __m256 v = decode8<kCodec, kScaledTable>(codes8(row[r], i, w.bits, lane_shift, mask), p[r]);
           for (int t = 0; t < T; ++t) acc[r][t] = _mm256_fmadd_ps(_mm256_loadu_ps(x[t] + i), v, acc[r][t]);
         }
     }
