@@ -46,6 +46,13 @@ kernels::MatmulKernel matmul_for(const kernels::DotKernels& k, GgmlType t) {
   }
 }
 
+// Every token's activations quantized once, for all rows: n·in/32 blocks (in a multiple of 32).
+std::vector<kernels::BlockA8> quantize_tokens_a8(const kernels::DotKernels& k, const float* x, int64_t n, int64_t in) {
+  std::vector<kernels::BlockA8> a(static_cast<size_t>(n * in / 32));
+  for (int64_t t = 0; t < n; ++t) k.quantize_a8(x + t * in, &a[static_cast<size_t>(t * in / 32)], in);
+  return a;
+}
+
 // y[t, o] += bias[o] for the rows [begin, end) one thread produced (nothing without a bias).
 void add_bias(const float* bias, int64_t n, int64_t out, int64_t begin, int64_t end, float* y) {
   if (!bias) return;
@@ -162,8 +169,7 @@ void linear(ThreadPool& pool, const Weight& w, const float* x, int64_t n, const 
     x = rounded.data();
   }
   if (w.grid && w.grid->integer) {  // repacked integer codes against int8 activations
-    std::vector<kernels::BlockA8> a(static_cast<size_t>(n * in / 32));
-    for (int64_t t = 0; t < n; ++t) k.quantize_a8(x + t * in, &a[static_cast<size_t>(t * in / 32)], in);
+    const std::vector<kernels::BlockA8> a = quantize_tokens_a8(k, x, n, in);
     const kernels::GridKernels& g = kernels::grid_kernels();
     pool.parallel_for(out, [&](int64_t begin, int64_t end) {
       g.int_matmul({&w.grid->im, begin, end - begin, a.data(), n, y + begin, out});
@@ -189,11 +195,7 @@ void linear(ThreadPool& pool, const Weight& w, const float* x, int64_t n, const 
     }
     x = rounded.data();
   }
-  std::vector<kernels::BlockA8> a;
-  if (has_int8_dot(w.type)) {  // quantize every token's activations once, for all rows
-    a.resize(static_cast<size_t>(n * in / 32));
-    for (int64_t t = 0; t < n; ++t) k.quantize_a8(x + t * in, &a[static_cast<size_t>(t * in / 32)], in);
-  }
+  const std::vector<kernels::BlockA8> a = has_int8_dot(w.type) ? quantize_tokens_a8(k, x, n, in) : std::vector<kernels::BlockA8>{};
   const kernels::MatmulKernel direct = matmul_for(k, w.type);
   const void* act = a.empty() ? static_cast<const void*>(x) : a.data();
   pool.parallel_for(out, [&](int64_t begin, int64_t end) {

@@ -42,22 +42,33 @@ double relative_rms(const std::vector<float>& a, const std::vector<float>& b) {
   return std::sqrt(num / den);
 }
 
+struct Gaussian {
+  std::mt19937 rng;
+  std::normal_distribution<float> g{};
+  float operator()() { return g(rng); }
+};
+
+// One linear on n random tokens, native (`fast`) against its emulation (`slow`, int8 inputs
+// emulated): ‖a − b‖ / ‖b‖.
+double native_vs_emulated(engine::ThreadPool& pool, const engine::Weight& fast, const engine::Weight& slow, int64_t n,
+                          Gaussian& noise) {
+  std::vector<float> x(static_cast<size_t>(n * fast.cols)), a(static_cast<size_t>(n * fast.rows)), b(a.size());
+  for (auto& v : x) v = noise();
+  engine::linear(pool, fast, x.data(), n, nullptr, a.data(), true);
+  engine::linear(pool, slow, x.data(), n, nullptr, b.data(), true);
+  return relative_rms(a, b);
+}
+
 // Every 2-D linear of `f`, one at a time on the same input, native against its emulation:
 // only the summation order differs.
 void expect_layers_agree(const ModelFile& f) {
   engine::ThreadPool pool(2);
-  std::mt19937 rng(1);
-  std::normal_distribution<float> g;
+  Gaussian noise{std::mt19937(1)};
   for (const auto& t : f.tensors) {
     if (t.shape.size() != 2) continue;
     const auto fast = engine::load_matrix(f, t.name, t.shape[0], t.shape[1], true, false);
     const auto slow = engine::load_matrix(f, t.name, t.shape[0], t.shape[1], true, true);
-    const int64_t n = 5;
-    std::vector<float> x(static_cast<size_t>(n * t.shape[1])), a(static_cast<size_t>(n * t.shape[0])), b(a.size());
-    for (auto& v : x) v = g(rng);
-    engine::linear(pool, fast, x.data(), n, nullptr, a.data(), true);
-    engine::linear(pool, slow, x.data(), n, nullptr, b.data(), true);
-    EXPECT_LT(relative_rms(a, b), 1e-6) << t.name << " (" << t.type_name() << ")";
+    EXPECT_LT(native_vs_emulated(pool, fast, slow, 5, noise), 1e-6) << t.name << " (" << t.type_name() << ")";
   }
 }
 
@@ -136,8 +147,7 @@ TEST(QuantizedEngineCheckpoint, SymmetricIntGroupsRunAsTheirGgufTwin) {
   const ModelFile src = open_model(bin.string());
   testing::TempDir dir;
   engine::ThreadPool pool(2);
-  std::mt19937 rng(2);
-  std::normal_distribution<float> g;
+  Gaussian noise{std::mt19937(2)};
   for (const auto& [grid, twin] : std::initializer_list<std::pair<WeightGrid, GgmlType>>{
            {WeightGrid::integer(4, 32, true), GgmlType::Q4_0},
            {WeightGrid::integer(4, 64, true), GgmlType::Q4_0},
@@ -152,12 +162,7 @@ TEST(QuantizedEngineCheckpoint, SymmetricIntGroupsRunAsTheirGgufTwin) {
       const bool whole_blocks = t.shape[1] % 32 == 0;
       EXPECT_EQ(fast.type, whole_blocks ? twin : GgmlType::F32) << grid.describe() << " " << t.name;
       EXPECT_EQ(fast.grid != nullptr, fast.type == GgmlType::F32) << grid.describe() << " " << t.name;
-      const int64_t n = 3;
-      std::vector<float> x(static_cast<size_t>(n * t.shape[1])), a(static_cast<size_t>(n * t.shape[0])), b(a.size());
-      for (auto& v : x) v = g(rng);
-      engine::linear(pool, fast, x.data(), n, nullptr, a.data(), true);
-      engine::linear(pool, slow, x.data(), n, nullptr, b.data(), true);
-      EXPECT_LT(relative_rms(a, b), 1e-6) << grid.describe() << " " << t.name;
+      EXPECT_LT(native_vs_emulated(pool, fast, slow, 3, noise), 1e-6) << grid.describe() << " " << t.name;
     }
   }
 }
@@ -203,8 +208,7 @@ TEST(QuantizedEngineCheckpoint, IntegerGridsRunOnTheIntegerPath) {
   const ModelFile src = open_model(bin.string());
   testing::TempDir dir;
   engine::ThreadPool pool(2);
-  std::mt19937 rng(4);
-  std::normal_distribution<float> g;
+  Gaussian noise{std::mt19937(4)};
   for (const WeightGrid& grid : {WeightGrid::integer(4, 32, false), WeightGrid::integer(4, 128, false),
                                  WeightGrid::integer(3, 64, false), WeightGrid::integer(2, 32, true),
                                  WeightGrid::integer(8, 0, false), WeightGrid::integer_min(4, 32), WeightGrid::ternary()}) {
@@ -220,12 +224,7 @@ TEST(QuantizedEngineCheckpoint, IntegerGridsRunOnTheIntegerPath) {
       if (whole_blocks) {
         EXPECT_EQ(fast.grid->codes.size(), t.packed->codes.size()) << "the checkpoint's bits per code";
       }
-      const int64_t n = 3;
-      std::vector<float> x(static_cast<size_t>(n * t.shape[1])), a(static_cast<size_t>(n * t.shape[0])), b(a.size());
-      for (auto& v : x) v = g(rng);
-      engine::linear(pool, fast, x.data(), n, nullptr, a.data(), true);
-      engine::linear(pool, slow, x.data(), n, nullptr, b.data(), true);
-      EXPECT_LT(relative_rms(a, b), 1e-6) << grid.describe() << " " << t.name;
+      EXPECT_LT(native_vs_emulated(pool, fast, slow, 3, noise), 1e-6) << grid.describe() << " " << t.name;
     }
     // greedy texts of these low-bit models meet near-ties early (int3 G=64: top-2 logits 0.004
     // apart at step 12, where the two paths differ by ~0.03 after int8-rounding crossings)
