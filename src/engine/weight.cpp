@@ -20,6 +20,11 @@ bool has_int8_dot(GgmlType t) {
   }
 }
 
+// The super-block formats take activations quantized per 256 (BlockA8K), the others per 32.
+bool takes_a8k(GgmlType t) {
+  return t == GgmlType::Q4_K || t == GgmlType::Q6_K || t == GgmlType::TQ1_0 || t == GgmlType::TQ2_0;
+}
+
 std::optional<GgmlType> plain_type(DType d) {
   if (d == DType::f32) return GgmlType::F32;
   if (d == DType::f16) return GgmlType::F16;
@@ -51,6 +56,27 @@ std::vector<kernels::BlockA8> quantize_tokens_a8(const kernels::DotKernels& k, c
   std::vector<kernels::BlockA8> a(static_cast<size_t>(n * in / 32));
   for (int64_t t = 0; t < n; ++t) k.quantize_a8(x + t * in, &a[static_cast<size_t>(t * in / 32)], in);
   return a;
+}
+
+// The same per 256 for the super-block formats: n·in/256 blocks (in a multiple of 256).
+std::vector<kernels::BlockA8K> quantize_tokens_a8k(const kernels::DotKernels& k, const float* x, int64_t n, int64_t in) {
+  std::vector<kernels::BlockA8K> a(static_cast<size_t>(n * in / 256));
+  for (int64_t t = 0; t < n; ++t) k.quantize_a8k(x + t * in, &a[static_cast<size_t>(t * in / 256)], in);
+  return a;
+}
+
+// x rounded through the grid the native path quantizes it to (int8 per 256 for the super-block
+// formats, per 32 otherwise): the reference path's fake quantization of a layer's input.
+std::vector<float> round_through_int8(const kernels::DotKernels& k, const float* x, int64_t n, int64_t in, bool per_256) {
+  std::vector<float> rounded(static_cast<size_t>(n * in));
+  if (per_256) {
+    const std::vector<kernels::BlockA8K> a = quantize_tokens_a8k(k, x, n, in);
+    for (size_t i = 0; i < rounded.size(); ++i) rounded[i] = a[i / 256].d * a[i / 256].qs[i % 256];
+  } else {
+    const std::vector<kernels::BlockA8> a = quantize_tokens_a8(k, x, n, in);
+    for (size_t i = 0; i < rounded.size(); ++i) rounded[i] = a[i / 32].d * a[i / 32].qs[i % 32];
+  }
+  return rounded;
 }
 
 // y[t, o] += bias[o] for the rows [begin, end) one thread produced (nothing without a bias).
@@ -186,18 +212,15 @@ void linear(ThreadPool& pool, const Weight& w, const float* x, int64_t n, const 
     return;
   }
   if (emulate_a8 && (has_int8_dot(w.stored) || w.int8_inputs) && !has_int8_dot(w.type)) {
-    rounded.resize(static_cast<size_t>(n * in));
-    std::vector<kernels::BlockA8> blocks(static_cast<size_t>(in / 32));
-    for (int64_t t = 0; t < n; ++t) {
-      k.quantize_a8(x + t * in, blocks.data(), in);
-      for (int64_t i = 0; i < in; ++i)
-        rounded[static_cast<size_t>(t * in + i)] = blocks[static_cast<size_t>(i / 32)].d * blocks[static_cast<size_t>(i / 32)].qs[i % 32];
-    }
+    rounded = round_through_int8(k, x, n, in, takes_a8k(w.stored));
     x = rounded.data();
   }
-  const std::vector<kernels::BlockA8> a = has_int8_dot(w.type) ? quantize_tokens_a8(k, x, n, in) : std::vector<kernels::BlockA8>{};
+  std::vector<kernels::BlockA8> a;
+  std::vector<kernels::BlockA8K> ak;
+  if (has_int8_dot(w.type) && takes_a8k(w.type)) ak = quantize_tokens_a8k(k, x, n, in);
+  else if (has_int8_dot(w.type)) a = quantize_tokens_a8(k, x, n, in);
   const kernels::MatmulKernel direct = matmul_for(k, w.type);
-  const void* act = a.empty() ? static_cast<const void*>(x) : a.data();
+  const void* act = !a.empty() ? static_cast<const void*>(a.data()) : !ak.empty() ? static_cast<const void*>(ak.data()) : x;
   pool.parallel_for(out, [&](int64_t begin, int64_t end) {
     if (direct) {
       direct({w.row(begin), w.row_bytes, end - begin, act, n, in, y + begin, out});

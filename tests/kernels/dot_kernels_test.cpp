@@ -83,18 +83,68 @@ TEST_P(DotKernelsTest, ActivationQuantizationIsBitExact) {
     }
 }
 
+// The per-256 blocks the super-block formats take: the same code rule, one scale per 256, and
+// bsums that are the codes' sums per 32.
+TEST_P(DotKernelsTest, SuperBlockActivationQuantizationIsBitExact) {
+  std::vector<float> x = activations(256 * 9, 2);
+  for (int i = 0; i < 256; ++i) x[static_cast<size_t>(i)] = 0.0f;  // an all-zero block
+  x[300] = std::nanf("");
+  x[600] = INFINITY;
+  for (int i = 768; i < 1024; ++i) x[static_cast<size_t>(i)] = static_cast<float>(i - 896) * 0.5f * 127.0f / 64.0f;  // halves
+  std::vector<BlockA8K> a(9), b(9);
+  k.quantize_a8k(x.data(), a.data(), static_cast<int64_t>(x.size()));
+  ref.quantize_a8k(x.data(), b.data(), static_cast<int64_t>(x.size()));
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(std::bit_cast<uint32_t>(a[i].d), std::bit_cast<uint32_t>(b[i].d)) << "block " << i;
+    EXPECT_EQ(std::memcmp(a[i].qs, b[i].qs, 256), 0) << "block " << i;
+    for (int j = 0; j < 8; ++j) {
+      int sum = 0;
+      for (int e = 32 * j; e < 32 * j + 32; ++e) sum += a[i].qs[e];
+      EXPECT_EQ(a[i].bsums[j], sum) << "block " << i << " sub-block " << j;
+      EXPECT_EQ(b[i].bsums[j], sum) << "block " << i << " sub-block " << j;
+    }
+    for (int8_t q : a[i].qs) EXPECT_NE(q, -128);
+  }
+  EXPECT_EQ(a[0].d, 0.0f);
+  // round to nearest under the block's one scale: |x − d·q| ≤ d/2 on finite blocks
+  for (size_t i = 3; i < a.size(); ++i)
+    for (int j = 0; j < 256; ++j) {
+      const float v = x[i * 256 + static_cast<size_t>(j)];
+      EXPECT_LE(std::fabs(v - a[i].d * a[i].qs[j]), a[i].d * 0.5f * 1.0001f) << i << "," << j;
+    }
+}
+
+// How a test quantizes and reads each kind of activation block.
+template <class Act>
+struct ActBlocks;
+template <>
+struct ActBlocks<BlockA8> {
+  static constexpr int kElems = 32;
+  static void quantize(const DotKernels& k, const float* x, BlockA8* a, int64_t n) { k.quantize_a8(x, a, n); }
+};
+template <>
+struct ActBlocks<BlockA8K> {
+  static constexpr int kElems = 256;
+  static void quantize(const DotKernels& k, const float* x, BlockA8K* a, int64_t n) { k.quantize_a8k(x, a, n); }
+};
+template <class Act>
+double act_value(const std::vector<Act>& a, int64_t i) {
+  const Act& b = a[static_cast<size_t>(i / ActBlocks<Act>::kElems)];
+  return static_cast<double>(b.d) * b.qs[i % ActBlocks<Act>::kElems];
+}
+
 // Random bytes for every field: extreme codes and scales included (Q6_K's −128 sub-scale,
 // TQ2_0's unused code 3), which well-formed files never hold but the kernels must still follow.
-template <class Block, int kElems = 32>
-void expect_integer_dot_exact(float (*fast)(const Block*, const BlockA8*, int64_t),
-                              float (*spec)(const Block*, const BlockA8*, int64_t), const DotKernels& ref,
-                              const char* name) {
+template <class Block, class Act>
+void expect_integer_dot_exact(float (*fast)(const Block*, const Act*, int64_t), float (*spec)(const Block*, const Act*, int64_t),
+                              const DotKernels& ref, const char* name) {
+  constexpr int kElems = ActBlocks<Act>::kElems;
   for (const int64_t nb : kBlockCounts) {
     if (kElems > 32 && nb > 33) continue;  // a super-block is eight blocks' worth already
     const auto w = random_blocks<Block>(nb, static_cast<uint32_t>(nb));
     const auto x = activations(nb * kElems, static_cast<uint32_t>(nb + 100));
-    std::vector<BlockA8> a(static_cast<size_t>(nb * kElems / 32));
-    ref.quantize_a8(x.data(), a.data(), nb * kElems);
+    std::vector<Act> a(static_cast<size_t>(nb));
+    ActBlocks<Act>::quantize(ref, x.data(), a.data(), nb * kElems);
     const float got = fast(w.data(), a.data(), nb), want = spec(w.data(), a.data(), nb);
     EXPECT_EQ(std::bit_cast<uint32_t>(got), std::bit_cast<uint32_t>(want)) << name << ", " << nb << " blocks: " << got
                                                                           << " vs " << want;
@@ -107,10 +157,10 @@ TEST_P(DotKernelsTest, IntegerDotsAreBitExact) {
   expect_integer_dot_exact(k.q4_1, ref.q4_1, ref, "q4_1");
   expect_integer_dot_exact(k.q5_0, ref.q5_0, ref, "q5_0");
   expect_integer_dot_exact(k.q5_1, ref.q5_1, ref, "q5_1");
-  expect_integer_dot_exact<ggml::BlockQ4_K, 256>(k.q4_k, ref.q4_k, ref, "q4_K");
-  expect_integer_dot_exact<ggml::BlockQ6_K, 256>(k.q6_k, ref.q6_k, ref, "q6_K");
-  expect_integer_dot_exact<ggml::BlockTQ1_0, 256>(k.tq1_0, ref.tq1_0, ref, "tq1_0");
-  expect_integer_dot_exact<ggml::BlockTQ2_0, 256>(k.tq2_0, ref.tq2_0, ref, "tq2_0");
+  expect_integer_dot_exact(k.q4_k, ref.q4_k, ref, "q4_K");
+  expect_integer_dot_exact(k.q6_k, ref.q6_k, ref, "q6_K");
+  expect_integer_dot_exact(k.tq1_0, ref.tq1_0, ref, "tq1_0");
+  expect_integer_dot_exact(k.tq2_0, ref.tq2_0, ref, "tq2_0");
 }
 
 TEST_P(DotKernelsTest, FloatDotsAreBitExact) {
@@ -142,13 +192,12 @@ std::vector<uint8_t> random_rows(GgmlType type, int64_t rows, int64_t k, uint32_
 
 void expect_matmul_matches_dots(GgmlType type, MatmulKernel fast,
                                 const std::function<float(const uint8_t* row, int64_t t, int64_t kk)>& spec_dot,
-                                const std::vector<BlockA8>& a8, const std::vector<float>& x, int64_t rows, int64_t n, int64_t kk) {
-  const bool integer = !a8.empty();
+                                const void* act, const std::vector<float>& x, int64_t rows, int64_t n, int64_t kk) {
   const auto w = random_rows(type, rows, kk, static_cast<uint32_t>(rows * 31 + kk));
   const size_t row_bytes = static_cast<size_t>(ggml_row_bytes(type, static_cast<uint64_t>(kk)));
   const int64_t ldy = rows + 3;
   std::vector<float> y(static_cast<size_t>(n * ldy), -7.0f);
-  fast({w.data(), row_bytes, rows, integer ? static_cast<const void*>(a8.data()) : x.data(), n, kk, y.data(), ldy});
+  fast({w.data(), row_bytes, rows, act ? act : x.data(), n, kk, y.data(), ldy});
   for (int64_t t = 0; t < n; ++t)
     for (int64_t r = 0; r < ldy; ++r) {
       const float got = y[static_cast<size_t>(t * ldy + r)];
@@ -164,33 +213,33 @@ TEST_P(DotKernelsTest, MatmulTilesReproduceTheSpecForEveryShape) {
   struct Format {
     GgmlType type;
     MatmulKernel fast;
-    float (*spec)(const uint8_t*, const BlockA8*, const float*, int64_t);
+    float (*spec)(const uint8_t*, const void*, const float*, int64_t);  // one token's activations
   };
   const Format formats[] = {
-      {GgmlType::Q8_0, k.matmul.q8_0, [](const uint8_t* w, const BlockA8* a, const float*, int64_t kk) {
-         return dot_kernels_scalar().q8_0(reinterpret_cast<const ggml::BlockQ8_0*>(w), a, kk / 32); }},
-      {GgmlType::Q4_0, k.matmul.q4_0, [](const uint8_t* w, const BlockA8* a, const float*, int64_t kk) {
-         return dot_kernels_scalar().q4_0(reinterpret_cast<const ggml::BlockQ4_0*>(w), a, kk / 32); }},
-      {GgmlType::Q4_1, k.matmul.q4_1, [](const uint8_t* w, const BlockA8* a, const float*, int64_t kk) {
-         return dot_kernels_scalar().q4_1(reinterpret_cast<const ggml::BlockQ4_1*>(w), a, kk / 32); }},
-      {GgmlType::Q5_0, k.matmul.q5_0, [](const uint8_t* w, const BlockA8* a, const float*, int64_t kk) {
-         return dot_kernels_scalar().q5_0(reinterpret_cast<const ggml::BlockQ5_0*>(w), a, kk / 32); }},
-      {GgmlType::Q5_1, k.matmul.q5_1, [](const uint8_t* w, const BlockA8* a, const float*, int64_t kk) {
-         return dot_kernels_scalar().q5_1(reinterpret_cast<const ggml::BlockQ5_1*>(w), a, kk / 32); }},
-      {GgmlType::F32, k.matmul.f32, [](const uint8_t* w, const BlockA8*, const float* x, int64_t kk) {
+      {GgmlType::Q8_0, k.matmul.q8_0, [](const uint8_t* w, const void* a, const float*, int64_t kk) {
+         return dot_kernels_scalar().q8_0(reinterpret_cast<const ggml::BlockQ8_0*>(w), static_cast<const BlockA8*>(a), kk / 32); }},
+      {GgmlType::Q4_0, k.matmul.q4_0, [](const uint8_t* w, const void* a, const float*, int64_t kk) {
+         return dot_kernels_scalar().q4_0(reinterpret_cast<const ggml::BlockQ4_0*>(w), static_cast<const BlockA8*>(a), kk / 32); }},
+      {GgmlType::Q4_1, k.matmul.q4_1, [](const uint8_t* w, const void* a, const float*, int64_t kk) {
+         return dot_kernels_scalar().q4_1(reinterpret_cast<const ggml::BlockQ4_1*>(w), static_cast<const BlockA8*>(a), kk / 32); }},
+      {GgmlType::Q5_0, k.matmul.q5_0, [](const uint8_t* w, const void* a, const float*, int64_t kk) {
+         return dot_kernels_scalar().q5_0(reinterpret_cast<const ggml::BlockQ5_0*>(w), static_cast<const BlockA8*>(a), kk / 32); }},
+      {GgmlType::Q5_1, k.matmul.q5_1, [](const uint8_t* w, const void* a, const float*, int64_t kk) {
+         return dot_kernels_scalar().q5_1(reinterpret_cast<const ggml::BlockQ5_1*>(w), static_cast<const BlockA8*>(a), kk / 32); }},
+      {GgmlType::F32, k.matmul.f32, [](const uint8_t* w, const void*, const float* x, int64_t kk) {
          return dot_kernels_scalar().f32(x, reinterpret_cast<const float*>(w), kk); }},
-      {GgmlType::F16, k.matmul.f16, [](const uint8_t* w, const BlockA8*, const float* x, int64_t kk) {
+      {GgmlType::F16, k.matmul.f16, [](const uint8_t* w, const void*, const float* x, int64_t kk) {
          return dot_kernels_scalar().f16(x, reinterpret_cast<const uint16_t*>(w), kk); }},
-      {GgmlType::BF16, k.matmul.bf16, [](const uint8_t* w, const BlockA8*, const float* x, int64_t kk) {
+      {GgmlType::BF16, k.matmul.bf16, [](const uint8_t* w, const void*, const float* x, int64_t kk) {
          return dot_kernels_scalar().bf16(x, reinterpret_cast<const uint16_t*>(w), kk); }},
-      {GgmlType::Q4_K, k.matmul.q4_k, [](const uint8_t* w, const BlockA8* a, const float*, int64_t kk) {
-         return dot_kernels_scalar().q4_k(reinterpret_cast<const ggml::BlockQ4_K*>(w), a, kk / 256); }},
-      {GgmlType::Q6_K, k.matmul.q6_k, [](const uint8_t* w, const BlockA8* a, const float*, int64_t kk) {
-         return dot_kernels_scalar().q6_k(reinterpret_cast<const ggml::BlockQ6_K*>(w), a, kk / 256); }},
-      {GgmlType::TQ1_0, k.matmul.tq1_0, [](const uint8_t* w, const BlockA8* a, const float*, int64_t kk) {
-         return dot_kernels_scalar().tq1_0(reinterpret_cast<const ggml::BlockTQ1_0*>(w), a, kk / 256); }},
-      {GgmlType::TQ2_0, k.matmul.tq2_0, [](const uint8_t* w, const BlockA8* a, const float*, int64_t kk) {
-         return dot_kernels_scalar().tq2_0(reinterpret_cast<const ggml::BlockTQ2_0*>(w), a, kk / 256); }},
+      {GgmlType::Q4_K, k.matmul.q4_k, [](const uint8_t* w, const void* a, const float*, int64_t kk) {
+         return dot_kernels_scalar().q4_k(reinterpret_cast<const ggml::BlockQ4_K*>(w), static_cast<const BlockA8K*>(a), kk / 256); }},
+      {GgmlType::Q6_K, k.matmul.q6_k, [](const uint8_t* w, const void* a, const float*, int64_t kk) {
+         return dot_kernels_scalar().q6_k(reinterpret_cast<const ggml::BlockQ6_K*>(w), static_cast<const BlockA8K*>(a), kk / 256); }},
+      {GgmlType::TQ1_0, k.matmul.tq1_0, [](const uint8_t* w, const void* a, const float*, int64_t kk) {
+         return dot_kernels_scalar().tq1_0(reinterpret_cast<const ggml::BlockTQ1_0*>(w), static_cast<const BlockA8K*>(a), kk / 256); }},
+      {GgmlType::TQ2_0, k.matmul.tq2_0, [](const uint8_t* w, const void* a, const float*, int64_t kk) {
+         return dot_kernels_scalar().tq2_0(reinterpret_cast<const ggml::BlockTQ2_0*>(w), static_cast<const BlockA8K*>(a), kk / 256); }},
   };
   const auto super_block = [](GgmlType t) { return ggml_type_info(t).block_elems == 256; };
   for (const int64_t kk : {int64_t{32}, int64_t{96}, int64_t{256}, int64_t{544}, int64_t{768}})
@@ -198,16 +247,22 @@ TEST_P(DotKernelsTest, MatmulTilesReproduceTheSpecForEveryShape) {
       const auto x = activations(n * kk, static_cast<uint32_t>(n * 1000 + kk));
       std::vector<BlockA8> a8(static_cast<size_t>(n * kk / 32));
       ref.quantize_a8(x.data(), a8.data(), n * kk);
+      std::vector<BlockA8K> a8k(static_cast<size_t>(n * kk / 256));
+      if (kk % 256 == 0) ref.quantize_a8k(x.data(), a8k.data(), n * kk);
       for (const Format& f : formats) {
-        if (super_block(f.type) != (kk % 256 == 0)) continue;  // k = 32, 96, 544 or 256, 768 by block size
+        const bool super = super_block(f.type);
+        if (super != (kk % 256 == 0)) continue;  // k = 32, 96, 544 or 256, 768 by block size
         const bool integer = f.type != GgmlType::F32 && f.type != GgmlType::F16 && f.type != GgmlType::BF16;
+        const void* act = !integer ? nullptr : super ? static_cast<const void*>(a8k.data()) : a8.data();
         for (const int64_t rows : kRowCounts)
           expect_matmul_matches_dots(
               f.type, f.fast,
               [&](const uint8_t* row, int64_t t, int64_t len) {
-                return f.spec(row, &a8[static_cast<size_t>(t * len / 32)], &x[static_cast<size_t>(t * len)], len);
+                const void* at = super ? static_cast<const void*>(&a8k[static_cast<size_t>(t * len / 256)])
+                                       : &a8[static_cast<size_t>(t * len / 32)];
+                return f.spec(row, at, &x[static_cast<size_t>(t * len)], len);
               },
-              integer ? a8 : std::vector<BlockA8>{}, x, rows, n, kk);
+              act, x, rows, n, kk);
       }
     }
   // odd k for the float formats: leftovers after the last whole 8
@@ -219,7 +274,7 @@ TEST_P(DotKernelsTest, MatmulTilesReproduceTheSpecForEveryShape) {
       expect_matmul_matches_dots(
           f.type, f.fast,
           [&](const uint8_t* row, int64_t t, int64_t len) { return f.spec(row, nullptr, &x[static_cast<size_t>(t * len)], len); },
-          {}, x, 5, n, kk);
+          nullptr, x, 5, n, kk);
     }
   }
 }
@@ -234,31 +289,29 @@ TEST_P(DotKernelsTest, MatmulAcrossRowBandsAndTokenBlocksReproducesTheSpec) {
       [&](const uint8_t* row, int64_t t, int64_t len) {
         return dot_kernels_scalar().f32(&x[static_cast<size_t>(t * len)], reinterpret_cast<const float*>(row), len);
       },
-      {}, x, rows, n, kk);
+      nullptr, x, rows, n, kk);
 }
 
 INSTANTIATE_TEST_SUITE_P(Isa, DotKernelsTest, ::testing::Values(Isa::Scalar, Isa::Avx2),
                          [](const auto& p) { return std::string(isa_name(p.param)); });
 
 // The spec against ggml's own dequantizer: Σ dequant(w)·(d_a·q_a) in double.
-template <class Block>
-void expect_spec_matches_dequantized(GgmlType type, float (*spec)(const Block*, const BlockA8*, int64_t)) {
+template <class Block, class Act>
+void expect_spec_matches_dequantized(GgmlType type, float (*spec)(const Block*, const Act*, int64_t)) {
   const DotKernels ref = dot_kernels_scalar();
-  const int64_t nb = 33, elems = nb * ggml_type_info(type).block_elems, na = elems / 32;
+  const int64_t nb = 33, elems = nb * ggml_type_info(type).block_elems;
   const auto w = random_blocks<Block>(nb, 5);
   const auto x = activations(elems, 6);
-  std::vector<BlockA8> a(static_cast<size_t>(na));
-  ref.quantize_a8(x.data(), a.data(), elems);
+  std::vector<Act> a(static_cast<size_t>(elems / ActBlocks<Act>::kElems));
+  ActBlocks<Act>::quantize(ref, x.data(), a.data(), elems);
   std::vector<float> wf(static_cast<size_t>(elems));
   ggml_dequantize(type, {reinterpret_cast<const uint8_t*>(w.data()), w.size() * sizeof(Block)}, wf);
   double want = 0, mag = 0;
-  for (int64_t b = 0; b < na; ++b)
-    for (int i = 0; i < 32; ++i) {
-      const double p = static_cast<double>(wf[static_cast<size_t>(b * 32 + i)]) * a[static_cast<size_t>(b)].d *
-                       a[static_cast<size_t>(b)].qs[i];
-      want += p;
-      mag += std::fabs(p);
-    }
+  for (int64_t i = 0; i < elems; ++i) {
+    const double p = static_cast<double>(wf[static_cast<size_t>(i)]) * act_value(a, i);
+    want += p;
+    mag += std::fabs(p);
+  }
   EXPECT_NEAR(spec(w.data(), a.data(), nb), want, 1e-5 * mag) << ggml_type_info(type).name;
 }
 

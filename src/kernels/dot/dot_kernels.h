@@ -7,12 +7,13 @@
 //  - integer: activations first quantized to BlockA8 (int8, one f32 scale per 32), then, per
 //    block of 32, eight lanes of exact int32 sums of 4 products each, and
 //    acc[k] = fma(d_w·d_a, lane[k], acc[k]) over blocks, then reduce8;
-//  - integer over 256-element super-blocks (Q4_K, Q6_K, TQ1_0, TQ2_0): sub-block j (elements
-//    32j..32j+31) of super-block b meets activation block 8b + j; its eight lanes of exact int32
-//    sums (each times its integer sub-block scale: Q4_K's 6-bit sc_j, Q6_K's int8 scale of the
-//    16 elements, else 1; exact: |lane·sc| < 2^22) go into the super-block's sums as
-//    inner[k] = fma(d_a, lane[k], inner[k]); per super-block acc[k] = fma(d, inner[k], acc[k]),
-//    and Q4_K's minimum term adds −dmin·(Σ_j m_j·s_a, in j order).
+//  - integer over 256-element super-blocks (Q4_K, Q6_K, TQ1_0, TQ2_0): activations quantized
+//    to BlockA8K (one f32 scale per 256, as the super-block's own); per super-block, eight
+//    lanes of exact int32 sums over all its sub-blocks: lane k adds, for each sub-block j
+//    (elements 32j..32j+31), the sum of elements 32j+4k..32j+4k+3 times that sub-block's
+//    integer scale (Q4_K's 6-bit sc_j, Q6_K's int8 scale of the 16 elements, else 1; exact:
+//    |lane| < 2^24); then acc[k] = fma(d·d_a, lane[k], acc[k]), and Q4_K's minimum term adds
+//    (−dmin·d_a)·(Σ_j m_j·bsum_j, exact in int32), in super-block order.
 // The spec (reference.cpp) fixes every float operation, so every ISA and every tile shape returns
 // the same bits for an output element: results do not depend on the ISA, the tiling or the
 // thread count.
@@ -36,9 +37,22 @@ struct BlockA8 {
 };
 static_assert(sizeof(BlockA8) == 40, "BlockA8 is 40 bytes");
 
+// A row of activations quantized per 256 for the super-block formats: BlockA8's rule with one
+// d = amax/127 over the 256 values, and bsums[j] = Σ q over elements 32j..32j+31 (Q4_K's
+// minimums and the ternary formats' offset need them). One scale per super-block keeps every
+// sub-block's sum in int32 until the super-block's end; 288 bytes, 32-aligned, keep every qs aligned.
+struct alignas(32) BlockA8K {
+  int8_t qs[256];
+  int16_t bsums[8];
+  float d;
+  uint8_t pad[12];
+};
+static_assert(sizeof(BlockA8K) == 288, "BlockA8K is 288 bytes");
+
 // One matmul over a range of weight rows: y[t·ldy + r] = W[r] · x_t for r < rows, t < n.
-// x is token 0's activations, k floats per token, or k/32 BlockA8 per token for the integer
-// formats (k a multiple of 32 there, of 256 for the super-block ones); rows are row_bytes apart.
+// x is token 0's activations: k floats per token, k/32 BlockA8 per token for the 32-element
+// integer formats (k a multiple of 32), k/256 BlockA8K for the super-block ones (k a multiple
+// of 256); rows are row_bytes apart.
 struct MatmulArgs {
   const uint8_t* w;
   size_t row_bytes;
@@ -60,17 +74,19 @@ struct DotKernels {
   Isa isa;
   // n floats of x quantized into n/32 blocks (n a multiple of 32)
   void (*quantize_a8)(const float* x, BlockA8* out, int64_t n);
+  // n floats of x quantized into n/256 blocks (n a multiple of 256)
+  void (*quantize_a8k)(const float* x, BlockA8K* out, int64_t n);
   // integer dots over nb blocks of 32
   float (*q8_0)(const ggml::BlockQ8_0* w, const BlockA8* a, int64_t nb);
   float (*q4_0)(const ggml::BlockQ4_0* w, const BlockA8* a, int64_t nb);
   float (*q4_1)(const ggml::BlockQ4_1* w, const BlockA8* a, int64_t nb);
   float (*q5_0)(const ggml::BlockQ5_0* w, const BlockA8* a, int64_t nb);
   float (*q5_1)(const ggml::BlockQ5_1* w, const BlockA8* a, int64_t nb);
-  // integer dots over nsb super-blocks of 256 (8·nsb activation blocks)
-  float (*q4_k)(const ggml::BlockQ4_K* w, const BlockA8* a, int64_t nsb);
-  float (*q6_k)(const ggml::BlockQ6_K* w, const BlockA8* a, int64_t nsb);
-  float (*tq1_0)(const ggml::BlockTQ1_0* w, const BlockA8* a, int64_t nsb);
-  float (*tq2_0)(const ggml::BlockTQ2_0* w, const BlockA8* a, int64_t nsb);
+  // integer dots over nsb super-blocks of 256
+  float (*q4_k)(const ggml::BlockQ4_K* w, const BlockA8K* a, int64_t nsb);
+  float (*q6_k)(const ggml::BlockQ6_K* w, const BlockA8K* a, int64_t nsb);
+  float (*tq1_0)(const ggml::BlockTQ1_0* w, const BlockA8K* a, int64_t nsb);
+  float (*tq2_0)(const ggml::BlockTQ2_0* w, const BlockA8K* a, int64_t nsb);
   // float dots over n elements (any n)
   float (*f32)(const float* x, const float* w, int64_t n);
   float (*f16)(const float* x, const uint16_t* w, int64_t n);

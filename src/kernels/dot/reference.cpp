@@ -13,24 +13,44 @@ namespace {
 
 float half(uint16_t h) { return f16_to_f32(h); }
 
+// The int8 code rule for `count` values under the scale d = amax/127: q = round-half-even(v·127/amax)
+// clamped to ±127, all 0 when d is 0 (NaN, from a NaN or an infinity among the values, → 0,
+// never UB); returns Σ q.
+float max_abs(const float* v, int count) {
+  float amax = 0;
+  for (int i = 0; i < count; ++i) amax = std::fmax(amax, std::fabs(v[i]));
+  return amax;
+}
+int quantize_codes(const float* v, int count, float amax, float d, int8_t* qs) {
+  const float id = d != 0.0f ? 127.0f / amax : 0.0f;
+  int sum = 0;
+  for (int i = 0; i < count; ++i) {
+    float t = v[i] * id;
+    if (t != t) t = 0;
+    t = std::fmin(std::fmax(t, -127.0f), 127.0f);
+    const auto q = static_cast<int>(std::nearbyint(t));  // ties to even (default rounding)
+    qs[i] = static_cast<int8_t>(q);
+    sum += q;
+  }
+  return sum;
+}
+
 void quantize_a8_ref(const float* x, BlockA8* out, int64_t n) {
   for (int64_t b = 0; b < n / 32; ++b) {
-    const float* v = x + b * 32;
-    float amax = 0;
-    for (int i = 0; i < 32; ++i) amax = std::fmax(amax, std::fabs(v[i]));
+    const float amax = max_abs(x + b * 32, 32);
     const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 127.0f / amax : 0.0f;
-    int sum = 0;
-    for (int i = 0; i < 32; ++i) {
-      float t = v[i] * id;
-      if (t != t) t = 0;  // NaN (a NaN or an infinity in the block) quantizes to 0, never to UB
-      t = std::fmin(std::fmax(t, -127.0f), 127.0f);
-      const auto q = static_cast<int>(std::nearbyint(t));  // ties to even (default rounding)
-      out[b].qs[i] = static_cast<int8_t>(q);
-      sum += q;
-    }
     out[b].d = d;
-    out[b].s = d * static_cast<float>(sum);
+    out[b].s = d * static_cast<float>(quantize_codes(x + b * 32, 32, amax, d, out[b].qs));
+  }
+}
+
+void quantize_a8k_ref(const float* x, BlockA8K* out, int64_t n) {
+  for (int64_t b = 0; b < n / 256; ++b) {
+    const float amax = max_abs(x + b * 256, 256);
+    out[b] = BlockA8K{};
+    out[b].d = amax / 127.0f;
+    for (int j = 0; j < 8; ++j)
+      out[b].bsums[j] = static_cast<int16_t>(quantize_codes(x + b * 256 + 32 * j, 32, amax, out[b].d, out[b].qs + 32 * j));
   }
 }
 
@@ -130,29 +150,28 @@ struct SpecTQ1_0 {  // x = d·(t − 1), trits packed five per byte (four in qh)
   static int multiplier(const Block&, int) { return 1; }
 };
 
-// Per sub-block j, the lanes (times their multipliers) scaled by d_a into the super-block's
-// eight sums, and Q4_K's m_j·s_a summed beside; per super-block, the sums scaled by d into the
-// accumulators and Q4_K's minimum sum by −dmin into the minimum term.
+// Per super-block, the eight int32 lanes over all sub-blocks (times their multipliers) scaled
+// once by d·d_a into the accumulators, and Q4_K's Σ_j m_j·bsum_j once by −dmin·d_a into the
+// minimum term.
 template <class Format>
-float superblock_dot(const typename Format::Block* w, const BlockA8* a, int64_t nsb) {
+float superblock_dot(const typename Format::Block* w, const BlockA8K* a, int64_t nsb) {
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   float mins = 0;
   for (int64_t sb = 0; sb < nsb; ++sb) {
-    float inner[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    float min_sum = 0;
-    for (int j = 0; j < 8; ++j) {
-      const BlockA8& ab = a[sb * 8 + j];
+    int32_t lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int j = 0; j < 8; ++j)
       for (int k = 0; k < 8; ++k) {
         int32_t lane = 0;
-        for (int i = 4 * k; i < 4 * k + 4; ++i) lane += Format::weight(w[sb], 32 * j + i) * ab.qs[i];
-        lane *= Format::multiplier(w[sb], 32 * j + 4 * k);
-        inner[k] = std::fma(ab.d, static_cast<float>(lane), inner[k]);
+        for (int i = 32 * j + 4 * k; i < 32 * j + 4 * k + 4; ++i) lane += Format::weight(w[sb], i) * a[sb].qs[i];
+        lanes[k] += lane * Format::multiplier(w[sb], 32 * j + 4 * k);
       }
-      if constexpr (Format::kMin) min_sum += static_cast<float>(Format::min_int(w[sb], j)) * ab.s;
+    const float d = Format::scale(w[sb]) * a[sb].d;
+    for (int k = 0; k < 8; ++k) acc[k] = std::fma(d, static_cast<float>(lanes[k]), acc[k]);
+    if constexpr (Format::kMin) {
+      int32_t min_sum = 0;
+      for (int j = 0; j < 8; ++j) min_sum += Format::min_int(w[sb], j) * a[sb].bsums[j];
+      mins += (Format::min_scale(w[sb]) * a[sb].d) * static_cast<float>(min_sum);
     }
-    const float d = Format::scale(w[sb]);
-    for (int k = 0; k < 8; ++k) acc[k] = std::fma(d, inner[k], acc[k]);
-    if constexpr (Format::kMin) mins += Format::min_scale(w[sb]) * min_sum;
   }
   return reduce8(acc) + mins;
 }
@@ -175,17 +194,21 @@ float bf16_ref(const float* x, const uint16_t* w, int64_t n) {
 }
 
 // Matmuls: one dot per output element, in any order (each element's bits are fixed by the dot).
-template <auto Dot, class Block, int kElems = 32>
+template <auto Dot, class Block, class Act, int kElems>
 void int_matmul(const MatmulArgs& m) {
-  const auto* a = static_cast<const BlockA8*>(m.x);
+  const auto* a = static_cast<const Act*>(m.x);
   for (int64_t r = 0; r < m.rows; ++r)
     for (int64_t t = 0; t < m.n; ++t)
       m.y[t * m.ldy + r] =
-          Dot(reinterpret_cast<const Block*>(m.w + static_cast<size_t>(r) * m.row_bytes), a + t * (m.k / 32), m.k / kElems);
+          Dot(reinterpret_cast<const Block*>(m.w + static_cast<size_t>(r) * m.row_bytes), a + t * (m.k / kElems), m.k / kElems);
+}
+template <auto Dot, class Block>
+void block_matmul(const MatmulArgs& m) {
+  int_matmul<Dot, Block, BlockA8, 32>(m);
 }
 template <class Format>
 void superblock_matmul(const MatmulArgs& m) {
-  int_matmul<superblock_dot<Format>, typename Format::Block, 256>(m);
+  int_matmul<superblock_dot<Format>, typename Format::Block, BlockA8K, 256>(m);
 }
 template <auto Dot, class Elem>
 void float_matmul(const MatmulArgs& m) {
@@ -201,14 +224,15 @@ DotKernels dot_kernels_scalar() {
   DotKernels k{};
   k.isa = Isa::Scalar;
   k.quantize_a8 = quantize_a8_ref;
+  k.quantize_a8k = quantize_a8k_ref;
   k.q8_0 = q8_0_ref, k.q4_0 = q4_0_ref, k.q4_1 = q4_1_ref, k.q5_0 = q5_0_ref, k.q5_1 = q5_1_ref;
   k.q4_k = superblock_dot<SpecQ4_K>, k.q6_k = superblock_dot<SpecQ6_K>;
   k.tq1_0 = superblock_dot<SpecTQ1_0>, k.tq2_0 = superblock_dot<SpecTQ2_0>;
   k.f32 = f32_ref, k.f16 = f16_ref, k.bf16 = bf16_ref;
   MatmulKernels& mm = k.matmul;
-  mm.q8_0 = int_matmul<q8_0_ref, ggml::BlockQ8_0>, mm.q4_0 = int_matmul<q4_0_ref, ggml::BlockQ4_0>;
-  mm.q4_1 = int_matmul<q4_1_ref, ggml::BlockQ4_1>, mm.q5_0 = int_matmul<q5_0_ref, ggml::BlockQ5_0>;
-  mm.q5_1 = int_matmul<q5_1_ref, ggml::BlockQ5_1>;
+  mm.q8_0 = block_matmul<q8_0_ref, ggml::BlockQ8_0>, mm.q4_0 = block_matmul<q4_0_ref, ggml::BlockQ4_0>;
+  mm.q4_1 = block_matmul<q4_1_ref, ggml::BlockQ4_1>, mm.q5_0 = block_matmul<q5_0_ref, ggml::BlockQ5_0>;
+  mm.q5_1 = block_matmul<q5_1_ref, ggml::BlockQ5_1>;
   mm.f32 = float_matmul<f32_ref, float>, mm.f16 = float_matmul<f16_ref, uint16_t>, mm.bf16 = float_matmul<bf16_ref, uint16_t>;
   mm.q4_k = superblock_matmul<SpecQ4_K>, mm.q6_k = superblock_matmul<SpecQ6_K>;
   mm.tq1_0 = superblock_matmul<SpecTQ1_0>, mm.tq2_0 = superblock_matmul<SpecTQ2_0>;

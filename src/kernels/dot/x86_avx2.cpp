@@ -31,31 +31,45 @@ float hmax8(__m256 v) {
 // (4 decode rows beat 8; 4×2 int tiles fit the 16 ymm registers).
 constexpr int kIntRows = 4, kIntTokens = 2, kFloatRows = 4, kFloatTokens = 3, kIntDecodeRows = 4, kFloatDecodeRows = 4;
 
+// max |x_i| over `count` values (a multiple of 8); a NaN lane keeps the maximum, as fmax does.
+float abs_max(const float* x, int64_t count) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  __m256 amax = _mm256_setzero_ps();
+  for (int64_t i = 0; i < count; i += 8) amax = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + i)), amax);
+  return hmax8(amax);
+}
+
+// The spec's code rule for the 32 values at x under id = 127/amax (0 when d is 0); returns Σ q.
+int32_t quantize_32(const float* x, __m256 id, int8_t* qs) {
+  const __m256 lo = _mm256_set1_ps(-127.0f), hi = _mm256_set1_ps(127.0f);
+  __m256i q[4];
+  for (int k = 0; k < 4; ++k) {
+    __m256 t = _mm256_mul_ps(_mm256_loadu_ps(x + 8 * k), id);
+    t = _mm256_and_ps(t, _mm256_cmp_ps(t, t, _CMP_ORD_Q));  // NaN → 0
+    t = _mm256_min_ps(_mm256_max_ps(t, lo), hi);
+    q[k] = _mm256_cvtps_epi32(_mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  }
+  const __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(qs), _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+  return hsum8_i32(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3])));
+}
+
 void quantize_a8_avx2(const float* x, BlockA8* out, int64_t n) {
-  const __m256 sign = _mm256_set1_ps(-0.0f), lo = _mm256_set1_ps(-127.0f), hi = _mm256_set1_ps(127.0f);
-  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
   for (int64_t b = 0; b < n / 32; ++b) {
-    __m256 v[4];
-    __m256 amax = _mm256_setzero_ps();
-    for (int k = 0; k < 4; ++k) {
-      v[k] = _mm256_loadu_ps(x + b * 32 + 8 * k);
-      amax = _mm256_max_ps(_mm256_andnot_ps(sign, v[k]), amax);  // a NaN lane keeps amax (as fmax does)
-    }
-    const float m = hmax8(amax);
+    const float m = abs_max(x + b * 32, 32);
     const float d = m / 127.0f;
-    const __m256 id = _mm256_set1_ps(d != 0.0f ? 127.0f / m : 0.0f);
-    __m256i q[4];
-    for (int k = 0; k < 4; ++k) {
-      __m256 t = _mm256_mul_ps(v[k], id);
-      t = _mm256_and_ps(t, _mm256_cmp_ps(t, t, _CMP_ORD_Q));  // NaN → 0
-      t = _mm256_min_ps(_mm256_max_ps(t, lo), hi);
-      q[k] = _mm256_cvtps_epi32(_mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-    }
-    const int32_t sum = hsum8_i32(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3])));
-    const __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out[b].qs), _mm256_permutevar8x32_epi32(packed, order));
     out[b].d = d;
-    out[b].s = d * static_cast<float>(sum);
+    out[b].s = d * static_cast<float>(quantize_32(x + b * 32, _mm256_set1_ps(d != 0.0f ? 127.0f / m : 0.0f), out[b].qs));
+  }
+}
+
+void quantize_a8k_avx2(const float* x, BlockA8K* out, int64_t n) {
+  for (int64_t b = 0; b < n / 256; ++b) {
+    const float m = abs_max(x + b * 256, 256);
+    out[b] = BlockA8K{};
+    out[b].d = m / 127.0f;
+    const __m256 id = _mm256_set1_ps(out[b].d != 0.0f ? 127.0f / m : 0.0f);
+    for (int j = 0; j < 8; ++j) out[b].bsums[j] = static_cast<int16_t>(quantize_32(x + b * 256 + 32 * j, id, out[b].qs + 32 * j));
   }
 }
 
@@ -231,6 +245,7 @@ DotKernels dot_kernels_avx2() {
   DotKernels k{};
   k.isa = Isa::Avx2;
   k.quantize_a8 = quantize_a8_avx2;
+  k.quantize_a8k = quantize_a8k_avx2;
   k.q8_0 = int_dot<UnpackQ8_0>, k.q4_0 = int_dot<UnpackQ4_0>, k.q4_1 = int_dot<UnpackQ4_1>;
   k.q5_0 = int_dot<UnpackQ5_0>, k.q5_1 = int_dot<UnpackQ5_1>;
   k.f32 = float_dot<LoadF32>, k.f16 = float_dot<LoadF16>, k.bf16 = float_dot<LoadBF16>;

@@ -2,7 +2,8 @@
 // TQ2_0 (compiled with AVX2 + FMA + F16C only). Each format says how to read one super-block's
 // sub-block scales (once per row and super-block) and how to unpack sub-block j into 32 int8
 // lanes in element order; one tile body does the rest, bit for bit as reference.cpp's
-// superblock_dot.
+// superblock_dot: a super-block's sums stay integer (int32, or int16 pairs for the formats
+// without sub-block scales) until its end, where one float multiply-add takes them.
 #include <immintrin.h>
 
 #include <cstdint>
@@ -29,26 +30,31 @@ struct SuperQ4_K {
   static constexpr int kOffset = 0;
   struct Scales {
     float d, dmin;  // d and −dmin
-    int16_t sc[8];  // the sub-blocks' 6-bit scales, madd's multipliers
-    float m[8];     // their 6-bit minimums
+    __m256i sc;     // the sub-blocks' 6-bit scales as int16, in both halves: madd's multipliers
+    __m128i m;      // their 6-bit minimums as int16, madd's multipliers of the bsums
   };
   static void scales(const Block& b, Scales& s) {
-    // the twelve bytes as three words: sub-blocks 0–3 in the low six bits of words 0 (scales)
-    // and 1 (mins); 4–7 in word 2's nibbles, topped by the high two bits of words 0 and 1
-    uint32_t u[3];
-    std::memcpy(u, b.scales, 12);
-    const uint32_t sc_hi = (u[2] & 0x0F0F0F0Fu) | ((u[0] >> 2) & 0x30303030u);
-    const uint32_t m_hi = ((u[2] >> 4) & 0x0F0F0F0Fu) | ((u[1] >> 2) & 0x30303030u);
-    const __m128i sc8 = _mm_cvtsi64_si128(static_cast<int64_t>((u[0] & 0x3F3F3F3Fu) | uint64_t{sc_hi} << 32));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(s.sc), _mm_cvtepu8_epi16(sc8));
-    const __m128i m8 = _mm_cvtsi64_si128(static_cast<int64_t>((u[1] & 0x3F3F3F3Fu) | uint64_t{m_hi} << 32));
-    _mm256_storeu_ps(s.m, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(m8)));
-    s.d = half(b.d);
-    s.dmin = -half(b.dmin);
+    // the 16-byte head is d, dmin and the twelve scale bytes b0..b11: sub-block j < 4 holds sc_j
+    // and m_j in the low six bits of b_j and b_(j+4); j ≥ 4 in the nibbles of b_(j+4), topped by
+    // the high two bits of b_(j−4) (sc) and b_j (m). Bytes 0–7 of v become sc, 8–15 m.
+    const __m128i head = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&b));
+    const __m128i low = _mm_shuffle_epi8(head, _mm_setr_epi8(4, 5, 6, 7, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15));
+    const __m128i top = _mm_shuffle_epi8(head, _mm_setr_epi8(-1, -1, -1, -1, 4, 5, 6, 7, -1, -1, -1, -1, 8, 9, 10, 11));
+    const __m128i six = _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 0, 0, 0, 0);
+    const __m128i high_nibble = _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 15, 15, 15);
+    const __m128i two = _mm_setr_epi8(0, 0, 0, 0, 0x30, 0x30, 0x30, 0x30, 0, 0, 0, 0, 0x30, 0x30, 0x30, 0x30);
+    const __m128i v = _mm_or_si128(_mm_or_si128(_mm_and_si128(low, six), _mm_and_si128(_mm_srli_epi16(low, 4), high_nibble)),
+                                   _mm_and_si128(_mm_srli_epi16(top, 2), two));
+    s.sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(v));
+    s.m = _mm_cvtepu8_epi16(_mm_srli_si128(v, 8));
+    const __m128 f = _mm_cvtph_ps(head);  // d and dmin, exactly
+    s.d = _mm_cvtss_f32(f);
+    s.dmin = -_mm_cvtss_f32(_mm_movehdup_ps(f));
   }
   // sub-block 2i is the low nibbles of qs[32i..32i+31], 2i + 1 the high ones
   static __m256i weights(const Block& b, int j) { return bit_field(b.qs + 32 * (j / 2), 4 * (j % 2), 0x0F); }
-  static __m256i multiplier(const Scales& s, int j) { return _mm256_set1_epi16(s.sc[j]); }
+  // sc_j in every int16 lane: bytes 2j and 2j + 1 of each half
+  static __m256i multiplier(const Scales& s, int j) { return _mm256_shuffle_epi8(s.sc, _mm256_set1_epi16(static_cast<int16_t>((2 * j + 1) << 8 | 2 * j))); }
 };
 
 struct SuperQ6_K {
@@ -129,9 +135,11 @@ struct SuperTQ1_0 {
 };
 
 // A register tile of R rows × T tokens over all k/256 super-blocks, in the spec's order: each
-// row's sub-block scales read once per super-block; per sub-block the lane sums of maddubs +
-// madd (madd's multipliers are the sub-block scales, or ones) scaled by d_a into the
-// super-block's sums; per super-block those scaled by d into the accumulators.
+// row's sub-block scales read once per super-block; per sub-block, maddubs's pair sums go into
+// the super-block's integer sums — through madd by the sub-block scales into int32 lanes, or,
+// with no scales, straight into int16 pairs (|pair| ≤ 2·3·127 per sub-block, 8 sub-blocks fit)
+// that one madd by ones turns into lanes, less the offset's Σ a pairs; per super-block the
+// lanes times d·d_a into the accumulators, and Q4_K's minimums times the bsums into its term.
 template <class Unpack>
 struct SuperTile {
   template <int R, int T>
@@ -140,9 +148,9 @@ struct SuperTile {
     static_assert(!(Unpack::kMultiplier && Unpack::kOffset != 0), "an offset would need the multipliers too");
     const int64_t nsb = m.k / 256;
     const Block* w[R];
-    const BlockA8* a[T];
+    const BlockA8K* a[T];
     for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const Block*>(m.w + static_cast<size_t>(r0 + r) * m.row_bytes);
-    for (int t = 0; t < T; ++t) a[t] = static_cast<const BlockA8*>(m.x) + (t0 + t) * nsb * 8;
+    for (int t = 0; t < T; ++t) a[t] = static_cast<const BlockA8K*>(m.x) + (t0 + t) * nsb;
     const __m256i ones = _mm256_set1_epi16(1);
     __m256 acc[R][T];
     float mins[R][T];
@@ -151,44 +159,47 @@ struct SuperTile {
     for (int64_t sb = 0; sb < nsb; ++sb) {
       typename Unpack::Scales s[R];
       for (int r = 0; r < R; ++r) Unpack::scales(w[r][sb], s[r]);
-      __m256 inner[R][T];
-      [[maybe_unused]] float min_sum[R][T];
-      for (int r = 0; r < R; ++r)
-        for (int t = 0; t < T; ++t) inner[r][t] = _mm256_setzero_ps(), min_sum[r][t] = 0.0f;
+      __m256i sums[R][T];
+      [[maybe_unused]] __m256i offset_pairs[T];
+      for (int t = 0; t < T; ++t) {
+        offset_pairs[t] = _mm256_setzero_si256();
+        for (int r = 0; r < R; ++r) sums[r][t] = _mm256_setzero_si256();
+      }
       for (int j = 0; j < 8; ++j) {
-        const int64_t b = sb * 8 + j;
         __m256i aq[T];
-        [[maybe_unused]] __m256i offset_sums[T];
-        load_block_a8<T, Unpack::kOffset>(a, b, aq, offset_sums);
-        __m256 da[T];
-        for (int t = 0; t < T; ++t) da[t] = _mm256_broadcast_ss(&a[t][b].d);
+        for (int t = 0; t < T; ++t) {
+          aq[t] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[t][sb].qs + 32 * j));
+          if constexpr (Unpack::kOffset != 0)
+            offset_pairs[t] = _mm256_add_epi16(offset_pairs[t], _mm256_maddubs_epi16(_mm256_set1_epi8(Unpack::kOffset), aq[t]));
+        }
         for (int r = 0; r < R; ++r) {
           // decode streams R rows at once: ask for the same place R rows on (see x86_avx2.cpp)
           if constexpr (T == 1)
             _mm_prefetch(reinterpret_cast<const char*>(&w[r][sb]) + R * m.row_bytes + j * (sizeof(Block) / 8), _MM_HINT_T0);
           const __m256i wq = Unpack::weights(w[r][sb], j);
-          __m256i mult = ones;
-          if constexpr (Unpack::kMultiplier) mult = Unpack::multiplier(s[r], j);
-          [[maybe_unused]] __m256i aw;
+          [[maybe_unused]] __m256i aw, mult;
           if constexpr (Unpack::kSigned) aw = _mm256_abs_epi8(wq);
+          if constexpr (Unpack::kMultiplier) mult = Unpack::multiplier(s[r], j);
           for (int t = 0; t < T; ++t) {
             const __m256i pairs =
                 Unpack::kSigned ? _mm256_maddubs_epi16(aw, _mm256_sign_epi8(aq[t], wq)) : _mm256_maddubs_epi16(wq, aq[t]);
-            __m256i sums = _mm256_madd_epi16(pairs, mult);
-            if constexpr (Unpack::kOffset != 0) sums = _mm256_sub_epi32(sums, offset_sums[t]);
-            inner[r][t] = _mm256_fmadd_ps(da[t], _mm256_cvtepi32_ps(sums), inner[r][t]);
+            if constexpr (Unpack::kMultiplier) sums[r][t] = _mm256_add_epi32(sums[r][t], _mm256_madd_epi16(pairs, mult));
+            else sums[r][t] = _mm256_add_epi16(sums[r][t], pairs);
           }
-          if constexpr (Unpack::kMin)
-            for (int t = 0; t < T; ++t) min_sum[r][t] += s[r].m[j] * a[t][b].s;
         }
       }
-      for (int r = 0; r < R; ++r) {
-        const __m256 d = _mm256_set1_ps(s[r].d);
+      for (int r = 0; r < R; ++r)
         for (int t = 0; t < T; ++t) {
-          acc[r][t] = _mm256_fmadd_ps(d, inner[r][t], acc[r][t]);
-          if constexpr (Unpack::kMin) mins[r][t] += s[r].dmin * min_sum[r][t];
+          __m256i lanes = sums[r][t];
+          if constexpr (!Unpack::kMultiplier) lanes = _mm256_madd_epi16(_mm256_sub_epi16(lanes, offset_pairs[t]), ones);
+          acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(s[r].d * a[t][sb].d), _mm256_cvtepi32_ps(lanes), acc[r][t]);
+          if constexpr (Unpack::kMin) {
+            __m128i q = _mm_madd_epi16(s[r].m, _mm_loadu_si128(reinterpret_cast<const __m128i*>(a[t][sb].bsums)));
+            q = _mm_add_epi32(q, _mm_shuffle_epi32(q, 0x4E));
+            q = _mm_add_epi32(q, _mm_shuffle_epi32(q, 0xB1));
+            mins[r][t] += (s[r].dmin * a[t][sb].d) * static_cast<float>(_mm_cvtsi128_si32(q));
+          }
         }
-      }
     }
     for (int r = 0; r < R; ++r)
       for (int t = 0; t < T; ++t) m.y[(t0 + t) * m.ldy + r0 + r] = reduce8_avx(acc[r][t]) + mins[r][t];
@@ -197,11 +208,11 @@ struct SuperTile {
 
 template <class Unpack>
 void superblock_matmul(const MatmulArgs& m) {
-  Tiled<SuperTile<Unpack>, kRows, kTokens, kDecodeRows>::run(m, static_cast<size_t>(m.k / 32) * sizeof(BlockA8), m.row_bytes);
+  Tiled<SuperTile<Unpack>, kRows, kTokens, kDecodeRows>::run(m, static_cast<size_t>(m.k / 256) * sizeof(BlockA8K), m.row_bytes);
 }
 
 template <class Unpack>
-float superblock_dot(const typename Unpack::Block* w, const BlockA8* a, int64_t nsb) {
+float superblock_dot(const typename Unpack::Block* w, const BlockA8K* a, int64_t nsb) {
   float y;
   SuperTile<Unpack>::template run<1, 1>({reinterpret_cast<const uint8_t*>(w), 0, 1, a, 1, nsb * 256, &y, 1}, 0, 0);
   return y;
