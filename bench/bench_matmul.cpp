@@ -149,7 +149,7 @@ int main(int argc, char** argv) {
       quick ? std::vector<std::pair<int64_t, int64_t>>{{4096, 4096}}
             : std::vector<std::pair<int64_t, int64_t>>{{4096, 4096}, {11008, 4096}, {4096, 11008}, {1536, 576}};
   const std::vector<GgmlType> types =
-      quick ? std::vector<GgmlType>{GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_1, GgmlType::Q4_0}
+      quick ? std::vector<GgmlType>{GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_1, GgmlType::Q4_0, GgmlType::Q4_K, GgmlType::TQ2_0}
             : std::vector<GgmlType>{GgmlType::F32,  GgmlType::F16,  GgmlType::BF16, GgmlType::Q8_0, GgmlType::Q5_1,
                                     GgmlType::Q5_0, GgmlType::Q4_1, GgmlType::Q4_0, GgmlType::Q6_K, GgmlType::Q4_K,
                                     GgmlType::TQ2_0, GgmlType::TQ1_0};
@@ -169,7 +169,7 @@ int main(int argc, char** argv) {
   grid_section(pool, quick, bw2, rng);
   std::printf("\nprompt GEMM, n = 512, 2 threads (median of 3); AVX2 peak ~200 GFLOP/s f32 on this machine class\n");
   const std::vector<GgmlType> prompt_types =
-      quick ? std::vector<GgmlType>{GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_0}
+      quick ? std::vector<GgmlType>{GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_K}
             : std::vector<GgmlType>{GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q6_K,
                                     GgmlType::Q4_K, GgmlType::TQ2_0, GgmlType::TQ1_0};
   for (const GgmlType t : prompt_types) {

@@ -20,10 +20,9 @@ bool has_int8_dot(GgmlType t) {
   }
 }
 
-// The super-block formats take activations quantized per 256 (BlockA8K), the others per 32.
-bool takes_a8k(GgmlType t) {
-  return t == GgmlType::Q4_K || t == GgmlType::Q6_K || t == GgmlType::TQ1_0 || t == GgmlType::TQ2_0;
-}
+// Q4_K and the ternary formats take activations quantized per 256 (BlockA8K), the others
+// (Q6_K included: dot_kernels.h) per 32.
+bool takes_a8k(GgmlType t) { return t == GgmlType::Q4_K || t == GgmlType::TQ1_0 || t == GgmlType::TQ2_0; }
 
 std::optional<GgmlType> plain_type(DType d) {
   if (d == DType::f32) return GgmlType::F32;
@@ -65,8 +64,8 @@ std::vector<kernels::BlockA8K> quantize_tokens_a8k(const kernels::DotKernels& k,
   return a;
 }
 
-// x rounded through the grid the native path quantizes it to (int8 per 256 for the super-block
-// formats, per 32 otherwise): the reference path's fake quantization of a layer's input.
+// x rounded through the grid the native path quantizes it to (int8 per 256 for Q4_K and the
+// ternary formats, per 32 otherwise): the reference path's fake quantization of a layer's input.
 std::vector<float> round_through_int8(const kernels::DotKernels& k, const float* x, int64_t n, int64_t in, bool per_256) {
   std::vector<float> rounded(static_cast<size_t>(n * in));
   if (per_256) {

@@ -135,15 +135,14 @@ double act_value(const std::vector<Act>& a, int64_t i) {
 
 // Random bytes for every field: extreme codes and scales included (Q6_K's −128 sub-scale,
 // TQ2_0's unused code 3), which well-formed files never hold but the kernels must still follow.
-template <class Block, class Act>
+template <int kElems = 32, class Block, class Act>  // kElems: elements per weight block
 void expect_integer_dot_exact(float (*fast)(const Block*, const Act*, int64_t), float (*spec)(const Block*, const Act*, int64_t),
                               const DotKernels& ref, const char* name) {
-  constexpr int kElems = ActBlocks<Act>::kElems;
   for (const int64_t nb : kBlockCounts) {
     if (kElems > 32 && nb > 33) continue;  // a super-block is eight blocks' worth already
     const auto w = random_blocks<Block>(nb, static_cast<uint32_t>(nb));
     const auto x = activations(nb * kElems, static_cast<uint32_t>(nb + 100));
-    std::vector<Act> a(static_cast<size_t>(nb));
+    std::vector<Act> a(static_cast<size_t>(nb * kElems / ActBlocks<Act>::kElems));
     ActBlocks<Act>::quantize(ref, x.data(), a.data(), nb * kElems);
     const float got = fast(w.data(), a.data(), nb), want = spec(w.data(), a.data(), nb);
     EXPECT_EQ(std::bit_cast<uint32_t>(got), std::bit_cast<uint32_t>(want)) << name << ", " << nb << " blocks: " << got
@@ -157,10 +156,10 @@ TEST_P(DotKernelsTest, IntegerDotsAreBitExact) {
   expect_integer_dot_exact(k.q4_1, ref.q4_1, ref, "q4_1");
   expect_integer_dot_exact(k.q5_0, ref.q5_0, ref, "q5_0");
   expect_integer_dot_exact(k.q5_1, ref.q5_1, ref, "q5_1");
-  expect_integer_dot_exact(k.q4_k, ref.q4_k, ref, "q4_K");
-  expect_integer_dot_exact(k.q6_k, ref.q6_k, ref, "q6_K");
-  expect_integer_dot_exact(k.tq1_0, ref.tq1_0, ref, "tq1_0");
-  expect_integer_dot_exact(k.tq2_0, ref.tq2_0, ref, "tq2_0");
+  expect_integer_dot_exact<256>(k.q4_k, ref.q4_k, ref, "q4_K");
+  expect_integer_dot_exact<256>(k.q6_k, ref.q6_k, ref, "q6_K");
+  expect_integer_dot_exact<256>(k.tq1_0, ref.tq1_0, ref, "tq1_0");
+  expect_integer_dot_exact<256>(k.tq2_0, ref.tq2_0, ref, "tq2_0");
 }
 
 TEST_P(DotKernelsTest, FloatDotsAreBitExact) {
@@ -235,7 +234,7 @@ TEST_P(DotKernelsTest, MatmulTilesReproduceTheSpecForEveryShape) {
       {GgmlType::Q4_K, k.matmul.q4_k, [](const uint8_t* w, const void* a, const float*, int64_t kk) {
          return dot_kernels_scalar().q4_k(reinterpret_cast<const ggml::BlockQ4_K*>(w), static_cast<const BlockA8K*>(a), kk / 256); }},
       {GgmlType::Q6_K, k.matmul.q6_k, [](const uint8_t* w, const void* a, const float*, int64_t kk) {
-         return dot_kernels_scalar().q6_k(reinterpret_cast<const ggml::BlockQ6_K*>(w), static_cast<const BlockA8K*>(a), kk / 256); }},
+         return dot_kernels_scalar().q6_k(reinterpret_cast<const ggml::BlockQ6_K*>(w), static_cast<const BlockA8*>(a), kk / 256); }},
       {GgmlType::TQ1_0, k.matmul.tq1_0, [](const uint8_t* w, const void* a, const float*, int64_t kk) {
          return dot_kernels_scalar().tq1_0(reinterpret_cast<const ggml::BlockTQ1_0*>(w), static_cast<const BlockA8K*>(a), kk / 256); }},
       {GgmlType::TQ2_0, k.matmul.tq2_0, [](const uint8_t* w, const void* a, const float*, int64_t kk) {
@@ -253,12 +252,13 @@ TEST_P(DotKernelsTest, MatmulTilesReproduceTheSpecForEveryShape) {
         const bool super = super_block(f.type);
         if (super != (kk % 256 == 0)) continue;  // k = 32, 96, 544 or 256, 768 by block size
         const bool integer = f.type != GgmlType::F32 && f.type != GgmlType::F16 && f.type != GgmlType::BF16;
-        const void* act = !integer ? nullptr : super ? static_cast<const void*>(a8k.data()) : a8.data();
+        const bool per_256 = super && f.type != GgmlType::Q6_K;  // Q6_K keeps per-32 activations
+        const void* act = !integer ? nullptr : per_256 ? static_cast<const void*>(a8k.data()) : a8.data();
         for (const int64_t rows : kRowCounts)
           expect_matmul_matches_dots(
               f.type, f.fast,
               [&](const uint8_t* row, int64_t t, int64_t len) {
-                const void* at = super ? static_cast<const void*>(&a8k[static_cast<size_t>(t * len / 256)])
+                const void* at = per_256 ? static_cast<const void*>(&a8k[static_cast<size_t>(t * len / 256)])
                                        : &a8[static_cast<size_t>(t * len / 32)];
                 return f.spec(row, at, &x[static_cast<size_t>(t * len)], len);
               },

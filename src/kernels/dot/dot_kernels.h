@@ -7,13 +7,17 @@
 //  - integer: activations first quantized to BlockA8 (int8, one f32 scale per 32), then, per
 //    block of 32, eight lanes of exact int32 sums of 4 products each, and
 //    acc[k] = fma(d_w·d_a, lane[k], acc[k]) over blocks, then reduce8;
-//  - integer over 256-element super-blocks (Q4_K, Q6_K, TQ1_0, TQ2_0): activations quantized
+//  - integer over 256-element super-blocks (Q4_K, TQ1_0, TQ2_0): activations quantized
 //    to BlockA8K (one f32 scale per 256, as the super-block's own); per super-block, eight
 //    lanes of exact int32 sums over all its sub-blocks: lane k adds, for each sub-block j
 //    (elements 32j..32j+31), the sum of elements 32j+4k..32j+4k+3 times that sub-block's
 //    integer scale (Q4_K's 6-bit sc_j, Q6_K's int8 scale of the 16 elements, else 1; exact:
 //    |lane| < 2^24); then acc[k] = fma(d·d_a, lane[k], acc[k]), and Q4_K's minimum term adds
-//    (−dmin·d_a)·(Σ_j m_j·bsum_j, exact in int32), in super-block order.
+//    (−dmin·d_a)·(Σ_j m_j·bsum_j, exact in int32), in super-block order;
+//  - Q6_K, whose own error is small enough for one activation scale per 256 to show (SmolLM2's
+//    KLD 0.0102 → 0.0123), keeps BlockA8: per sub-block j its lanes (times the int8 scale of
+//    their 16 elements) go into the super-block's sums as inner[k] = fma(d_a, lane[k], inner[k]),
+//    activation block 8b + j; per super-block acc[k] = fma(d, inner[k], acc[k]).
 // The spec (reference.cpp) fixes every float operation, so every ISA and every tile shape returns
 // the same bits for an output element: results do not depend on the ISA, the tiling or the
 // thread count.
@@ -51,8 +55,8 @@ static_assert(sizeof(BlockA8K) == 288, "BlockA8K is 288 bytes");
 
 // One matmul over a range of weight rows: y[t·ldy + r] = W[r] · x_t for r < rows, t < n.
 // x is token 0's activations: k floats per token, k/32 BlockA8 per token for the 32-element
-// integer formats (k a multiple of 32), k/256 BlockA8K for the super-block ones (k a multiple
-// of 256); rows are row_bytes apart.
+// integer formats and Q6_K (k a multiple of 32, of 256 for Q6_K), k/256 BlockA8K for Q4_K,
+// TQ1_0 and TQ2_0 (k a multiple of 256); rows are row_bytes apart.
 struct MatmulArgs {
   const uint8_t* w;
   size_t row_bytes;
@@ -84,7 +88,7 @@ struct DotKernels {
   float (*q5_1)(const ggml::BlockQ5_1* w, const BlockA8* a, int64_t nb);
   // integer dots over nsb super-blocks of 256
   float (*q4_k)(const ggml::BlockQ4_K* w, const BlockA8K* a, int64_t nsb);
-  float (*q6_k)(const ggml::BlockQ6_K* w, const BlockA8K* a, int64_t nsb);
+  float (*q6_k)(const ggml::BlockQ6_K* w, const BlockA8* a, int64_t nsb);  // 8·nsb blocks of 32
   float (*tq1_0)(const ggml::BlockTQ1_0* w, const BlockA8K* a, int64_t nsb);
   float (*tq2_0)(const ggml::BlockTQ2_0* w, const BlockA8K* a, int64_t nsb);
   // float dots over n elements (any n)

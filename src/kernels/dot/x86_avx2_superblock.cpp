@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/dot/dot_kernels.h"
 #include "kernels/dot/x86_avx2_tiling.h"
@@ -26,7 +27,7 @@ __m256i bit_field(const uint8_t* p, int bits, int mask) {
 
 struct SuperQ4_K {
   using Block = ggml::BlockQ4_K;
-  static constexpr bool kSigned = false, kMin = true, kMultiplier = true;
+  static constexpr bool kSigned = false, kMin = true, kMultiplier = true, kPer32 = false;
   static constexpr int kOffset = 0;
   struct Scales {
     float d, dmin;  // d and −dmin
@@ -59,7 +60,7 @@ struct SuperQ4_K {
 
 struct SuperQ6_K {
   using Block = ggml::BlockQ6_K;
-  static constexpr bool kSigned = true, kMin = false, kMultiplier = true;
+  static constexpr bool kSigned = true, kMin = false, kMultiplier = true, kPer32 = true;  // BlockA8 (dot_kernels.h)
   static constexpr int kOffset = 0;
   struct Scales {
     float d;
@@ -87,7 +88,7 @@ struct SuperQ6_K {
 
 struct SuperTQ2_0 {
   using Block = ggml::BlockTQ2_0;
-  static constexpr bool kSigned = false, kMin = false, kMultiplier = false;
+  static constexpr bool kSigned = false, kMin = false, kMultiplier = false, kPer32 = false;
   static constexpr int kOffset = 1;
   struct Scales {
     float d;
@@ -111,7 +112,7 @@ __m256i trits(__m256i bytes, __m256i pow) {
 
 struct SuperTQ1_0 {
   using Block = ggml::BlockTQ1_0;
-  static constexpr bool kSigned = false, kMin = false, kMultiplier = false;
+  static constexpr bool kSigned = false, kMin = false, kMultiplier = false, kPer32 = false;
   static constexpr int kOffset = 1;
   struct Scales {
     float d;
@@ -140,17 +141,23 @@ struct SuperTQ1_0 {
 // with no scales, straight into int16 pairs (|pair| ≤ 2·3·127 per sub-block, 8 sub-blocks fit)
 // that one madd by ones turns into lanes, less the offset's Σ a pairs; per super-block the
 // lanes times d·d_a into the accumulators, and Q4_K's minimums times the bsums into its term.
+// Q6_K's per-32 activations (kPer32) take the float step per sub-block instead: its lanes
+// times d_a into float sums, those times d per super-block.
 template <class Unpack>
 struct SuperTile {
+  using Act = std::conditional_t<Unpack::kPer32, BlockA8, BlockA8K>;
+  static constexpr int kActPerSuper = Unpack::kPer32 ? 8 : 1;
+
   template <int R, int T>
   static void run(const MatmulArgs& m, int64_t r0, int64_t t0) {
     using Block = typename Unpack::Block;
     static_assert(!(Unpack::kMultiplier && Unpack::kOffset != 0), "an offset would need the multipliers too");
+    static_assert(!Unpack::kPer32 || (Unpack::kMultiplier && !Unpack::kMin), "per-32 activations: scaled lanes, no minimum");
     const int64_t nsb = m.k / 256;
     const Block* w[R];
-    const BlockA8K* a[T];
+    const Act* a[T];
     for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const Block*>(m.w + static_cast<size_t>(r0 + r) * m.row_bytes);
-    for (int t = 0; t < T; ++t) a[t] = static_cast<const BlockA8K*>(m.x) + (t0 + t) * nsb;
+    for (int t = 0; t < T; ++t) a[t] = static_cast<const Act*>(m.x) + (t0 + t) * nsb * kActPerSuper;
     const __m256i ones = _mm256_set1_epi16(1);
     __m256 acc[R][T];
     float mins[R][T];
@@ -159,16 +166,23 @@ struct SuperTile {
     for (int64_t sb = 0; sb < nsb; ++sb) {
       typename Unpack::Scales s[R];
       for (int r = 0; r < R; ++r) Unpack::scales(w[r][sb], s[r]);
-      __m256i sums[R][T];
+      [[maybe_unused]] __m256i sums[R][T];
+      [[maybe_unused]] __m256 inner[R][T];
       [[maybe_unused]] __m256i offset_pairs[T];
       for (int t = 0; t < T; ++t) {
         offset_pairs[t] = _mm256_setzero_si256();
-        for (int r = 0; r < R; ++r) sums[r][t] = _mm256_setzero_si256();
+        for (int r = 0; r < R; ++r) sums[r][t] = _mm256_setzero_si256(), inner[r][t] = _mm256_setzero_ps();
       }
       for (int j = 0; j < 8; ++j) {
         __m256i aq[T];
+        [[maybe_unused]] __m256 da[T];
         for (int t = 0; t < T; ++t) {
-          aq[t] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[t][sb].qs + 32 * j));
+          if constexpr (Unpack::kPer32) {
+            aq[t] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[t][sb * 8 + j].qs));
+            da[t] = _mm256_broadcast_ss(&a[t][sb * 8 + j].d);
+          } else {
+            aq[t] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[t][sb].qs + 32 * j));
+          }
           if constexpr (Unpack::kOffset != 0)
             offset_pairs[t] = _mm256_add_epi16(offset_pairs[t], _mm256_maddubs_epi16(_mm256_set1_epi8(Unpack::kOffset), aq[t]));
         }
@@ -183,21 +197,26 @@ struct SuperTile {
           for (int t = 0; t < T; ++t) {
             const __m256i pairs =
                 Unpack::kSigned ? _mm256_maddubs_epi16(aw, _mm256_sign_epi8(aq[t], wq)) : _mm256_maddubs_epi16(wq, aq[t]);
-            if constexpr (Unpack::kMultiplier) sums[r][t] = _mm256_add_epi32(sums[r][t], _mm256_madd_epi16(pairs, mult));
+            if constexpr (Unpack::kPer32) inner[r][t] = _mm256_fmadd_ps(da[t], _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, mult)), inner[r][t]);
+            else if constexpr (Unpack::kMultiplier) sums[r][t] = _mm256_add_epi32(sums[r][t], _mm256_madd_epi16(pairs, mult));
             else sums[r][t] = _mm256_add_epi16(sums[r][t], pairs);
           }
         }
       }
       for (int r = 0; r < R; ++r)
         for (int t = 0; t < T; ++t) {
-          __m256i lanes = sums[r][t];
-          if constexpr (!Unpack::kMultiplier) lanes = _mm256_madd_epi16(_mm256_sub_epi16(lanes, offset_pairs[t]), ones);
-          acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(s[r].d * a[t][sb].d), _mm256_cvtepi32_ps(lanes), acc[r][t]);
-          if constexpr (Unpack::kMin) {
-            __m128i q = _mm_madd_epi16(s[r].m, _mm_loadu_si128(reinterpret_cast<const __m128i*>(a[t][sb].bsums)));
-            q = _mm_add_epi32(q, _mm_shuffle_epi32(q, 0x4E));
-            q = _mm_add_epi32(q, _mm_shuffle_epi32(q, 0xB1));
-            mins[r][t] += (s[r].dmin * a[t][sb].d) * static_cast<float>(_mm_cvtsi128_si32(q));
+          if constexpr (Unpack::kPer32) {
+            acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(s[r].d), inner[r][t], acc[r][t]);
+          } else {
+            __m256i lanes = sums[r][t];
+            if constexpr (!Unpack::kMultiplier) lanes = _mm256_madd_epi16(_mm256_sub_epi16(lanes, offset_pairs[t]), ones);
+            acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(s[r].d * a[t][sb].d), _mm256_cvtepi32_ps(lanes), acc[r][t]);
+            if constexpr (Unpack::kMin) {
+              __m128i q = _mm_madd_epi16(s[r].m, _mm_loadu_si128(reinterpret_cast<const __m128i*>(a[t][sb].bsums)));
+              q = _mm_add_epi32(q, _mm_shuffle_epi32(q, 0x4E));
+              q = _mm_add_epi32(q, _mm_shuffle_epi32(q, 0xB1));
+              mins[r][t] += (s[r].dmin * a[t][sb].d) * static_cast<float>(_mm_cvtsi128_si32(q));
+            }
           }
         }
     }
@@ -208,11 +227,12 @@ struct SuperTile {
 
 template <class Unpack>
 void superblock_matmul(const MatmulArgs& m) {
-  Tiled<SuperTile<Unpack>, kRows, kTokens, kDecodeRows>::run(m, static_cast<size_t>(m.k / 256) * sizeof(BlockA8K), m.row_bytes);
+  using Tile = SuperTile<Unpack>;
+  Tiled<Tile, kRows, kTokens, kDecodeRows>::run(m, static_cast<size_t>(m.k / 256 * Tile::kActPerSuper) * sizeof(typename Tile::Act), m.row_bytes);
 }
 
 template <class Unpack>
-float superblock_dot(const typename Unpack::Block* w, const BlockA8K* a, int64_t nsb) {
+float superblock_dot(const typename Unpack::Block* w, const typename SuperTile<Unpack>::Act* a, int64_t nsb) {
   float y;
   SuperTile<Unpack>::template run<1, 1>({reinterpret_cast<const uint8_t*>(w), 0, 1, a, 1, nsb * 256, &y, 1}, 0, 0);
   return y;
