@@ -31,7 +31,7 @@ struct SuperQ4_K {
   static constexpr int kOffset = 0;
   struct Scales {
     float d, dmin;  // d and −dmin
-    __m256i sc;     // the sub-blocks' 6-bit scales as int16, in both halves: madd's multipliers
+    int16_t sc[8];  // the sub-blocks' 6-bit scales, madd's multipliers
     __m128i m;      // their 6-bit minimums as int16, madd's multipliers of the bsums
   };
   static void scales(const Block& b, Scales& s) {
@@ -46,7 +46,7 @@ struct SuperQ4_K {
     const __m128i two = _mm_setr_epi8(0, 0, 0, 0, 0x30, 0x30, 0x30, 0x30, 0, 0, 0, 0, 0x30, 0x30, 0x30, 0x30);
     const __m128i v = _mm_or_si128(_mm_or_si128(_mm_and_si128(low, six), _mm_and_si128(_mm_srli_epi16(low, 4), high_nibble)),
                                    _mm_and_si128(_mm_srli_epi16(top, 2), two));
-    s.sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(v));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(s.sc), _mm_cvtepu8_epi16(v));
     s.m = _mm_cvtepu8_epi16(_mm_srli_si128(v, 8));
     const __m128 f = _mm_cvtph_ps(head);  // d and dmin, exactly
     s.d = _mm_cvtss_f32(f);
@@ -54,8 +54,8 @@ struct SuperQ4_K {
   }
   // sub-block 2i is the low nibbles of qs[32i..32i+31], 2i + 1 the high ones
   static __m256i weights(const Block& b, int j) { return bit_field(b.qs + 32 * (j / 2), 4 * (j % 2), 0x0F); }
-  // sc_j in every int16 lane: bytes 2j and 2j + 1 of each half
-  static __m256i multiplier(const Scales& s, int j) { return _mm256_shuffle_epi8(s.sc, _mm256_set1_epi16(static_cast<int16_t>((2 * j + 1) << 8 | 2 * j))); }
+  // sc_j in every int16 lane, a broadcast load (a byte shuffle of a register measured 8 % slower)
+  static __m256i multiplier(const Scales& s, int j) { return _mm256_set1_epi16(s.sc[j]); }
 };
 
 struct SuperQ6_K {
