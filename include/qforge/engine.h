@@ -21,10 +21,11 @@ struct EngineOptions {
   int threads = 2;
   int64_t context = 0;  // KV cache length; 0 = the model's context length
   // Weight matrices run in their stored type (GGUF blocks, f16, bf16) through the dot kernels,
-  // activations quantized to int8 per 32 for the integer formats. `dequantize` converts every
+  // activations quantized to int8 for the integer formats (one scale per 32, per 256 for Q4_K,
+  // TQ1_0 and TQ2_0). `dequantize` converts every
   // weight to f32 at load instead: the reference path, 2–8× the memory.
   bool dequantize = false;
-  // With `dequantize`: also round activations through the int8-per-32 grid (quantize, then
+  // With `dequantize`: also round activations through the native kernel's int8 grid (quantize, then
   // dequantize to f32) before the layers stored in an integer format — the float emulation of the
   // integer path, which tests hold the kernels to.
   bool emulate_int8_activations = false;

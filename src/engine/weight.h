@@ -31,8 +31,9 @@ struct Weight {
   ActQuantSpec act;
   // a qforge grid without a GGUF twin, run by the grid kernels (type F32: f32 activations)
   std::shared_ptr<const GridWeights> grid;
-  // the native path rounds this layer's inputs to int8 per 32 (a block type, or a grid on the
-  // integer path); the reference path's emulation follows it
+  // the native path rounds this layer's inputs to int8 (a block type — per 256 for Q4_K and the
+  // ternary types, per 32 otherwise — or a grid on the integer path, per 32); the reference
+  // path's emulation follows it
   bool int8_inputs = false;
 
   bool empty() const { return rows == 0; }
@@ -53,7 +54,7 @@ Weight load_matrix(const ModelFile& file, const std::string& name, int64_t rows,
 // y[t, o] = Σ_i x[t, i]·W[o, i] (+ bias[o]) for t < n; rows of W split over threads. Each y
 // element is one kernel call, so results do not depend on the thread count.
 // With `emulate_a8`, layers stored in an integer format see their input rounded through the
-// int8-per-32 grid first (fake quantization), whatever type they execute in.
+// int8 grid of their native kernel first (fake quantization), whatever type they execute in.
 void linear(ThreadPool& pool, const Weight& w, const float* x, int64_t n, const float* bias, float* y,
             bool emulate_a8 = false);
 
