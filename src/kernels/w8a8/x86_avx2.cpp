@@ -20,23 +20,20 @@ namespace {
 int64_t steps_4x2(const int8_t* const (&w)[4], const int16_t* const (&x)[2], int64_t kc, __m256i (&acc)[4][2]) {
   __m256i a00 = acc[0][0], a01 = acc[0][1], a10 = acc[1][0], a11 = acc[1][1];
   __m256i a20 = acc[2][0], a21 = acc[2][1], a30 = acc[3][0], a31 = acc[3][1];
-  const auto widened = [&](int r, int64_t j) { return _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[r] + j))); };
   int64_t j = 0;
   for (; j + 16 <= kc; j += 16) {
     const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[0] + j));
     const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[1] + j));
-    const __m256i w0 = widened(0, j);
-    a00 = _mm256_add_epi32(a00, _mm256_madd_epi16(w0, x0));
-    a01 = _mm256_add_epi32(a01, _mm256_madd_epi16(w0, x1));
-    const __m256i w1 = widened(1, j);
-    a10 = _mm256_add_epi32(a10, _mm256_madd_epi16(w1, x0));
-    a11 = _mm256_add_epi32(a11, _mm256_madd_epi16(w1, x1));
-    const __m256i w2 = widened(2, j);
-    a20 = _mm256_add_epi32(a20, _mm256_madd_epi16(w2, x0));
-    a21 = _mm256_add_epi32(a21, _mm256_madd_epi16(w2, x1));
-    const __m256i w3 = widened(3, j);
-    a30 = _mm256_add_epi32(a30, _mm256_madd_epi16(w3, x0));
-    a31 = _mm256_add_epi32(a31, _mm256_madd_epi16(w3, x1));
+    // row r's 16 weights widened, times both tokens, into that row's two accumulators
+    const auto row = [&](int r, __m256i& s0, __m256i& s1) {
+      const __m256i wv = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[r] + j)));
+      s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(wv, x0));
+      s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(wv, x1));
+    };
+    row(0, a00, a01);
+    row(1, a10, a11);
+    row(2, a20, a21);
+    row(3, a30, a31);
   }
   acc[0][0] = a00, acc[0][1] = a01, acc[1][0] = a10, acc[1][1] = a11;
   acc[2][0] = a20, acc[2][1] = a21, acc[3][0] = a30, acc[3][1] = a31;
