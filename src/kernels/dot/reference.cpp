@@ -13,14 +13,16 @@ namespace {
 
 float half(uint16_t h) { return f16_to_f32(h); }
 
-// The int8 code rule for `count` values under the scale d = amax/127: q = round-half-even(v·127/amax)
-// clamped to ±127, all 0 when d is 0 (NaN, from a NaN or an infinity among the values, → 0,
-// never UB); returns Σ q.
+// max |v_i| over `count` values, skipping NaN (as fmax does).
 float max_abs(const float* v, int count) {
   float amax = 0;
   for (int i = 0; i < count; ++i) amax = std::fmax(amax, std::fabs(v[i]));
   return amax;
 }
+
+// The int8 code rule for `count` values under the scale d = amax/127: q = round-half-even(v·127/amax)
+// clamped to ±127, all 0 when d is 0 (NaN, from a NaN or an infinity among the values, → 0,
+// never UB); returns Σ q.
 int quantize_codes(const float* v, int count, float amax, float d, int8_t* qs) {
   const float id = d != 0.0f ? 127.0f / amax : 0.0f;
   int sum = 0;
