@@ -18,6 +18,11 @@ class MappedFile {
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
 
+  // Gives back this process's resident pages wholly inside `bytes` when they lie in a live
+  // mapping (the engine copied them into another layout): they stay in the page cache and are
+  // read again from the file if touched. Returns false, doing nothing, for other memory.
+  static bool release_pages(std::span<const uint8_t> bytes);
+
   const std::string& path() const { return path_; }
   std::span<const uint8_t> bytes() const { return {data_, size_}; }
   size_t size() const { return size_; }

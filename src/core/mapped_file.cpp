@@ -7,10 +7,41 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <mutex>
 
 #include "qforge/error.h"
 
 namespace qforge {
+
+namespace {
+
+// The live mappings (start → size), so that release_pages never touches other memory: on
+// anonymous memory MADV_DONTNEED would zero it.
+std::mutex& live_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::map<uintptr_t, size_t>& live_mappings() {
+  static std::map<uintptr_t, size_t> m;
+  return m;
+}
+
+}  // namespace
+
+bool MappedFile::release_pages(std::span<const uint8_t> bytes) {
+  const auto begin = reinterpret_cast<uintptr_t>(bytes.data()), end = begin + bytes.size();
+  std::lock_guard<std::mutex> lock(live_mutex());
+  const auto& live = live_mappings();
+  auto it = live.upper_bound(begin);
+  if (it == live.begin()) return false;
+  --it;
+  if (end > it->first + it->second) return false;
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t first = (begin + page - 1) / page * page, last = end / page * page;
+  if (first < last) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+  return true;
+}
 
 std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -32,6 +63,8 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
       throw Error(ErrorCategory::Io, path + ": cannot map: " + std::strerror(e));
     }
     f->data_ = static_cast<const uint8_t*>(p);
+    std::lock_guard<std::mutex> lock(live_mutex());
+    live_mappings()[reinterpret_cast<uintptr_t>(p)] = f->size_;
   }
   ::close(fd);
   return f;
@@ -44,7 +77,12 @@ std::string read_file_text(const std::string& path) {
 }
 
 MappedFile::~MappedFile() {
-  if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+  if (!data_) return;
+  {
+    std::lock_guard<std::mutex> lock(live_mutex());
+    live_mappings().erase(reinterpret_cast<uintptr_t>(data_));
+  }
+  ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
 }  // namespace qforge
