@@ -58,6 +58,7 @@ engine::Weight make_weight(GgmlType type, int64_t rows, int64_t cols, std::mt199
     else ggml_quantize(type, f, {dst, w.row_bytes});
   }
   w.data = p;
+  engine::interleave_for_kernels(w);  // Q4_0 and Q4_1 as the engine loads them
   return w;
 }
 

@@ -179,6 +179,7 @@ void Model::set_linear_weight(const std::string& name, Tensor f32) {
     throw Error(ErrorCategory::InvalidArgument, "set_linear_weight: " + name + " needs f32 " + shape_to_string({w.rows, w.cols}) +
                                                     ", got " + std::string(dtype_name(f32.dtype())) + " " + shape_to_string(f32.shape()));
   w.type = w.stored = GgmlType::F32;
+  w.interleaved = false;
   w.i8.reset();
   w.act = {};
   w.row_bytes = static_cast<size_t>(w.cols) * sizeof(float);

@@ -4,10 +4,12 @@
 #include <cstring>
 
 #include "kernels/dot/dot_kernels.h"
+#include "kernels/dot/interleaved4.h"
 #include "kernels/grid/grid_decode.h"
 #include "kernels/grid/grid_kernels.h"
 #include "qforge/error.h"
 #include "qforge/float_convert.h"
+#include "qforge/mapped_file.h"
 
 namespace qforge::engine {
 namespace {
@@ -35,8 +37,6 @@ std::optional<GgmlType> plain_type(DType d) {
 kernels::MatmulKernel matmul_for(const kernels::DotKernels& k, GgmlType t) {
   switch (t) {
     case GgmlType::Q8_0: return k.matmul.q8_0;
-    case GgmlType::Q4_0: return k.matmul.q4_0;
-    case GgmlType::Q4_1: return k.matmul.q4_1;
     case GgmlType::Q5_0: return k.matmul.q5_0;
     case GgmlType::Q5_1: return k.matmul.q5_1;
     case GgmlType::Q4_K: return k.matmul.q4_k;
@@ -92,7 +92,26 @@ void Weight::dequantize_row(int64_t r, float* out) const {
     for (int64_t c = 0; c < cols; ++c) out[c] = grid->value(r, c);
     return;
   }
+  if (interleaved) {
+    std::vector<uint8_t> bytes(row_bytes);
+    kernels::extract_row(type, data, r, cols, bytes.data());
+    ggml_dequantize(type, bytes, {out, static_cast<size_t>(cols)});
+    return;
+  }
   ggml_dequantize(type, {row(r), row_bytes}, {out, static_cast<size_t>(cols)});
+}
+
+void interleave_for_kernels(Weight& w) {
+  if (w.interleaved || w.grid || w.i8 || !kernels::runs_interleaved(w.type) || w.cols % 32 != 0) return;
+  Tensor groups = Tensor::zeros(DType::u8, {static_cast<int64_t>((w.rows + 3) / 4 * kernels::interleaved_group_bytes(w.type, w.cols))});
+  kernels::interleave_rows(w.type, w.data, w.rows, w.cols, static_cast<uint8_t*>(groups.mutable_data()));
+  // the file's pages of these rows are not read again: without this the process held the
+  // model twice (SmolLM2-sized and 1b models: peak RSS 2×)
+  if (w.keep) MappedFile::release_pages({w.data, static_cast<size_t>(w.rows) * w.row_bytes});
+  w.owned = std::move(groups);
+  w.data = static_cast<const uint8_t*>(w.owned.data());
+  w.keep.reset();
+  w.interleaved = true;
 }
 
 const ModelTensor* find_with_shape(const ModelFile& f, const std::string& name, const Shape& want, bool required) {
@@ -133,6 +152,7 @@ Weight load_matrix(const ModelFile& f, const std::string& name, int64_t rows, in
       w.row_bytes = static_cast<size_t>(ggml_row_bytes(w.type, static_cast<uint64_t>(cols)));
       w.owned = Tensor::from_vector({static_cast<int64_t>(blocks->size())}, *blocks);
       w.data = static_cast<const uint8_t*>(w.owned.data());
+      interleave_for_kernels(w);
       return w;
     }
   if (t->packed && !to_f32)
@@ -156,6 +176,7 @@ Weight load_matrix(const ModelFile& f, const std::string& name, int64_t rows, in
     w.data = t->data.data();
     // the file's mappings outlive the ModelFile for as long as the engine uses their bytes
     w.keep = std::make_shared<std::vector<std::shared_ptr<const void>>>(f.keepalive);
+    interleave_for_kernels(w);
     return w;
   }
   // Transposed or permuted on read, misaligned, or not a float type: via f32, then back to
@@ -213,6 +234,19 @@ void linear(ThreadPool& pool, const Weight& w, const float* x, int64_t n, const 
   if (emulate_a8 && (has_int8_dot(w.stored) || w.int8_inputs) && !has_int8_dot(w.type)) {
     rounded = round_through_int8(k, x, n, in, takes_a8k(w.stored));
     x = rounded.data();
+  }
+  if (w.interleaved) {  // groups of four rows; each thread takes whole groups
+    const std::vector<kernels::BlockA8> a = quantize_tokens_a8(k, x, n, in);
+    std::vector<kernels::BlockA8x4> ax(a.size());
+    for (int64_t t = 0; t < n; ++t) k.expand_a8x4(&a[static_cast<size_t>(t * in / 32)], &ax[static_cast<size_t>(t * in / 32)], in / 32);
+    const kernels::Matmul4Kernel fn = w.type == GgmlType::Q4_0 ? k.matmul.q4_0x4 : k.matmul.q4_1x4;
+    const size_t group_bytes = kernels::interleaved_group_bytes(w.type, in);
+    pool.parallel_for((out + 3) / 4, [&](int64_t gb, int64_t ge) {
+      const int64_t begin = 4 * gb, end = std::min(out, 4 * ge);
+      fn({w.data + static_cast<size_t>(gb) * group_bytes, end - begin, ax.data(), n, in, y + begin, out});
+      add_bias(bias, n, out, begin, end, y);
+    });
+    return;
   }
   std::vector<kernels::BlockA8> a;
   std::vector<kernels::BlockA8K> ak;

@@ -6,7 +6,9 @@
 //    then reduce8, then the leftover elements s = fma(x[i], w[i], s) in order;
 //  - integer: activations first quantized to BlockA8 (int8, one f32 scale per 32), then, per
 //    block of 32, eight lanes of exact int32 sums of 4 products each, and
-//    acc[k] = fma(d_w·d_a, lane[k], acc[k]) over blocks, then reduce8;
+//    acc[k] = fma(d_w·d_a, lane[k], acc[k]) over blocks, then reduce8; Q4_0 and Q4_1, whose
+//    kernels read four rows interleaved, take two lanes instead — lane h sums the 16 products
+//    of elements i with bit 2 of i equal to h — and end with acc[0] + acc[1];
 //  - integer over 256-element super-blocks (Q4_K, TQ1_0, TQ2_0): activations quantized
 //    to BlockA8K (one f32 scale per 256, as the super-block's own); per super-block, eight
 //    lanes of exact int32 sums over all its sub-blocks: lane k adds, for each sub-block j
@@ -53,6 +55,49 @@ struct alignas(32) BlockA8K {
 };
 static_assert(sizeof(BlockA8K) == 288, "BlockA8K is 288 bytes");
 
+// Q4_0 and Q4_1 as their matmul kernels read them: four rows interleaved per block of 32,
+// repacked once at load (interleaved4.h), so one 8-byte load brings the four rows' scales and
+// each 32-byte half of qs holds 8 bytes of every row, row r in the 4-byte lanes r and r + 4:
+// byte j of row r's GGUF qs sits at qs[32·(j/8) + 16·((j/4)%2) + 4r + j%4]. After maddubs and
+// madd, lane l holds row l%4's elements i with bit 2 of i equal to l/4 — the spec's two halves.
+struct BlockQ4_0x4 {
+  uint16_t d[4];
+  uint8_t qs[64];
+};
+static_assert(sizeof(BlockQ4_0x4) == 72, "four Q4_0 blocks");
+struct BlockQ4_1x4 {
+  uint16_t d[4], m[4];
+  uint8_t qs[64];
+};
+static_assert(sizeof(BlockQ4_1x4) == 80, "four Q4_1 blocks");
+
+// One token's BlockA8 as the interleaved kernels read it (built by expand_a8x4): qs[g] meets
+// unpacked weight register g (low nibbles of qs half 0, high nibbles of half 0, low and high of
+// half 1), the 4 codes of each row lane repeated for the four rows; sums[l] = Σ of the block's
+// codes i with bit 2 of i equal to l/4 (the offset of Q4_0's codes: Σ (q − 8)·a = Σ q·a − 8·sums).
+struct alignas(32) BlockA8x4 {
+  int8_t qs[4][32];
+  int32_t sums[8];
+  float d, s;
+  uint8_t pad[24];
+};
+static_assert(sizeof(BlockA8x4) == 192, "BlockA8x4 is 192 bytes");
+
+// One matmul over interleaved groups: y[t·ldy + r] = W[r] · x_t for r < rows, t < n, where w is
+// the first group of the range (k/32 blocks of BlockQ4_0x4 or BlockQ4_1x4 per group of four
+// rows) and x holds k/32 BlockA8x4 per token. Rows past `rows` in the last group are padding and
+// are not written.
+struct Matmul4Args {
+  const uint8_t* w;
+  int64_t rows;
+  const BlockA8x4* x;
+  int64_t n;
+  int64_t k;
+  float* y;
+  int64_t ldy;
+};
+using Matmul4Kernel = void (*)(const Matmul4Args&);
+
 // One matmul over a range of weight rows: y[t·ldy + r] = W[r] · x_t for r < rows, t < n.
 // x is token 0's activations: k floats per token, k/32 BlockA8 per token for the 32-element
 // integer formats and Q6_K (k a multiple of 32, of 256 for Q6_K), k/256 BlockA8K for Q4_K,
@@ -70,8 +115,9 @@ struct MatmulArgs {
 using MatmulKernel = void (*)(const MatmulArgs&);
 
 struct MatmulKernels {
-  MatmulKernel q8_0, q4_0, q4_1, q5_0, q5_1, f32, f16, bf16;
+  MatmulKernel q8_0, q5_0, q5_1, f32, f16, bf16;
   MatmulKernel q4_k, q6_k, tq1_0, tq2_0;
+  Matmul4Kernel q4_0x4, q4_1x4;  // Q4_0 and Q4_1 run interleaved only
 };
 
 struct DotKernels {
@@ -80,6 +126,9 @@ struct DotKernels {
   void (*quantize_a8)(const float* x, BlockA8* out, int64_t n);
   // n floats of x quantized into n/256 blocks (n a multiple of 256)
   void (*quantize_a8k)(const float* x, BlockA8K* out, int64_t n);
+  // nb blocks of one token laid out for the interleaved Q4_0 / Q4_1 kernels (interleaved4.h's
+  // expand_a8x4 is the spec)
+  void (*expand_a8x4)(const BlockA8* a, BlockA8x4* out, int64_t nb);
   // integer dots over nb blocks of 32
   float (*q8_0)(const ggml::BlockQ8_0* w, const BlockA8* a, int64_t nb);
   float (*q4_0)(const ggml::BlockQ4_0* w, const BlockA8* a, int64_t nb);
@@ -108,6 +157,8 @@ DotKernels dot_kernels_scalar();
 DotKernels dot_kernels_avx2();
 // Fills the super-block entries of an AVX2 table (their own translation unit).
 void add_superblock_kernels_avx2(DotKernels& k);
+// Fills the interleaved Q4_0 / Q4_1 matmul entries of an AVX2 table (their own translation unit).
+void add_interleaved_kernels_avx2(DotKernels& k);
 
 // The spec's final reduction of eight lane accumulators, shared by every ISA:
 // ((a0+a4) + (a2+a6)) + ((a1+a5) + (a3+a7)).

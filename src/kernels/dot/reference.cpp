@@ -4,8 +4,11 @@
 // not share the SIMD files' unpacking tricks.
 #include <cmath>
 #include <cstring>
+#include <type_traits>
+#include <vector>
 
 #include "kernels/dot/dot_kernels.h"
+#include "kernels/dot/interleaved4.h"
 #include "qforge/float_convert.h"
 
 namespace qforge::kernels {
@@ -72,6 +75,23 @@ float lanes_dot(const BlockA8* a, int64_t nb, Weight weights, Scale scale) {
   return reduce8(acc);
 }
 
+// Q4_0 and Q4_1: two lanes, lane h summing the elements i with bit 2 of i equal to h (the
+// lanes their interleaved kernels form), then acc[0] + acc[1].
+template <class Weight, class Scale>
+float halves_dot(const BlockA8* a, int64_t nb, Weight weights, Scale scale) {
+  float acc[2] = {0, 0};
+  for (int64_t b = 0; b < nb; ++b) {
+    const float d = scale(b) * a[b].d;
+    for (int h = 0; h < 2; ++h) {
+      int32_t lane = 0;
+      for (int i = 0; i < 32; ++i)
+        if (((i >> 2) & 1) == h) lane += weights(b, i) * a[b].qs[i];
+      acc[h] = std::fma(d, static_cast<float>(lane), acc[h]);
+    }
+  }
+  return acc[0] + acc[1];
+}
+
 int nibble(const uint8_t* qs, int i) { return i < 16 ? qs[i] & 0x0F : qs[i - 16] >> 4; }
 int high_bit(const uint8_t* qh, int i) { return (qh[i / 8] >> (i % 8)) & 1; }
 
@@ -79,7 +99,7 @@ float q8_0_ref(const ggml::BlockQ8_0* w, const BlockA8* a, int64_t nb) {
   return lanes_dot(a, nb, [&](int64_t b, int i) { return int{w[b].qs[i]}; }, [&](int64_t b) { return half(w[b].d); });
 }
 float q4_0_ref(const ggml::BlockQ4_0* w, const BlockA8* a, int64_t nb) {
-  return lanes_dot(a, nb, [&](int64_t b, int i) { return nibble(w[b].qs, i) - 8; }, [&](int64_t b) { return half(w[b].d); });
+  return halves_dot(a, nb, [&](int64_t b, int i) { return nibble(w[b].qs, i) - 8; }, [&](int64_t b) { return half(w[b].d); });
 }
 float q5_0_ref(const ggml::BlockQ5_0* w, const BlockA8* a, int64_t nb) {
   return lanes_dot(
@@ -91,7 +111,7 @@ float q5_0_ref(const ggml::BlockQ5_0* w, const BlockA8* a, int64_t nb) {
 float q4_1_ref(const ggml::BlockQ4_1* w, const BlockA8* a, int64_t nb) {
   float mins = 0;
   for (int64_t b = 0; b < nb; ++b) mins += half(w[b].m) * a[b].s;
-  return lanes_dot(a, nb, [&](int64_t b, int i) { return nibble(w[b].qs, i); }, [&](int64_t b) { return half(w[b].d); }) + mins;
+  return halves_dot(a, nb, [&](int64_t b, int i) { return nibble(w[b].qs, i); }, [&](int64_t b) { return half(w[b].d); }) + mins;
 }
 float q5_1_ref(const ggml::BlockQ5_1* w, const BlockA8* a, int64_t nb) {
   float mins = 0;
@@ -242,6 +262,24 @@ template <class Format>
 void superblock_matmul_a8(const MatmulArgs& m) {
   int_matmul<superblock_dot_a8<Format>, typename Format::Block, BlockA8, 32, 256>(m);
 }
+// The interleaved layout through the row spec: each row taken back to GGUF blocks, each
+// token's activations back to BlockA8 (expand_a8x4 keeps d, s and every code).
+template <auto Dot, class Block>
+void interleaved_matmul(const Matmul4Args& m) {
+  const int64_t nb = m.k / 32;
+  const GgmlType t = std::is_same_v<Block, ggml::BlockQ4_0> ? GgmlType::Q4_0 : GgmlType::Q4_1;
+  std::vector<BlockA8> a(static_cast<size_t>(m.n * nb));
+  for (int64_t i = 0; i < m.n * nb; ++i) {
+    const BlockA8x4& x = m.x[i];
+    a[static_cast<size_t>(i)].d = x.d, a[static_cast<size_t>(i)].s = x.s;
+    for (int e = 0; e < 32; ++e) a[static_cast<size_t>(i)].qs[e] = x.qs[2 * ((e % 16) / 8) + e / 16][interleaved_pos(0, e % 16) % 32];
+  }
+  std::vector<Block> row(static_cast<size_t>(nb));
+  for (int64_t r = 0; r < m.rows; ++r) {
+    extract_row(t, m.w, r, m.k, reinterpret_cast<uint8_t*>(row.data()));
+    for (int64_t tok = 0; tok < m.n; ++tok) m.y[tok * m.ldy + r] = Dot(row.data(), &a[static_cast<size_t>(tok * nb)], nb);
+  }
+}
 template <auto Dot, class Elem>
 void float_matmul(const MatmulArgs& m) {
   const auto* x = static_cast<const float*>(m.x);
@@ -257,13 +295,14 @@ DotKernels dot_kernels_scalar() {
   k.isa = Isa::Scalar;
   k.quantize_a8 = quantize_a8_ref;
   k.quantize_a8k = quantize_a8k_ref;
+  k.expand_a8x4 = expand_a8x4;
   k.q8_0 = q8_0_ref, k.q4_0 = q4_0_ref, k.q4_1 = q4_1_ref, k.q5_0 = q5_0_ref, k.q5_1 = q5_1_ref;
   k.q4_k = superblock_dot<SpecQ4_K>, k.q6_k = superblock_dot_a8<SpecQ6_K>;
   k.tq1_0 = superblock_dot<SpecTQ1_0>, k.tq2_0 = superblock_dot<SpecTQ2_0>;
   k.f32 = f32_ref, k.f16 = f16_ref, k.bf16 = bf16_ref;
   MatmulKernels& mm = k.matmul;
-  mm.q8_0 = block_matmul<q8_0_ref, ggml::BlockQ8_0>, mm.q4_0 = block_matmul<q4_0_ref, ggml::BlockQ4_0>;
-  mm.q4_1 = block_matmul<q4_1_ref, ggml::BlockQ4_1>, mm.q5_0 = block_matmul<q5_0_ref, ggml::BlockQ5_0>;
+  mm.q8_0 = block_matmul<q8_0_ref, ggml::BlockQ8_0>, mm.q5_0 = block_matmul<q5_0_ref, ggml::BlockQ5_0>;
+  mm.q4_0x4 = interleaved_matmul<q4_0_ref, ggml::BlockQ4_0>, mm.q4_1x4 = interleaved_matmul<q4_1_ref, ggml::BlockQ4_1>;
   mm.q5_1 = block_matmul<q5_1_ref, ggml::BlockQ5_1>;
   mm.f32 = float_matmul<f32_ref, float>, mm.f16 = float_matmul<f16_ref, uint16_t>, mm.bf16 = float_matmul<bf16_ref, uint16_t>;
   mm.q4_k = superblock_matmul<SpecQ4_K>, mm.q6_k = superblock_matmul_a8<SpecQ6_K>;

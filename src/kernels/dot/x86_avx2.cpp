@@ -226,6 +226,26 @@ void float_matmul(const MatmulArgs& m) {
   Tiled<FloatTile<Load>, kR, kT, kFloatDecodeRows>::run(m, static_cast<size_t>(m.k) * sizeof(float), m.row_bytes);
 }
 
+// Q4_0 and Q4_1 rows in their GGUF layout, in the spec's two halves (the matmul kernels read
+// them interleaved): the eight lanes of 4 products folded to the even and the odd ones.
+template <class Unpack>
+float halves_dot(const typename Unpack::Block* w, const BlockA8* a, int64_t nb) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m128 acc = _mm_setzero_ps();
+  float mins = 0;
+  for (int64_t b = 0; b < nb; ++b) {
+    const __m256i aq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[b].qs));
+    __m256i lanes = _mm256_madd_epi16(_mm256_maddubs_epi16(Unpack::weights(w[b]), aq), ones);
+    if constexpr (Unpack::kOffset != 0)
+      lanes = _mm256_sub_epi32(lanes, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(Unpack::kOffset), aq), ones));
+    __m128i h = _mm_add_epi32(_mm256_castsi256_si128(lanes), _mm256_extracti128_si256(lanes, 1));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, _MM_SHUFFLE(1, 0, 3, 2)));  // lanes 0, 1: the halves
+    acc = _mm_fmadd_ps(_mm_set1_ps(half(w[b].d) * a[b].d), _mm_cvtepi32_ps(h), acc);
+    if constexpr (Unpack::kMin) mins += half(w[b].m) * a[b].s;
+  }
+  return (_mm_cvtss_f32(acc) + _mm_cvtss_f32(_mm_movehdup_ps(acc))) + mins;
+}
+
 // Single dots are 1 × 1 tiles.
 template <class Unpack>
 float int_dot(const typename Unpack::Block* w, const BlockA8* a, int64_t nb) {
@@ -247,16 +267,16 @@ DotKernels dot_kernels_avx2() {
   k.isa = Isa::Avx2;
   k.quantize_a8 = quantize_a8_avx2;
   k.quantize_a8k = quantize_a8k_avx2;
-  k.q8_0 = int_dot<UnpackQ8_0>, k.q4_0 = int_dot<UnpackQ4_0>, k.q4_1 = int_dot<UnpackQ4_1>;
+  k.q8_0 = int_dot<UnpackQ8_0>, k.q4_0 = halves_dot<UnpackQ4_0>, k.q4_1 = halves_dot<UnpackQ4_1>;
   k.q5_0 = int_dot<UnpackQ5_0>, k.q5_1 = int_dot<UnpackQ5_1>;
   k.f32 = float_dot<LoadF32>, k.f16 = float_dot<LoadF16>, k.bf16 = float_dot<LoadBF16>;
   MatmulKernels& mm = k.matmul;
-  mm.q8_0 = int_matmul<UnpackQ8_0, kIntRows, kIntTokens>, mm.q4_0 = int_matmul<UnpackQ4_0, kIntRows, kIntTokens>;
-  mm.q4_1 = int_matmul<UnpackQ4_1, kIntRows, kIntTokens>, mm.q5_0 = int_matmul<UnpackQ5_0, kIntRows, kIntTokens>;
+  mm.q8_0 = int_matmul<UnpackQ8_0, kIntRows, kIntTokens>, mm.q5_0 = int_matmul<UnpackQ5_0, kIntRows, kIntTokens>;
   mm.q5_1 = int_matmul<UnpackQ5_1, kIntRows, kIntTokens>;
   mm.f32 = float_matmul<LoadF32, kFloatRows, kFloatTokens>, mm.f16 = float_matmul<LoadF16, kFloatRows, kFloatTokens>;
   mm.bf16 = float_matmul<LoadBF16, kFloatRows, kFloatTokens>;
   add_superblock_kernels_avx2(k);
+  add_interleaved_kernels_avx2(k);
   return k;
 }
 

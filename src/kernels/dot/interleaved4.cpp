@@ -1,0 +1,84 @@
+#include "kernels/dot/interleaved4.h"
+
+#include <cstring>
+
+namespace qforge::kernels {
+namespace {
+
+// Copies one GGUF block of row r into its place in the group block, or back (to_group false).
+template <class Block, class Group>
+void move_block(Block& row, Group& group, int r, bool to_group) {
+  if (to_group) {
+    group.d[r] = row.d;
+    if constexpr (requires { row.m; }) group.m[r] = row.m;
+    for (int j = 0; j < 16; j += 4) std::memcpy(&group.qs[interleaved_pos(r, j)], &row.qs[j], 4);  // runs of 4 bytes
+  } else {
+    row.d = group.d[r];
+    if constexpr (requires { row.m; }) row.m = group.m[r];
+    for (int j = 0; j < 16; j += 4) std::memcpy(&row.qs[j], &group.qs[interleaved_pos(r, j)], 4);
+  }
+}
+
+template <class Block, class Group>
+void interleave(const uint8_t* rows, int64_t nrows, int64_t k, uint8_t* out) {
+  const int64_t nb = k / 32, groups = (nrows + 3) / 4;
+  auto* g = reinterpret_cast<Group*>(out);
+  // group by group, writing in order and reading four rows side by side; a padding row is
+  // a zero block
+  for (int64_t gi = 0; gi < groups; ++gi)
+    for (int64_t b = 0; b < nb; ++b)
+      for (int r = 0; r < 4; ++r) {
+        Block row_block{};
+        if (4 * gi + r < nrows) std::memcpy(&row_block, rows + static_cast<size_t>((4 * gi + r) * nb + b) * sizeof(Block), sizeof(Block));
+        move_block(row_block, g[gi * nb + b], r, true);
+      }
+}
+
+template <class Block, class Group>
+void extract(const uint8_t* groups, int64_t r, int64_t k, uint8_t* out) {
+  const int64_t nb = k / 32;
+  const auto* g = reinterpret_cast<const Group*>(groups) + (r / 4) * nb;
+  for (int64_t b = 0; b < nb; ++b) {
+    Block row_block;
+    Group group = g[b];
+    move_block(row_block, group, static_cast<int>(r % 4), false);
+    std::memcpy(out + static_cast<size_t>(b) * sizeof(Block), &row_block, sizeof(Block));
+  }
+}
+
+}  // namespace
+
+bool runs_interleaved(GgmlType t) { return t == GgmlType::Q4_0 || t == GgmlType::Q4_1; }
+
+size_t interleaved_group_bytes(GgmlType t, int64_t k) {
+  return static_cast<size_t>(k / 32) * (t == GgmlType::Q4_0 ? sizeof(BlockQ4_0x4) : sizeof(BlockQ4_1x4));
+}
+
+void interleave_rows(GgmlType t, const uint8_t* rows, int64_t nrows, int64_t k, uint8_t* out) {
+  if (t == GgmlType::Q4_0) interleave<ggml::BlockQ4_0, BlockQ4_0x4>(rows, nrows, k, out);
+  else interleave<ggml::BlockQ4_1, BlockQ4_1x4>(rows, nrows, k, out);
+}
+
+void extract_row(GgmlType t, const uint8_t* groups, int64_t r, int64_t k, uint8_t* out) {
+  if (t == GgmlType::Q4_0) extract<ggml::BlockQ4_0, BlockQ4_0x4>(groups, r, k, out);
+  else extract<ggml::BlockQ4_1, BlockQ4_1x4>(groups, r, k, out);
+}
+
+void expand_a8x4(const BlockA8* a, BlockA8x4* out, int64_t nb) {
+  for (int64_t b = 0; b < nb; ++b) {
+    BlockA8x4& x = out[b];
+    x = BlockA8x4{};
+    // element i = j + 16·hi (j the qs byte, hi the nibble) meets register 2·(j/8) + hi
+    for (int i = 0; i < 32; ++i) {
+      const int j = i % 16, g = 2 * (j / 8) + i / 16;
+      for (int r = 0; r < 4; ++r) x.qs[g][interleaved_pos(r, j) % 32] = a[b].qs[i];
+    }
+    int32_t half[2] = {0, 0};
+    for (int i = 0; i < 32; ++i) half[(i >> 2) & 1] += a[b].qs[i];
+    for (int l = 0; l < 8; ++l) x.sums[l] = half[l / 4];
+    x.d = a[b].d;
+    x.s = a[b].s;
+  }
+}
+
+}  // namespace qforge::kernels

@@ -1,0 +1,33 @@
+// The four-row interleaved layout of Q4_0 and Q4_1 (dot_kernels.h's BlockQ4_0x4 / BlockQ4_1x4)
+// and the activation blocks its kernels read: plain data movement, the same for every ISA.
+// Writers still produce GGUF rows; the engine interleaves them once at load.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/dot/dot_kernels.h"
+#include "qforge/ggml_types.h"
+
+namespace qforge::kernels {
+
+// Whether `t` runs interleaved (Q4_0, Q4_1).
+bool runs_interleaved(GgmlType t);
+
+// Bytes of one group of four rows of k columns (k a multiple of 32).
+size_t interleaved_group_bytes(GgmlType t, int64_t k);
+
+// `rows` GGUF rows of type t (k columns, row_bytes apart) into ⌈rows/4⌉ groups at out
+// (interleaved_group_bytes each); the rows of a last partial group are zero blocks.
+void interleave_rows(GgmlType t, const uint8_t* rows, int64_t nrows, int64_t k, uint8_t* out);
+
+// Row r of interleaved groups back as a GGUF row (ggml_row_bytes(t, k) bytes at out).
+void extract_row(GgmlType t, const uint8_t* groups, int64_t r, int64_t k, uint8_t* out);
+
+// nb activation blocks of one token, expanded for the interleaved kernels.
+void expand_a8x4(const BlockA8* a, BlockA8x4* out, int64_t nb);
+
+// Where byte j (0..15) of row r's GGUF qs sits in the interleaved qs.
+constexpr int interleaved_pos(int r, int j) { return 32 * (j / 8) + 16 * ((j / 4) % 2) + 4 * r + j % 4; }
+
+}  // namespace qforge::kernels

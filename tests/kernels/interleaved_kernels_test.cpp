@@ -1,0 +1,169 @@
+// Q4_0 and Q4_1 in the four-row interleaved layout: the layout round-trips, and every ISA's
+// matmul over it equals the row spec (the scalar table's q4_0 / q4_1 dot on the GGUF row) bit
+// for bit, for every tile shape, group range and cache block.
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "kernels/dot/dot_kernels.h"
+#include "kernels/dot/interleaved4.h"
+#include "qforge/ggml_types.h"
+
+namespace qforge::kernels {
+namespace {
+
+// Rows like an LLM's weights, quantized to `type` by ggml's rule: GGUF bytes.
+std::vector<uint8_t> gguf_rows(GgmlType type, int64_t rows, int64_t k, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> g(0.0f, 0.02f);
+  const size_t row_bytes = static_cast<size_t>(ggml_row_bytes(type, static_cast<uint64_t>(k)));
+  std::vector<uint8_t> w(row_bytes * static_cast<size_t>(rows));
+  std::vector<float> f(static_cast<size_t>(k));
+  for (int64_t r = 0; r < rows; ++r) {
+    for (auto& v : f) v = g(rng) * (rng() % 61 == 0 ? 20.0f : 1.0f);
+    ggml_quantize(type, f, {w.data() + static_cast<size_t>(r) * row_bytes, row_bytes});
+  }
+  return w;
+}
+
+// n tokens of activations quantized per 32 (outlier channels included), and their expansion.
+struct Tokens {
+  std::vector<BlockA8> a;
+  std::vector<BlockA8x4> ax;
+};
+Tokens tokens(int64_t n, int64_t k, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(n * k));
+  for (auto& v : x) v = g(rng) * (rng() % 97 == 0 ? 50.0f : 1.0f);
+  Tokens t{std::vector<BlockA8>(static_cast<size_t>(n * k / 32)), std::vector<BlockA8x4>(static_cast<size_t>(n * k / 32))};
+  dot_kernels_scalar().quantize_a8(x.data(), t.a.data(), n * k);
+  for (int64_t i = 0; i < n; ++i) expand_a8x4(&t.a[static_cast<size_t>(i * k / 32)], &t.ax[static_cast<size_t>(i * k / 32)], k / 32);
+  return t;
+}
+
+float spec_dot(GgmlType type, const uint8_t* row, const BlockA8* a, int64_t nb) {
+  const DotKernels ref = dot_kernels_scalar();
+  return type == GgmlType::Q4_0 ? ref.q4_0(reinterpret_cast<const ggml::BlockQ4_0*>(row), a, nb)
+                                : ref.q4_1(reinterpret_cast<const ggml::BlockQ4_1*>(row), a, nb);
+}
+
+const GgmlType kTypes[] = {GgmlType::Q4_0, GgmlType::Q4_1};
+
+TEST(InterleavedLayout, RoundTripsEveryRowAndZeroesThePadding) {
+  for (const GgmlType type : kTypes)
+    for (const int64_t rows : {1, 2, 3, 4, 5, 7, 9}) {
+      const int64_t k = 96;
+      const auto w = gguf_rows(type, rows, k, 3);
+      const size_t row_bytes = w.size() / static_cast<size_t>(rows), group_bytes = interleaved_group_bytes(type, k);
+      ASSERT_EQ(group_bytes, 4 * row_bytes);
+      std::vector<uint8_t> groups(static_cast<size_t>((rows + 3) / 4) * group_bytes, 0xAB);
+      interleave_rows(type, w.data(), rows, k, groups.data());
+      std::vector<uint8_t> back(row_bytes);
+      for (int64_t r = 0; r < (rows + 3) / 4 * 4; ++r) {
+        extract_row(type, groups.data(), r, k, back.data());
+        const std::vector<uint8_t> want = r < rows ? std::vector<uint8_t>(w.begin() + static_cast<std::ptrdiff_t>(r * row_bytes),
+                                                                          w.begin() + static_cast<std::ptrdiff_t>((r + 1) * row_bytes))
+                                                   : std::vector<uint8_t>(row_bytes, 0);
+        EXPECT_EQ(back, want) << ggml_type_info(type).name << " rows=" << rows << " row " << r;
+      }
+    }
+}
+
+TEST(InterleavedLayout, ExpandedActivationsMeetTheirRowLanes) {
+  const Tokens t = tokens(1, 64, 9);
+  for (int64_t b = 0; b < 2; ++b) {
+    const BlockA8& a = t.a[static_cast<size_t>(b)];
+    const BlockA8x4& x = t.ax[static_cast<size_t>(b)];
+    int32_t half[2] = {0, 0};
+    for (int i = 0; i < 32; ++i) {
+      half[(i >> 2) & 1] += a.qs[i];
+      const int j = i % 16, reg = 2 * (j / 8) + i / 16;  // low/high nibble of byte j
+      for (int r = 0; r < 4; ++r) EXPECT_EQ(x.qs[reg][interleaved_pos(r, j) % 32], a.qs[i]) << "element " << i << " row " << r;
+    }
+    for (int l = 0; l < 8; ++l) EXPECT_EQ(x.sums[l], half[l / 4]);
+    EXPECT_EQ(x.d, a.d);
+    EXPECT_EQ(x.s, a.s);
+  }
+}
+
+class InterleavedKernelsTest : public ::testing::TestWithParam<Isa> {
+ protected:
+  void SetUp() override {
+    auto t = dot_kernels_for(GetParam());
+    if (!t) GTEST_SKIP() << "CPU lacks " << isa_name(GetParam());
+    k = *t;
+  }
+  // Every output of the matmul over groups [g0, ⌈rows/4⌉) against the spec, ldy > rows so that
+  // stray writes show.
+  void expect_matches_spec(GgmlType type, int64_t rows, int64_t n, int64_t kk, int64_t g0 = 0) const {
+    const auto w = gguf_rows(type, rows, kk, static_cast<uint32_t>(rows * 131 + kk));
+    const size_t row_bytes = w.size() / static_cast<size_t>(rows), group_bytes = interleaved_group_bytes(type, kk);
+    std::vector<uint8_t> groups(static_cast<size_t>((rows + 3) / 4) * group_bytes);
+    interleave_rows(type, w.data(), rows, kk, groups.data());
+    const Tokens t = tokens(n, kk, static_cast<uint32_t>(n * 7 + kk));
+    const int64_t ldy = rows + 3, first = 4 * g0;
+    std::vector<float> y(static_cast<size_t>(n * ldy), -7.0f);
+    const Matmul4Kernel fn = type == GgmlType::Q4_0 ? k.matmul.q4_0x4 : k.matmul.q4_1x4;
+    fn({groups.data() + static_cast<size_t>(g0) * group_bytes, rows - first, t.ax.data(), n, kk, y.data() + first, ldy});
+    for (int64_t tok = 0; tok < n; ++tok)
+      for (int64_t r = 0; r < ldy; ++r) {
+        const float got = y[static_cast<size_t>(tok * ldy + r)];
+        const float want = r >= first && r < rows
+                               ? spec_dot(type, w.data() + static_cast<size_t>(r) * row_bytes, &t.a[static_cast<size_t>(tok * kk / 32)], kk / 32)
+                               : -7.0f;
+        ASSERT_EQ(std::bit_cast<uint32_t>(got), std::bit_cast<uint32_t>(want))
+            << ggml_type_info(type).name << " rows=" << rows << " n=" << n << " k=" << kk << " g0=" << g0 << " at row " << r << " token " << tok;
+      }
+  }
+  DotKernels k{};
+};
+
+TEST_P(InterleavedKernelsTest, ActivationExpansionIsTheSpecByteForByte) {
+  const Tokens t = tokens(3, 33 * 32, 4);  // outlier channels give ±127 codes
+  std::vector<BlockA8x4> got(t.a.size());
+  std::memset(got.data(), 0x5A, got.size() * sizeof(BlockA8x4));
+  k.expand_a8x4(t.a.data(), got.data(), static_cast<int64_t>(t.a.size()));
+  ASSERT_EQ(std::memcmp(got.data(), t.ax.data(), got.size() * sizeof(BlockA8x4)), 0);
+}
+
+TEST_P(InterleavedKernelsTest, SingleDotsReproduceTheSpec) {
+  for (const int64_t nb : {1, 2, 3, 7, 17, 33, 257}) {
+    const Tokens t = tokens(1, nb * 32, static_cast<uint32_t>(nb));
+    for (const GgmlType type : kTypes) {
+      const auto w = gguf_rows(type, 1, nb * 32, static_cast<uint32_t>(nb + 5));
+      const float got = type == GgmlType::Q4_0 ? k.q4_0(reinterpret_cast<const ggml::BlockQ4_0*>(w.data()), t.a.data(), nb)
+                                               : k.q4_1(reinterpret_cast<const ggml::BlockQ4_1*>(w.data()), t.a.data(), nb);
+      EXPECT_EQ(std::bit_cast<uint32_t>(got), std::bit_cast<uint32_t>(spec_dot(type, w.data(), t.a.data(), nb)))
+          << ggml_type_info(type).name << " nb=" << nb;
+    }
+  }
+}
+
+TEST_P(InterleavedKernelsTest, EveryTileShapeReproducesTheSpec) {
+  for (const GgmlType type : kTypes)
+    for (const int64_t kk : {32, 96, 544})
+      for (const int64_t rows : {1, 2, 3, 4, 5, 7, 8, 9, 17})
+        for (const int64_t n : {1, 2, 3, 4, 5, 7, 9}) expect_matches_spec(type, rows, n, kk);
+}
+
+TEST_P(InterleavedKernelsTest, ARangeOfGroupsWritesOnlyItsRows) {
+  for (const GgmlType type : kTypes)
+    for (const int64_t g0 : {1, 2}) expect_matches_spec(type, 11, 3, 64, g0);
+}
+
+// 1900 rows of 4096: more than one 4 MB band of groups; 9 tokens: more than one 192 KB token
+// block (the scalar table has no cache blocks to cross).
+TEST_P(InterleavedKernelsTest, CacheBlocksReproduceTheSpec) {
+  if (GetParam() == Isa::Scalar) GTEST_SKIP() << "the spec loops have no cache blocks";
+  for (const GgmlType type : kTypes) expect_matches_spec(type, 1900, 9, 4096);
+}
+
+INSTANTIATE_TEST_SUITE_P(Isa, InterleavedKernelsTest, ::testing::Values(Isa::Scalar, Isa::Avx2),
+                         [](const auto& p) { return std::string(isa_name(p.param)); });
+
+}  // namespace
+}  // namespace qforge::kernels
