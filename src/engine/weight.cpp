@@ -37,8 +37,6 @@ std::optional<GgmlType> plain_type(DType d) {
 kernels::MatmulKernel matmul_for(const kernels::DotKernels& k, GgmlType t) {
   switch (t) {
     case GgmlType::Q8_0: return k.matmul.q8_0;
-    case GgmlType::Q5_0: return k.matmul.q5_0;
-    case GgmlType::Q5_1: return k.matmul.q5_1;
     case GgmlType::Q4_K: return k.matmul.q4_k;
     case GgmlType::Q6_K: return k.matmul.q6_k;
     case GgmlType::TQ1_0: return k.matmul.tq1_0;
@@ -239,7 +237,10 @@ void linear(ThreadPool& pool, const Weight& w, const float* x, int64_t n, const 
     const std::vector<kernels::BlockA8> a = quantize_tokens_a8(k, x, n, in);
     std::vector<kernels::BlockA8x4> ax(a.size());
     for (int64_t t = 0; t < n; ++t) k.expand_a8x4(&a[static_cast<size_t>(t * in / 32)], &ax[static_cast<size_t>(t * in / 32)], in / 32);
-    const kernels::Matmul4Kernel fn = w.type == GgmlType::Q4_0 ? k.matmul.q4_0x4 : k.matmul.q4_1x4;
+    const kernels::Matmul4Kernel fn = w.type == GgmlType::Q4_0   ? k.matmul.q4_0x4
+                                      : w.type == GgmlType::Q4_1 ? k.matmul.q4_1x4
+                                      : w.type == GgmlType::Q5_0 ? k.matmul.q5_0x4
+                                                                 : k.matmul.q5_1x4;
     const size_t group_bytes = kernels::interleaved_group_bytes(w.type, in);
     pool.parallel_for((out + 3) / 4, [&](int64_t gb, int64_t ge) {
       const int64_t begin = 4 * gb, end = std::min(out, 4 * ge);

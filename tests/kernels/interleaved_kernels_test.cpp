@@ -1,5 +1,5 @@
-// Q4_0 and Q4_1 in the four-row interleaved layout: the layout round-trips, and every ISA's
-// matmul over it equals the row spec (the scalar table's q4_0 / q4_1 dot on the GGUF row) bit
+// Q4_0, Q4_1, Q5_0 and Q5_1 in the four-row interleaved layout: the layout round-trips, and
+// every ISA's matmul over it equals the row spec (the scalar table's dot on the GGUF row) bit
 // for bit, for every tile shape, group range and cache block.
 #include <gtest/gtest.h>
 
@@ -45,13 +45,27 @@ Tokens tokens(int64_t n, int64_t k, uint32_t seed) {
   return t;
 }
 
-float spec_dot(GgmlType type, const uint8_t* row, const BlockA8* a, int64_t nb) {
-  const DotKernels ref = dot_kernels_scalar();
-  return type == GgmlType::Q4_0 ? ref.q4_0(reinterpret_cast<const ggml::BlockQ4_0*>(row), a, nb)
-                                : ref.q4_1(reinterpret_cast<const ggml::BlockQ4_1*>(row), a, nb);
+// The single-row dot of `k` for a row of `type`.
+float row_dot(const DotKernels& k, GgmlType type, const uint8_t* row, const BlockA8* a, int64_t nb) {
+  switch (type) {
+    case GgmlType::Q4_0: return k.q4_0(reinterpret_cast<const ggml::BlockQ4_0*>(row), a, nb);
+    case GgmlType::Q4_1: return k.q4_1(reinterpret_cast<const ggml::BlockQ4_1*>(row), a, nb);
+    case GgmlType::Q5_0: return k.q5_0(reinterpret_cast<const ggml::BlockQ5_0*>(row), a, nb);
+    default: return k.q5_1(reinterpret_cast<const ggml::BlockQ5_1*>(row), a, nb);
+  }
+}
+float spec_dot(GgmlType type, const uint8_t* row, const BlockA8* a, int64_t nb) { return row_dot(dot_kernels_scalar(), type, row, a, nb); }
+
+Matmul4Kernel matmul_of(const DotKernels& k, GgmlType type) {
+  switch (type) {
+    case GgmlType::Q4_0: return k.matmul.q4_0x4;
+    case GgmlType::Q4_1: return k.matmul.q4_1x4;
+    case GgmlType::Q5_0: return k.matmul.q5_0x4;
+    default: return k.matmul.q5_1x4;
+  }
 }
 
-const GgmlType kTypes[] = {GgmlType::Q4_0, GgmlType::Q4_1};
+const GgmlType kTypes[] = {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1};
 
 TEST(InterleavedLayout, RoundTripsEveryRowAndZeroesThePadding) {
   for (const GgmlType type : kTypes)
@@ -82,6 +96,7 @@ TEST(InterleavedLayout, ExpandedActivationsMeetTheirRowLanes) {
     for (int i = 0; i < 32; ++i) {
       half[(i >> 2) & 1] += a.qs[i];
       const int j = i % 16, reg = 2 * (j / 8) + i / 16;  // low/high nibble of byte j
+      ASSERT_EQ(interleaved_register(i), reg);
       for (int r = 0; r < 4; ++r) EXPECT_EQ(x.qs[reg][interleaved_pos(r, j) % 32], a.qs[i]) << "element " << i << " row " << r;
     }
     for (int l = 0; l < 8; ++l) EXPECT_EQ(x.sums[l], half[l / 4]);
@@ -107,7 +122,7 @@ class InterleavedKernelsTest : public ::testing::TestWithParam<Isa> {
     const Tokens t = tokens(n, kk, static_cast<uint32_t>(n * 7 + kk));
     const int64_t ldy = rows + 3, first = 4 * g0;
     std::vector<float> y(static_cast<size_t>(n * ldy), -7.0f);
-    const Matmul4Kernel fn = type == GgmlType::Q4_0 ? k.matmul.q4_0x4 : k.matmul.q4_1x4;
+    const Matmul4Kernel fn = matmul_of(k, type);
     fn({groups.data() + static_cast<size_t>(g0) * group_bytes, rows - first, t.ax.data(), n, kk, y.data() + first, ldy});
     for (int64_t tok = 0; tok < n; ++tok)
       for (int64_t r = 0; r < ldy; ++r) {
@@ -135,8 +150,7 @@ TEST_P(InterleavedKernelsTest, SingleDotsReproduceTheSpec) {
     const Tokens t = tokens(1, nb * 32, static_cast<uint32_t>(nb));
     for (const GgmlType type : kTypes) {
       const auto w = gguf_rows(type, 1, nb * 32, static_cast<uint32_t>(nb + 5));
-      const float got = type == GgmlType::Q4_0 ? k.q4_0(reinterpret_cast<const ggml::BlockQ4_0*>(w.data()), t.a.data(), nb)
-                                               : k.q4_1(reinterpret_cast<const ggml::BlockQ4_1*>(w.data()), t.a.data(), nb);
+      const float got = row_dot(k, type, w.data(), t.a.data(), nb);
       EXPECT_EQ(std::bit_cast<uint32_t>(got), std::bit_cast<uint32_t>(spec_dot(type, w.data(), t.a.data(), nb)))
           << ggml_type_info(type).name << " nb=" << nb;
     }

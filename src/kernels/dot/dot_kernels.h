@@ -6,7 +6,7 @@
 //    then reduce8, then the leftover elements s = fma(x[i], w[i], s) in order;
 //  - integer: activations first quantized to BlockA8 (int8, one f32 scale per 32), then, per
 //    block of 32, eight lanes of exact int32 sums of 4 products each, and
-//    acc[k] = fma(d_w·d_a, lane[k], acc[k]) over blocks, then reduce8; Q4_0 and Q4_1, whose
+//    acc[k] = fma(d_w·d_a, lane[k], acc[k]) over blocks, then reduce8; Q4_0, Q4_1, Q5_0, Q5_1, whose
 //    kernels read four rows interleaved, take two lanes instead — lane h sums the 16 products
 //    of elements i with bit 2 of i equal to h — and end with acc[0] + acc[1];
 //  - integer over 256-element super-blocks (Q4_K, TQ1_0, TQ2_0): activations quantized
@@ -55,7 +55,7 @@ struct alignas(32) BlockA8K {
 };
 static_assert(sizeof(BlockA8K) == 288, "BlockA8K is 288 bytes");
 
-// Q4_0 and Q4_1 as their matmul kernels read them: four rows interleaved per block of 32,
+// Q4_0, Q4_1 (and Q5_0, Q5_1 below) as their matmul kernels read them: four rows interleaved per block of 32,
 // repacked once at load (interleaved4.h), so one 8-byte load brings the four rows' scales and
 // each 32-byte half of qs holds 8 bytes of every row, row r in the 4-byte lanes r and r + 4:
 // byte j of row r's GGUF qs sits at qs[32·(j/8) + 16·((j/4)%2) + 4r + j%4]. After maddubs and
@@ -70,6 +70,20 @@ struct BlockQ4_1x4 {
   uint8_t qs[64];
 };
 static_assert(sizeof(BlockQ4_1x4) == 80, "four Q4_1 blocks");
+// Q5_0 and Q5_1 the same, their fifth bits rearranged to the nibbles' places: bit p of qh[g]
+// is the fifth bit of the code at byte p of unpacked register g (x86_avx2_interleaved.cpp).
+struct BlockQ5_0x4 {
+  uint16_t d[4];
+  uint32_t qh[4];
+  uint8_t qs[64];
+};
+static_assert(sizeof(BlockQ5_0x4) == 88, "four Q5_0 blocks");
+struct BlockQ5_1x4 {
+  uint16_t d[4], m[4];
+  uint32_t qh[4];
+  uint8_t qs[64];
+};
+static_assert(sizeof(BlockQ5_1x4) == 96, "four Q5_1 blocks");
 
 // One token's BlockA8 as the interleaved kernels read it (built by expand_a8x4): qs[g] meets
 // unpacked weight register g (low nibbles of qs half 0, high nibbles of half 0, low and high of
@@ -84,7 +98,7 @@ struct alignas(32) BlockA8x4 {
 static_assert(sizeof(BlockA8x4) == 192, "BlockA8x4 is 192 bytes");
 
 // One matmul over interleaved groups: y[t·ldy + r] = W[r] · x_t for r < rows, t < n, where w is
-// the first group of the range (k/32 blocks of BlockQ4_0x4 or BlockQ4_1x4 per group of four
+// the first group of the range (k/32 blocks of BlockQ4_0x4 … BlockQ5_1x4 per group of four
 // rows) and x holds k/32 BlockA8x4 per token. Rows past `rows` in the last group are padding and
 // are not written.
 struct Matmul4Args {
@@ -115,9 +129,9 @@ struct MatmulArgs {
 using MatmulKernel = void (*)(const MatmulArgs&);
 
 struct MatmulKernels {
-  MatmulKernel q8_0, q5_0, q5_1, f32, f16, bf16;
+  MatmulKernel q8_0, f32, f16, bf16;
   MatmulKernel q4_k, q6_k, tq1_0, tq2_0;
-  Matmul4Kernel q4_0x4, q4_1x4;  // Q4_0 and Q4_1 run interleaved only
+  Matmul4Kernel q4_0x4, q4_1x4, q5_0x4, q5_1x4;  // these four formats run interleaved only
 };
 
 struct DotKernels {
@@ -126,7 +140,7 @@ struct DotKernels {
   void (*quantize_a8)(const float* x, BlockA8* out, int64_t n);
   // n floats of x quantized into n/256 blocks (n a multiple of 256)
   void (*quantize_a8k)(const float* x, BlockA8K* out, int64_t n);
-  // nb blocks of one token laid out for the interleaved Q4_0 / Q4_1 kernels (interleaved4.h's
+  // nb blocks of one token laid out for the interleaved kernels (interleaved4.h's
   // expand_a8x4 is the spec)
   void (*expand_a8x4)(const BlockA8* a, BlockA8x4* out, int64_t nb);
   // integer dots over nb blocks of 32
@@ -157,7 +171,7 @@ DotKernels dot_kernels_scalar();
 DotKernels dot_kernels_avx2();
 // Fills the super-block entries of an AVX2 table (their own translation unit).
 void add_superblock_kernels_avx2(DotKernels& k);
-// Fills the interleaved Q4_0 / Q4_1 matmul entries of an AVX2 table (their own translation unit).
+// Fills the interleaved matmul entries of an AVX2 table (their own translation unit).
 void add_interleaved_kernels_avx2(DotKernels& k);
 
 // The spec's final reduction of eight lane accumulators, shared by every ISA:

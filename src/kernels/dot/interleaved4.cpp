@@ -6,16 +6,29 @@ namespace qforge::kernels {
 namespace {
 
 // Copies one GGUF block of row r into its place in the group block, or back (to_group false).
+// A fifth bit i of row r goes to bit interleaved_pos(r, i mod 16) mod 32 of the qh word of the
+// register that holds element i.
 template <class Block, class Group>
 void move_block(Block& row, Group& group, int r, bool to_group) {
   if (to_group) {
     group.d[r] = row.d;
     if constexpr (requires { row.m; }) group.m[r] = row.m;
     for (int j = 0; j < 16; j += 4) std::memcpy(&group.qs[interleaved_pos(r, j)], &row.qs[j], 4);  // runs of 4 bytes
+    if constexpr (requires { row.qh; }) {
+      uint32_t bits;
+      std::memcpy(&bits, row.qh, 4);
+      for (uint32_t& word : group.qh) word &= ~(0x000F000Fu << (4 * r));  // row r's bytes: 4r..4r+3, 16+4r..16+4r+3
+      for (int i = 0; i < 32; ++i) group.qh[interleaved_register(i)] |= ((bits >> i) & 1u) << (interleaved_pos(r, i % 16) % 32);
+    }
   } else {
     row.d = group.d[r];
     if constexpr (requires { row.m; }) row.m = group.m[r];
     for (int j = 0; j < 16; j += 4) std::memcpy(&row.qs[j], &group.qs[interleaved_pos(r, j)], 4);
+    if constexpr (requires { row.qh; }) {
+      uint32_t bits = 0;
+      for (int i = 0; i < 32; ++i) bits |= ((group.qh[interleaved_register(i)] >> (interleaved_pos(r, i % 16) % 32)) & 1u) << i;
+      std::memcpy(row.qh, &bits, 4);
+    }
   }
 }
 
@@ -48,20 +61,30 @@ void extract(const uint8_t* groups, int64_t r, int64_t k, uint8_t* out) {
 
 }  // namespace
 
-bool runs_interleaved(GgmlType t) { return t == GgmlType::Q4_0 || t == GgmlType::Q4_1; }
+bool runs_interleaved(GgmlType t) {
+  return t == GgmlType::Q4_0 || t == GgmlType::Q4_1 || t == GgmlType::Q5_0 || t == GgmlType::Q5_1;
+}
 
 size_t interleaved_group_bytes(GgmlType t, int64_t k) {
-  return static_cast<size_t>(k / 32) * (t == GgmlType::Q4_0 ? sizeof(BlockQ4_0x4) : sizeof(BlockQ4_1x4));
+  const size_t group = t == GgmlType::Q4_0 ? sizeof(BlockQ4_0x4)
+                       : t == GgmlType::Q4_1 ? sizeof(BlockQ4_1x4)
+                       : t == GgmlType::Q5_0 ? sizeof(BlockQ5_0x4)
+                                             : sizeof(BlockQ5_1x4);
+  return static_cast<size_t>(k / 32) * group;
 }
 
 void interleave_rows(GgmlType t, const uint8_t* rows, int64_t nrows, int64_t k, uint8_t* out) {
   if (t == GgmlType::Q4_0) interleave<ggml::BlockQ4_0, BlockQ4_0x4>(rows, nrows, k, out);
-  else interleave<ggml::BlockQ4_1, BlockQ4_1x4>(rows, nrows, k, out);
+  else if (t == GgmlType::Q4_1) interleave<ggml::BlockQ4_1, BlockQ4_1x4>(rows, nrows, k, out);
+  else if (t == GgmlType::Q5_0) interleave<ggml::BlockQ5_0, BlockQ5_0x4>(rows, nrows, k, out);
+  else interleave<ggml::BlockQ5_1, BlockQ5_1x4>(rows, nrows, k, out);
 }
 
 void extract_row(GgmlType t, const uint8_t* groups, int64_t r, int64_t k, uint8_t* out) {
   if (t == GgmlType::Q4_0) extract<ggml::BlockQ4_0, BlockQ4_0x4>(groups, r, k, out);
-  else extract<ggml::BlockQ4_1, BlockQ4_1x4>(groups, r, k, out);
+  else if (t == GgmlType::Q4_1) extract<ggml::BlockQ4_1, BlockQ4_1x4>(groups, r, k, out);
+  else if (t == GgmlType::Q5_0) extract<ggml::BlockQ5_0, BlockQ5_0x4>(groups, r, k, out);
+  else extract<ggml::BlockQ5_1, BlockQ5_1x4>(groups, r, k, out);
 }
 
 void expand_a8x4(const BlockA8* a, BlockA8x4* out, int64_t nb) {
@@ -70,8 +93,7 @@ void expand_a8x4(const BlockA8* a, BlockA8x4* out, int64_t nb) {
     x = BlockA8x4{};
     // element i = j + 16·hi (j the qs byte, hi the nibble) meets register 2·(j/8) + hi
     for (int i = 0; i < 32; ++i) {
-      const int j = i % 16, g = 2 * (j / 8) + i / 16;
-      for (int r = 0; r < 4; ++r) x.qs[g][interleaved_pos(r, j) % 32] = a[b].qs[i];
+      for (int r = 0; r < 4; ++r) x.qs[interleaved_register(i)][interleaved_pos(r, i % 16) % 32] = a[b].qs[i];
     }
     int32_t half[2] = {0, 0};
     for (int i = 0; i < 32; ++i) half[(i >> 2) & 1] += a[b].qs[i];

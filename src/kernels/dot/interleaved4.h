@@ -1,4 +1,4 @@
-// The four-row interleaved layout of Q4_0 and Q4_1 (dot_kernels.h's BlockQ4_0x4 / BlockQ4_1x4)
+// The four-row interleaved layout of Q4_0, Q4_1, Q5_0 and Q5_1 (dot_kernels.h's BlockQ4_0x4 …)
 // and the activation blocks its kernels read: plain data movement, the same for every ISA.
 // Writers still produce GGUF rows; the engine interleaves them once at load.
 #pragma once
@@ -11,7 +11,7 @@
 
 namespace qforge::kernels {
 
-// Whether `t` runs interleaved (Q4_0, Q4_1).
+// Whether `t` runs interleaved (Q4_0, Q4_1, Q5_0, Q5_1).
 bool runs_interleaved(GgmlType t);
 
 // Bytes of one group of four rows of k columns (k a multiple of 32).
@@ -29,5 +29,8 @@ void expand_a8x4(const BlockA8* a, BlockA8x4* out, int64_t nb);
 
 // Where byte j (0..15) of row r's GGUF qs sits in the interleaved qs.
 constexpr int interleaved_pos(int r, int j) { return 32 * (j / 8) + 16 * ((j / 4) % 2) + 4 * r + j % 4; }
+// The unpacked register (0..3) that holds element i (0..31) of a block: byte i mod 16, its low
+// nibble for i < 16, its high one after.
+constexpr int interleaved_register(int i) { return 2 * ((i % 16) / 8) + i / 16; }
 
 }  // namespace qforge::kernels

@@ -75,7 +75,7 @@ float lanes_dot(const BlockA8* a, int64_t nb, Weight weights, Scale scale) {
   return reduce8(acc);
 }
 
-// Q4_0 and Q4_1: two lanes, lane h summing the elements i with bit 2 of i equal to h (the
+// Q4_0, Q4_1, Q5_0 and Q5_1: two lanes, lane h summing the elements i with bit 2 of i equal to h (the
 // lanes their interleaved kernels form), then acc[0] + acc[1].
 template <class Weight, class Scale>
 float halves_dot(const BlockA8* a, int64_t nb, Weight weights, Scale scale) {
@@ -102,7 +102,7 @@ float q4_0_ref(const ggml::BlockQ4_0* w, const BlockA8* a, int64_t nb) {
   return halves_dot(a, nb, [&](int64_t b, int i) { return nibble(w[b].qs, i) - 8; }, [&](int64_t b) { return half(w[b].d); });
 }
 float q5_0_ref(const ggml::BlockQ5_0* w, const BlockA8* a, int64_t nb) {
-  return lanes_dot(
+  return halves_dot(
       a, nb, [&](int64_t b, int i) { return (nibble(w[b].qs, i) | high_bit(w[b].qh, i) << 4) - 16; },
       [&](int64_t b) { return half(w[b].d); });
 }
@@ -116,7 +116,7 @@ float q4_1_ref(const ggml::BlockQ4_1* w, const BlockA8* a, int64_t nb) {
 float q5_1_ref(const ggml::BlockQ5_1* w, const BlockA8* a, int64_t nb) {
   float mins = 0;
   for (int64_t b = 0; b < nb; ++b) mins += half(w[b].m) * a[b].s;
-  return lanes_dot(a, nb, [&](int64_t b, int i) { return nibble(w[b].qs, i) | high_bit(w[b].qh, i) << 4; },
+  return halves_dot(a, nb, [&](int64_t b, int i) { return nibble(w[b].qs, i) | high_bit(w[b].qh, i) << 4; },
                    [&](int64_t b) { return half(w[b].d); }) +
          mins;
 }
@@ -267,12 +267,15 @@ void superblock_matmul_a8(const MatmulArgs& m) {
 template <auto Dot, class Block>
 void interleaved_matmul(const Matmul4Args& m) {
   const int64_t nb = m.k / 32;
-  const GgmlType t = std::is_same_v<Block, ggml::BlockQ4_0> ? GgmlType::Q4_0 : GgmlType::Q4_1;
+  const GgmlType t = std::is_same_v<Block, ggml::BlockQ4_0>   ? GgmlType::Q4_0
+                     : std::is_same_v<Block, ggml::BlockQ4_1> ? GgmlType::Q4_1
+                     : std::is_same_v<Block, ggml::BlockQ5_0> ? GgmlType::Q5_0
+                                                              : GgmlType::Q5_1;
   std::vector<BlockA8> a(static_cast<size_t>(m.n * nb));
   for (int64_t i = 0; i < m.n * nb; ++i) {
     const BlockA8x4& x = m.x[i];
     a[static_cast<size_t>(i)].d = x.d, a[static_cast<size_t>(i)].s = x.s;
-    for (int e = 0; e < 32; ++e) a[static_cast<size_t>(i)].qs[e] = x.qs[2 * ((e % 16) / 8) + e / 16][interleaved_pos(0, e % 16) % 32];
+    for (int e = 0; e < 32; ++e) a[static_cast<size_t>(i)].qs[e] = x.qs[interleaved_register(e)][interleaved_pos(0, e % 16) % 32];
   }
   std::vector<Block> row(static_cast<size_t>(nb));
   for (int64_t r = 0; r < m.rows; ++r) {
@@ -301,9 +304,9 @@ DotKernels dot_kernels_scalar() {
   k.tq1_0 = superblock_dot<SpecTQ1_0>, k.tq2_0 = superblock_dot<SpecTQ2_0>;
   k.f32 = f32_ref, k.f16 = f16_ref, k.bf16 = bf16_ref;
   MatmulKernels& mm = k.matmul;
-  mm.q8_0 = block_matmul<q8_0_ref, ggml::BlockQ8_0>, mm.q5_0 = block_matmul<q5_0_ref, ggml::BlockQ5_0>;
+  mm.q8_0 = block_matmul<q8_0_ref, ggml::BlockQ8_0>;
   mm.q4_0x4 = interleaved_matmul<q4_0_ref, ggml::BlockQ4_0>, mm.q4_1x4 = interleaved_matmul<q4_1_ref, ggml::BlockQ4_1>;
-  mm.q5_1 = block_matmul<q5_1_ref, ggml::BlockQ5_1>;
+  mm.q5_0x4 = interleaved_matmul<q5_0_ref, ggml::BlockQ5_0>, mm.q5_1x4 = interleaved_matmul<q5_1_ref, ggml::BlockQ5_1>;
   mm.f32 = float_matmul<f32_ref, float>, mm.f16 = float_matmul<f16_ref, uint16_t>, mm.bf16 = float_matmul<bf16_ref, uint16_t>;
   mm.q4_k = superblock_matmul<SpecQ4_K>, mm.q6_k = superblock_matmul_a8<SpecQ6_K>;
   mm.tq1_0 = superblock_matmul<SpecTQ1_0>, mm.tq2_0 = superblock_matmul<SpecTQ2_0>;

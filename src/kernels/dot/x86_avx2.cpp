@@ -226,7 +226,7 @@ void float_matmul(const MatmulArgs& m) {
   Tiled<FloatTile<Load>, kR, kT, kFloatDecodeRows>::run(m, static_cast<size_t>(m.k) * sizeof(float), m.row_bytes);
 }
 
-// Q4_0 and Q4_1 rows in their GGUF layout, in the spec's two halves (the matmul kernels read
+// Q4_0, Q4_1, Q5_0 and Q5_1 rows in their GGUF layout, in the spec's two halves (the matmul kernels read
 // them interleaved): the eight lanes of 4 products folded to the even and the odd ones.
 template <class Unpack>
 float halves_dot(const typename Unpack::Block* w, const BlockA8* a, int64_t nb) {
@@ -268,11 +268,10 @@ DotKernels dot_kernels_avx2() {
   k.quantize_a8 = quantize_a8_avx2;
   k.quantize_a8k = quantize_a8k_avx2;
   k.q8_0 = int_dot<UnpackQ8_0>, k.q4_0 = halves_dot<UnpackQ4_0>, k.q4_1 = halves_dot<UnpackQ4_1>;
-  k.q5_0 = int_dot<UnpackQ5_0>, k.q5_1 = int_dot<UnpackQ5_1>;
+  k.q5_0 = halves_dot<UnpackQ5_0>, k.q5_1 = halves_dot<UnpackQ5_1>;
   k.f32 = float_dot<LoadF32>, k.f16 = float_dot<LoadF16>, k.bf16 = float_dot<LoadBF16>;
   MatmulKernels& mm = k.matmul;
-  mm.q8_0 = int_matmul<UnpackQ8_0, kIntRows, kIntTokens>, mm.q5_0 = int_matmul<UnpackQ5_0, kIntRows, kIntTokens>;
-  mm.q5_1 = int_matmul<UnpackQ5_1, kIntRows, kIntTokens>;
+  mm.q8_0 = int_matmul<UnpackQ8_0, kIntRows, kIntTokens>;
   mm.f32 = float_matmul<LoadF32, kFloatRows, kFloatTokens>, mm.f16 = float_matmul<LoadF16, kFloatRows, kFloatTokens>;
   mm.bf16 = float_matmul<LoadBF16, kFloatRows, kFloatTokens>;
   add_superblock_kernels_avx2(k);

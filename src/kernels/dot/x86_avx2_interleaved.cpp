@@ -1,7 +1,8 @@
-// AVX2 matmul kernels for Q4_0 and Q4_1 in the four-row interleaved layout (dot_kernels.h).
+// AVX2 matmul kernels for Q4_0, Q4_1, Q5_0 and Q5_1 in the four-row interleaved layout
+// (dot_kernels.h); the Q5 formats' fifth bits come from one 32-bit word per register.
 // Per block of 32 and group of four rows: two 32-byte loads give four registers of nibbles
 // (every row in each), four maddubs against the expanded activations and three int16 adds
-// (|sum| ≤ 4·2·15·127 < 2^15) give one madd whose eight int32 lanes are the spec's two halves
+// (|sum| ≤ 4·2·31·127 < 2^15) give one madd whose eight int32 lanes are the spec's two halves
 // of the four rows; one convert and one FMA by the four rows' scales (one 8-byte load) finish
 // the block. Before, each row paid its own unpack, madd, convert and FMA, and the scales were
 // gathered from four rows with scalar loads (a third of the decode time).
@@ -20,13 +21,27 @@ namespace {
 // streams from memory, measured no faster).
 constexpr int kGroups = 2, kTokens = 4, kDecodeGroups = 1;
 
+// kOffset: the codes' offset (Q4_0 stores q + 8, Q5_0 q + 16), taken off as kOffset·sums;
+// kFifth: a fifth bit per code in qh.
 struct GroupQ4_0 {
   using Block = BlockQ4_0x4;
-  static constexpr bool kMin = false;
+  static constexpr bool kMin = false, kFifth = false;
+  static constexpr int kOffsetShift = 3;
 };
 struct GroupQ4_1 {
   using Block = BlockQ4_1x4;
-  static constexpr bool kMin = true;
+  static constexpr bool kMin = true, kFifth = false;
+  static constexpr int kOffsetShift = -1;
+};
+struct GroupQ5_0 {
+  using Block = BlockQ5_0x4;
+  static constexpr bool kMin = false, kFifth = true;
+  static constexpr int kOffsetShift = 4;
+};
+struct GroupQ5_1 {
+  using Block = BlockQ5_1x4;
+  static constexpr bool kMin = true, kFifth = true;
+  static constexpr int kOffsetShift = -1;
 };
 
 // Tiled's view of a Matmul4Args: its "rows" are groups of four.
@@ -59,8 +74,16 @@ struct GroupTile {
         const Block& wb = w[r][b];
         const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb.qs));
         const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb.qs + 32));
-        const __m256i q0 = _mm256_and_si256(x0, low4), q1 = _mm256_and_si256(_mm256_srli_epi16(x0, 4), low4);
-        const __m256i q2 = _mm256_and_si256(x1, low4), q3 = _mm256_and_si256(_mm256_srli_epi16(x1, 4), low4);
+        __m256i q0 = _mm256_and_si256(x0, low4), q1 = _mm256_and_si256(_mm256_srli_epi16(x0, 4), low4);
+        __m256i q2 = _mm256_and_si256(x1, low4), q3 = _mm256_and_si256(_mm256_srli_epi16(x1, 4), low4);
+        if constexpr (Group::kFifth) {  // 16 where the register's qh word has the byte's bit
+          const __m256i sixteen = _mm256_set1_epi8(16);
+          const auto* qh = reinterpret_cast<const uint8_t*>(wb.qh);
+          q0 = _mm256_or_si256(q0, _mm256_and_si256(bits_to_bytes(qh), sixteen));
+          q1 = _mm256_or_si256(q1, _mm256_and_si256(bits_to_bytes(qh + 4), sixteen));
+          q2 = _mm256_or_si256(q2, _mm256_and_si256(bits_to_bytes(qh + 8), sixteen));
+          q3 = _mm256_or_si256(q3, _mm256_and_si256(bits_to_bytes(qh + 12), sixteen));
+        }
         // the four rows' scales in lanes l and l + 4, as the lanes' rows
         const __m256 dw = _mm256_cvtph_ps(_mm_castpd_si128(_mm_loaddup_pd(reinterpret_cast<const double*>(wb.d))));
         [[maybe_unused]] __m128 mw;
@@ -71,8 +94,8 @@ struct GroupTile {
           const __m256i p01 = _mm256_add_epi16(_mm256_maddubs_epi16(q0, _mm256_load_si256(aq)), _mm256_maddubs_epi16(q1, _mm256_load_si256(aq + 1)));
           const __m256i p23 = _mm256_add_epi16(_mm256_maddubs_epi16(q2, _mm256_load_si256(aq + 2)), _mm256_maddubs_epi16(q3, _mm256_load_si256(aq + 3)));
           __m256i lanes = _mm256_madd_epi16(_mm256_add_epi16(p01, p23), ones);
-          if constexpr (!Group::kMin)  // Σ (q − 8)·a = Σ q·a − 8·Σ a, exact in int32
-            lanes = _mm256_sub_epi32(lanes, _mm256_slli_epi32(_mm256_load_si256(reinterpret_cast<const __m256i*>(x.sums)), 3));
+          if constexpr (Group::kOffsetShift >= 0)  // Σ (q − o)·a = Σ q·a − o·Σ a, exact in int32
+            lanes = _mm256_sub_epi32(lanes, _mm256_slli_epi32(_mm256_load_si256(reinterpret_cast<const __m256i*>(x.sums)), Group::kOffsetShift));
           acc[r][t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_broadcast_ss(&x.d)), _mm256_cvtepi32_ps(lanes), acc[r][t]);
           if constexpr (Group::kMin) mins[r][t] = _mm_add_ps(mins[r][t], _mm_mul_ps(mw, _mm_broadcast_ss(&x.s)));
         }
@@ -134,6 +157,8 @@ void add_interleaved_kernels_avx2(DotKernels& k) {
   k.expand_a8x4 = expand_a8x4_avx2;
   k.matmul.q4_0x4 = group_matmul<GroupQ4_0>;
   k.matmul.q4_1x4 = group_matmul<GroupQ4_1>;
+  k.matmul.q5_0x4 = group_matmul<GroupQ5_0>;
+  k.matmul.q5_1x4 = group_matmul<GroupQ5_1>;
 }
 
 }  // namespace qforge::kernels
