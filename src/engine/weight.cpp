@@ -100,7 +100,7 @@ void Weight::dequantize_row(int64_t r, float* out) const {
 }
 
 void interleave_for_kernels(Weight& w) {
-  if (w.interleaved || w.grid || w.i8 || !kernels::runs_interleaved(w.type) || w.cols % 32 != 0) return;
+  if (w.interleaved || w.grid || w.i8 || !kernels::runs_interleaved(w.type)) return;
   Tensor groups = Tensor::zeros(DType::u8, {static_cast<int64_t>((w.rows + 3) / 4 * kernels::interleaved_group_bytes(w.type, w.cols))});
   kernels::interleave_rows(w.type, w.data, w.rows, w.cols, static_cast<uint8_t*>(groups.mutable_data()));
   // the file's pages of these rows are not read again: without this the process held the
@@ -236,11 +236,8 @@ void linear(ThreadPool& pool, const Weight& w, const float* x, int64_t n, const 
   if (w.interleaved) {  // groups of four rows; each thread takes whole groups
     const std::vector<kernels::BlockA8> a = quantize_tokens_a8(k, x, n, in);
     std::vector<kernels::BlockA8x4> ax(a.size());
-    for (int64_t t = 0; t < n; ++t) k.expand_a8x4(&a[static_cast<size_t>(t * in / 32)], &ax[static_cast<size_t>(t * in / 32)], in / 32);
-    const kernels::Matmul4Kernel fn = w.type == GgmlType::Q4_0   ? k.matmul.q4_0x4
-                                      : w.type == GgmlType::Q4_1 ? k.matmul.q4_1x4
-                                      : w.type == GgmlType::Q5_0 ? k.matmul.q5_0x4
-                                                                 : k.matmul.q5_1x4;
+    k.expand_a8x4(a.data(), ax.data(), static_cast<int64_t>(a.size()));  // every token's blocks, in order
+    const kernels::Matmul4Kernel fn = kernels::interleaved_kernel(k.matmul, w.type);
     const size_t group_bytes = kernels::interleaved_group_bytes(w.type, in);
     pool.parallel_for((out + 3) / 4, [&](int64_t gb, int64_t ge) {
       const int64_t begin = 4 * gb, end = std::min(out, 4 * ge);

@@ -56,15 +56,6 @@ float row_dot(const DotKernels& k, GgmlType type, const uint8_t* row, const Bloc
 }
 float spec_dot(GgmlType type, const uint8_t* row, const BlockA8* a, int64_t nb) { return row_dot(dot_kernels_scalar(), type, row, a, nb); }
 
-Matmul4Kernel matmul_of(const DotKernels& k, GgmlType type) {
-  switch (type) {
-    case GgmlType::Q4_0: return k.matmul.q4_0x4;
-    case GgmlType::Q4_1: return k.matmul.q4_1x4;
-    case GgmlType::Q5_0: return k.matmul.q5_0x4;
-    default: return k.matmul.q5_1x4;
-  }
-}
-
 const GgmlType kTypes[] = {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1};
 
 TEST(InterleavedLayout, RoundTripsEveryRowAndZeroesThePadding) {
@@ -122,7 +113,7 @@ class InterleavedKernelsTest : public ::testing::TestWithParam<Isa> {
     const Tokens t = tokens(n, kk, static_cast<uint32_t>(n * 7 + kk));
     const int64_t ldy = rows + 3, first = 4 * g0;
     std::vector<float> y(static_cast<size_t>(n * ldy), -7.0f);
-    const Matmul4Kernel fn = matmul_of(k, type);
+    const Matmul4Kernel fn = interleaved_kernel(k.matmul, type);
     fn({groups.data() + static_cast<size_t>(g0) * group_bytes, rows - first, t.ax.data(), n, kk, y.data() + first, ldy});
     for (int64_t tok = 0; tok < n; ++tok)
       for (int64_t r = 0; r < ldy; ++r) {

@@ -65,6 +65,10 @@ bool runs_interleaved(GgmlType t) {
   return t == GgmlType::Q4_0 || t == GgmlType::Q4_1 || t == GgmlType::Q5_0 || t == GgmlType::Q5_1;
 }
 
+Matmul4Kernel interleaved_kernel(const MatmulKernels& mm, GgmlType t) {
+  return t == GgmlType::Q4_0 ? mm.q4_0x4 : t == GgmlType::Q4_1 ? mm.q4_1x4 : t == GgmlType::Q5_0 ? mm.q5_0x4 : mm.q5_1x4;
+}
+
 size_t interleaved_group_bytes(GgmlType t, int64_t k) {
   const size_t group = t == GgmlType::Q4_0 ? sizeof(BlockQ4_0x4)
                        : t == GgmlType::Q4_1 ? sizeof(BlockQ4_1x4)

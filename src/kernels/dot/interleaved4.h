@@ -14,6 +14,9 @@ namespace qforge::kernels {
 // Whether `t` runs interleaved (Q4_0, Q4_1, Q5_0, Q5_1).
 bool runs_interleaved(GgmlType t);
 
+// The table's matmul kernel for interleaved rows of type t.
+Matmul4Kernel interleaved_kernel(const MatmulKernels& mm, GgmlType t);
+
 // Bytes of one group of four rows of k columns (k a multiple of 32).
 size_t interleaved_group_bytes(GgmlType t, int64_t k);
 

@@ -4,7 +4,6 @@
 // not share the SIMD files' unpacking tricks.
 #include <cmath>
 #include <cstring>
-#include <type_traits>
 #include <vector>
 
 #include "kernels/dot/dot_kernels.h"
@@ -264,13 +263,9 @@ void superblock_matmul_a8(const MatmulArgs& m) {
 }
 // The interleaved layout through the row spec: each row taken back to GGUF blocks, each
 // token's activations back to BlockA8 (expand_a8x4 keeps d, s and every code).
-template <auto Dot, class Block>
+template <auto Dot, class Block, GgmlType t>
 void interleaved_matmul(const Matmul4Args& m) {
   const int64_t nb = m.k / 32;
-  const GgmlType t = std::is_same_v<Block, ggml::BlockQ4_0>   ? GgmlType::Q4_0
-                     : std::is_same_v<Block, ggml::BlockQ4_1> ? GgmlType::Q4_1
-                     : std::is_same_v<Block, ggml::BlockQ5_0> ? GgmlType::Q5_0
-                                                              : GgmlType::Q5_1;
   std::vector<BlockA8> a(static_cast<size_t>(m.n * nb));
   for (int64_t i = 0; i < m.n * nb; ++i) {
     const BlockA8x4& x = m.x[i];
@@ -305,8 +300,10 @@ DotKernels dot_kernels_scalar() {
   k.f32 = f32_ref, k.f16 = f16_ref, k.bf16 = bf16_ref;
   MatmulKernels& mm = k.matmul;
   mm.q8_0 = block_matmul<q8_0_ref, ggml::BlockQ8_0>;
-  mm.q4_0x4 = interleaved_matmul<q4_0_ref, ggml::BlockQ4_0>, mm.q4_1x4 = interleaved_matmul<q4_1_ref, ggml::BlockQ4_1>;
-  mm.q5_0x4 = interleaved_matmul<q5_0_ref, ggml::BlockQ5_0>, mm.q5_1x4 = interleaved_matmul<q5_1_ref, ggml::BlockQ5_1>;
+  mm.q4_0x4 = interleaved_matmul<q4_0_ref, ggml::BlockQ4_0, GgmlType::Q4_0>;
+  mm.q4_1x4 = interleaved_matmul<q4_1_ref, ggml::BlockQ4_1, GgmlType::Q4_1>;
+  mm.q5_0x4 = interleaved_matmul<q5_0_ref, ggml::BlockQ5_0, GgmlType::Q5_0>;
+  mm.q5_1x4 = interleaved_matmul<q5_1_ref, ggml::BlockQ5_1, GgmlType::Q5_1>;
   mm.f32 = float_matmul<f32_ref, float>, mm.f16 = float_matmul<f16_ref, uint16_t>, mm.bf16 = float_matmul<bf16_ref, uint16_t>;
   mm.q4_k = superblock_matmul<SpecQ4_K>, mm.q6_k = superblock_matmul_a8<SpecQ6_K>;
   mm.tq1_0 = superblock_matmul<SpecTQ1_0>, mm.tq2_0 = superblock_matmul<SpecTQ2_0>;

@@ -21,8 +21,8 @@ namespace {
 // streams from memory, measured no faster).
 constexpr int kGroups = 2, kTokens = 4, kDecodeGroups = 1;
 
-// kOffset: the codes' offset (Q4_0 stores q + 8, Q5_0 q + 16), taken off as kOffset·sums;
-// kFifth: a fifth bit per code in qh.
+// kOffsetShift: log2 of the codes' offset (Q4_0 stores q + 8, Q5_0 q + 16; −1: none), taken
+// off as sums << kOffsetShift; kFifth: a fifth bit per code in qh.
 struct GroupQ4_0 {
   using Block = BlockQ4_0x4;
   static constexpr bool kMin = false, kFifth = false;
@@ -147,8 +147,9 @@ void expand_a8x4_avx2(const BlockA8* a, BlockA8x4* out, int64_t nb) {
 
 template <class Group>
 void group_matmul(const Matmul4Args& m) {
-  Tiled<GroupTile<Group>, kGroups, kTokens, kDecodeGroups, GroupArgs>::run({m, (m.rows + 3) / 4, m.n}, static_cast<size_t>(m.k / 32) * sizeof(BlockA8x4),
-                                                         static_cast<size_t>(m.k / 32) * sizeof(typename Group::Block));
+  const auto nb = static_cast<size_t>(m.k / 32);
+  Tiled<GroupTile<Group>, kGroups, kTokens, kDecodeGroups, GroupArgs>::run({m, (m.rows + 3) / 4, m.n}, nb * sizeof(BlockA8x4),
+                                                                           nb * sizeof(typename Group::Block));
 }
 
 }  // namespace
