@@ -9,7 +9,7 @@ namespace qforge::engine {
 namespace {
 
 // Repacks w's codes into the integer path's blocks and gives each group its minimum
-// m = s·(shift + o) or min + s·o (grid_kernels.h).
+// m = s·(shift + o) or min + s·o (grid_kernels.h); NF4 codes index the int8 levels instead.
 void make_integer(GridWeights& w) {
   kernels::GridMatrix& m = w.m;
   const int o = kernels::int_grid_offset(m.bits);
@@ -22,8 +22,9 @@ void make_integer(GridWeights& w) {
       for (int i = 0; i < 32; ++i) codes[i] = static_cast<uint8_t>(kernels::grid_code(m, r, 32 * b + i));
       kernels::pack_int_grid_block(codes, m.bits, &blocks[static_cast<size_t>(r * nb + b) * block_bytes]);
     }
-  w.int_mins.resize(w.scales.size());
-  for (size_t g = 0; g < w.scales.size(); ++g)
+  const bool nf4 = m.codec == kernels::GridCodec::NF4;
+  if (!nf4) w.int_mins.resize(w.scales.size());
+  for (size_t g = 0; g < w.int_mins.size(); ++g)
     w.int_mins[g] = m.codec == kernels::GridCodec::IntShift ? w.scales[g] * static_cast<float>(w.shifts[g] + o)
                                                             : w.mins[g] + w.scales[g] * static_cast<float>(o);
   w.codes = std::move(blocks);
@@ -38,15 +39,16 @@ void make_integer(GridWeights& w) {
   im.codes = w.codes.data();
   im.row_bytes = static_cast<size_t>(nb) * block_bytes;
   im.scales = w.scales.data();
-  im.mins = w.int_mins.data();
+  im.mins = nf4 ? nullptr : w.int_mins.data();
+  im.levels = nf4 ? kernels::nf4_int8_levels() : nullptr;
 }
 
 }  // namespace
 
 bool integer_path_takes(const PackedView& v) {
   const WeightGrid& g = v.grid;
-  const bool int_codec = g.kind != GridKind::NF4 && g.kind != GridKind::Fp8E4M3 && (!g.has_float_min() || g.qmin() == 0);
-  return int_codec && !g.axis0 && g.bits >= 2 && g.bits <= 8 && v.cols % 32 == 0 && g.group_cols(v.cols) % 32 == 0;
+  const bool int_codec = g.kind != GridKind::Fp8E4M3 && (!g.has_float_min() || g.qmin() == 0);
+  return int_codec && (g.kind != GridKind::NF4 || g.bits == 4) && !g.axis0 && g.bits >= 2 && g.bits <= 8 && v.cols % 32 == 0 && g.group_cols(v.cols) % 32 == 0;
 }
 
 float GridWeights::value(int64_t r, int64_t c) const {

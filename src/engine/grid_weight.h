@@ -1,8 +1,8 @@
 // A matrix of a qforge checkpoint prepared for the grid kernels: its group parameters resolved
 // to f32 scales and int32 shifts or f32 minimums (exact conversions, so every value is
 // dequantize_packed's), and its codes either as packed (the f32 path: decoded in registers) or,
-// for integer grids whose groups are whole 32-blocks, repacked for the integer path (int8
-// activations; grid_kernels.h). Memory: the codes' size plus 8 (f32 path) or 12 bytes per group.
+// for integer grids and NF4 whose groups are whole 32-blocks, repacked for the integer path (int8
+// activations; NF4 on its int8 levels; grid_kernels.h). Memory: the codes' size plus 8 (f32 path) or 12 bytes per group.
 #pragma once
 
 #include <memory>
@@ -36,7 +36,7 @@ struct GridWeights {
 // the integer grids on the f32 path.
 std::shared_ptr<const GridWeights> grid_weights_from(const PackedView& v, bool integer_path = true);
 // Whether grid_weights_from(v) puts `v` on the integer path: zero-point or float-minimum grids
-// of 2–8 bits whose rows and groups are whole 32-blocks.
+// of 2–8 bits, and NF4 (on its int8 levels), whose rows and groups are whole 32-blocks.
 bool integer_path_takes(const PackedView& v);
 
 }  // namespace qforge::engine

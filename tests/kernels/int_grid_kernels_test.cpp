@@ -1,6 +1,7 @@
 // The grid kernels' integer path: the repacked block layout against hand-worked bytes and
 // against every code it must carry; the spec against an independent double-precision dot of
-// dequantize_packed's weights with the dequantized int8 activations; every ISA's kernel against
+// dequantize_packed's weights (NF4: the quantizer's codes on the int8 levels) with the
+// dequantized int8 activations; every ISA's kernel against
 // the spec bit for bit, on every tile shape and row offset. Matrices come from RTN on qforge's
 // integer grids through the checkpoint packing and the engine's loader.
 #include <gtest/gtest.h>
@@ -88,14 +89,26 @@ std::vector<Case> cases() {
   v.push_back({WeightGrid::ggml(GgmlType::Q8_0), 64});
   v.push_back({WeightGrid::ggml(GgmlType::Q4_1), 64});
   v.push_back({WeightGrid::ternary(), 256});
+  v.push_back({WeightGrid::nf4(64, false), 128});  // level grids: NF4's int8 levels
+  v.push_back({WeightGrid::nf4(64, true), 320});
+  v.push_back({WeightGrid::nf4(32, false), 96});
   return v;
 }
 
-std::shared_ptr<const engine::GridWeights> integer_weights(const Case& c, int64_t rows, uint32_t seed, PackedMatrix* keep) {
+std::shared_ptr<const engine::GridWeights> integer_weights(const Case& c, int64_t rows, uint32_t seed, PackedMatrix* keep,
+                                                           QuantizedMatrix* codes = nullptr) {
   const auto wf = normal(rows * c.cols, seed, 0.05f);
-  *keep = pack_matrix(quantize_rtn(wf, rows, c.cols, c.grid));
+  QuantizedMatrix q = quantize_rtn(wf, rows, c.cols, c.grid);
+  *keep = pack_matrix(q);
+  if (codes) *codes = std::move(q);
   EXPECT_TRUE(engine::integer_path_takes(keep->view())) << c.grid.describe();
   return engine::grid_weights_from(keep->view());
+}
+
+// NF4's values (bitsandbytes' table) times 127, rounded by hand.
+TEST(IntGridLayout, Nf4LevelsAreItsValuesIn127ths) {
+  const int8_t want[16] = {-127, -88, -67, -50, -36, -23, -12, 0, 10, 20, 31, 43, 56, 71, 92, 127};
+  for (int c = 0; c < 16; ++c) EXPECT_EQ(nf4_int8_levels()[c], want[c]) << "code " << c;
 }
 
 TEST(IntGridKernels, SpecIsTheDotOfTheDequantizedWeightsAndActivations) {
@@ -104,13 +117,26 @@ TEST(IntGridKernels, SpecIsTheDotOfTheDequantizedWeightsAndActivations) {
   for (const Case& c : cases()) {
     const int64_t rows = 5, n = 3;
     PackedMatrix p;
-    const auto g = integer_weights(c, rows, static_cast<uint32_t>(c.cols), &p);
+    QuantizedMatrix q;
+    const auto g = integer_weights(c, rows, static_cast<uint32_t>(c.cols), &p, &q);
     ASSERT_TRUE(g && g->integer) << c.grid.describe();
     std::vector<float> deq(static_cast<size_t>(rows * c.cols));
     dequantize_packed(p.view(), deq);
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t i = 0; i < c.cols; ++i)
         ASSERT_EQ(g->value(r, i), deq[static_cast<size_t>(r * c.cols + i)]) << c.grid.describe() << " (" << r << ", " << i << ")";
+    if (c.grid.kind == GridKind::NF4) {  // the kernels multiply s·L[c]/127: within 0.5/127 of s of NF4's s·nf4[c]
+      ASSERT_NE(g->im.levels, nullptr);
+      const std::vector<GroupParams> params = packed_group_params(p.view());
+      const int64_t per_row = c.grid.groups_per_row(c.cols), group = c.grid.group_cols(c.cols);
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t i = 0; i < c.cols; ++i) {
+          const auto at = static_cast<size_t>(r * c.cols + i);
+          const double s = params[static_cast<size_t>(r * per_row + i / group)].scale;
+          deq[at] = static_cast<float>(s * nf4_int8_levels()[q.codes[at]] / 127.0);
+          EXPECT_LE(std::fabs(deq[at] - g->value(r, i)), 0.5 / 127 * s * (1 + 1e-6)) << c.grid.describe();
+        }
+    }
     const auto x = normal(n * c.cols, 7, 1.0f);
     std::vector<BlockA8> a(static_cast<size_t>(n * c.cols / 32));
     dot.quantize_a8(x.data(), a.data(), n * c.cols);
@@ -163,12 +189,11 @@ TEST_P(IntGridKernelsIsa, EveryTileReproducesTheSpec) {
 INSTANTIATE_TEST_SUITE_P(Isa, IntGridKernelsIsa, ::testing::Values(Isa::Scalar, Isa::Avx2),
                          [](const auto& p) { return std::string(isa_name(p.param)); });
 
-// What stays on the f32 path: groups that are not whole 32-blocks, rows that are not, and the
-// codebook grids.
+// What stays on the f32 path: groups that are not whole 32-blocks, rows that are not, and fp8.
 TEST(IntGridKernels, OtherGridsStayOnTheF32Path) {
   for (const Case& c : std::vector<Case>{{WeightGrid::integer(4, 16, false), 64},
                                          {WeightGrid::integer(4, 32, false), 72},
-                                         {WeightGrid::nf4(64, true), 128},
+                                         {WeightGrid::nf4(64, true), 72},
                                          {WeightGrid::fp8(0), 64}}) {
     const PackedMatrix p = pack_matrix(quantize_rtn(normal(2 * c.cols, 1, 0.05f), 2, c.cols, c.grid));
     EXPECT_FALSE(engine::integer_path_takes(p.view())) << c.grid.describe();

@@ -71,6 +71,11 @@ struct GridArgs {
 // 2 bits: pairs; 3: pairs + one bit; 4: nibbles; 5: nibbles + one bit; 6: nibbles + pairs (bits
 // 4–5); 7: nibbles + pairs + one bit; 8: the codes as int8 c − 128 (maddubs needs |c| ≤ 128
 // for pair sums to fit int16; so o = 128 there and the minimum takes o·s).
+//
+// Level grids (NF4): 4-bit codes index 16 signed int8 levels L[c], |L| ≤ 127 (NF4's values
+// times 127, rounded: nf4_int8_levels), and a weight is s·L[c]/127 — the sums above with L[c]
+// for c, no minimum, and y = reduce8(acc) / 127. The levels move NF4's values by at most
+// 0.5/127 of the group's absmax (docs/kernels.md measures what that costs a model).
 struct IntGridMatrix {
   int bits = 4;                  // 2..8
   int64_t rows = 0, cols = 0;    // cols a multiple of 32
@@ -78,9 +83,15 @@ struct IntGridMatrix {
   int64_t groups_per_row = 0;
   const uint8_t* codes = nullptr;  // cols/32 blocks of 4·bits bytes per row
   size_t row_bytes = 0;
-  const float* scales = nullptr;  // per group, row-major
-  const float* mins = nullptr;    // per group: m (with o·s for 8 bits)
+  const float* scales = nullptr;   // per group, row-major
+  const float* mins = nullptr;     // per group: m (with o·s for 8 bits); nullptr on level grids
+  const int8_t* levels = nullptr;  // a 4-bit level grid's 16 levels; nullptr: the code itself
 };
+
+// A level grid's weight is s·L[c] / kLevelDenominator.
+inline constexpr float kLevelDenominator = 127.0f;
+// NF4's 16 values times 127, each rounded to the nearest integer.
+const int8_t* nf4_int8_levels();
 
 // y[t·ldy + r] = W[row0 + r] · x_t for r < rows, t < n (x: n tokens of cols/32 blocks).
 struct IntGridArgs {

@@ -1,8 +1,11 @@
 // The integer path's repacked block (grid_kernels.h): the writer, and the reader the spec uses.
 // Both address each plane by element index, independently of the SIMD unpacking.
+#include <array>
+#include <cmath>
 #include <cstring>
 
 #include "kernels/grid/grid_kernels.h"
+#include "qforge/codebook.h"
 
 namespace qforge::kernels {
 namespace {
@@ -46,6 +49,16 @@ int int_grid_weight(const uint8_t* block, int bits, int i) {
   if (p.pairs >= 0) c |= ((block[p.pairs + i % 8] >> (2 * (i / 8))) & 3) << p.pair_shift;
   if (p.bit >= 0) c |= ((block[p.bit + i / 8] >> (i % 8)) & 1) << p.bit_shift;
   return c;
+}
+
+const int8_t* nf4_int8_levels() {
+  static const std::array<int8_t, 16> levels = [] {
+    std::array<int8_t, 16> l{};
+    for (size_t c = 0; c < 16; ++c)
+      l[c] = static_cast<int8_t>(std::nearbyint(static_cast<double>(nf4_values()[c]) * kLevelDenominator));
+    return l;
+  }();
+  return levels.data();
 }
 
 }  // namespace qforge::kernels

@@ -27,7 +27,8 @@ void matmul_ref(const GridArgs& a) {
 
 // The integer path (grid_kernels.h): per block, eight exact int32 lanes scaled by d_a into the
 // group's eight sums; per group, those sums scaled by s into eight accumulators, and the
-// activation sums s_a times the group's minimum summed beside.
+// activation sums s_a times the group's minimum summed beside (level grids: the levels for the
+// codes, no minimum, the sum divided by the levels' denominator).
 void int_matmul_ref(const IntGridArgs& a) {
   const IntGridMatrix& w = *a.w;
   const int64_t nb = w.cols / 32;
@@ -46,16 +47,19 @@ void int_matmul_ref(const IntGridArgs& a) {
           const uint8_t* block = row + static_cast<size_t>(b) * block_bytes;
           for (int k = 0; k < 8; ++k) {
             int32_t lane = 0;
-            for (int i = 4 * k; i < 4 * k + 4; ++i) lane += int_grid_weight(block, w.bits, i) * x[b].qs[i];
+            for (int i = 4 * k; i < 4 * k + 4; ++i) {
+              const int c = int_grid_weight(block, w.bits, i);
+              lane += (w.levels ? w.levels[c] : c) * x[b].qs[i];
+            }
             inner[k] = std::fma(x[b].d, static_cast<float>(lane), inner[k]);
           }
           act_sum += x[b].s;
         }
         const auto p = params + static_cast<size_t>(g);
         for (int k = 0; k < 8; ++k) acc[k] = std::fma(w.scales[p], inner[k], acc[k]);
-        mins += w.mins[p] * act_sum;
+        if (w.mins) mins += w.mins[p] * act_sum;
       }
-      a.y[t * a.ldy + r] = reduce8(acc) + mins;
+      a.y[t * a.ldy + r] = w.levels ? reduce8(acc) / kLevelDenominator : reduce8(acc) + mins;
     }
   }
 }

@@ -52,13 +52,17 @@ __m256 row_params(const float* p, const size_t (&at)[R], int64_t g) {
 // R rows × T tokens in the spec's order: per block, each row's lane sums scaled by d_a into
 // its group sums; per group, those scaled by the row's s into its accumulators, and the
 // tokens' activation sums times the R rows' minima (one vector) into the minimum terms.
-template <int kBits>
+// kLevels: a 4-bit level grid, its nibbles looked up in the 16 levels by one byte shuffle.
+template <int kBits, bool kLevels = false>
 struct IntGridTile {
   template <int R, int T>
   static void run(const IntGridArgs& m, int64_t r0, int64_t t0) {
-    constexpr bool kSigned = kBits == 8;
+    static_assert(!kLevels || kBits == 4, "levels index 4-bit codes");
+    constexpr bool kSigned = kBits == 8 || kLevels;
     constexpr size_t kBlock = int_grid_block_bytes(kBits);
     const IntGridMatrix& w = *m.w;
+    [[maybe_unused]] __m256i levels;
+    if constexpr (kLevels) levels = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w.levels)));
     const int64_t nb = w.cols / 32;
     const uint8_t* row[R];
     size_t params[R];
@@ -92,7 +96,8 @@ struct IntGridTile {
           const uint8_t* block = row[r] + static_cast<size_t>(b) * kBlock;
           // decode streams R rows at once: fetch the same place R rows on (see dot/x86_avx2.cpp)
           if constexpr (T == 1) _mm_prefetch(reinterpret_cast<const char*>(block) + R * w.row_bytes, _MM_HINT_T0);
-          const __m256i wq = unpack<kBits>(block);
+          __m256i wq = unpack<kBits>(block);
+          if constexpr (kLevels) wq = _mm256_shuffle_epi8(levels, wq);
           [[maybe_unused]] __m256i aw;
           if constexpr (kSigned) aw = _mm256_abs_epi8(wq);
           for (int t = 0; t < T; ++t) {
@@ -106,26 +111,30 @@ struct IntGridTile {
         const __m256 s = _mm256_broadcast_ss(&w.scales[params[r] + static_cast<size_t>(g)]);
         for (int t = 0; t < T; ++t) acc[r][t] = _mm256_fmadd_ps(s, inner[r][t], acc[r][t]);
       }
-      const __m256 mw = row_params<R>(w.mins, params, g);
-      for (int t = 0; t < T; ++t) mins[t] = _mm256_add_ps(mins[t], _mm256_mul_ps(mw, _mm256_set1_ps(act_sum[t])));
+      if constexpr (!kLevels) {
+        const __m256 mw = row_params<R>(w.mins, params, g);
+        for (int t = 0; t < T; ++t) mins[t] = _mm256_add_ps(mins[t], _mm256_mul_ps(mw, _mm256_set1_ps(act_sum[t])));
+      }
     }
     for (int t = 0; t < T; ++t) {
       alignas(32) float mt[8];
       _mm256_store_ps(mt, mins[t]);
-      for (int r = 0; r < R; ++r) m.y[(t0 + t) * m.ldy + r0 + r] = reduce8_avx(acc[r][t]) + mt[r];
+      for (int r = 0; r < R; ++r)
+        m.y[(t0 + t) * m.ldy + r0 + r] = kLevels ? reduce8_avx(acc[r][t]) / kLevelDenominator : reduce8_avx(acc[r][t]) + mt[r];
     }
   }
 };
 
-template <int kBits>
+template <int kBits, bool kLevels = false>
 void matmul(const IntGridArgs& m) {
-  Tiled<IntGridTile<kBits>, kRows, kTokens, kDecodeRows, IntGridArgs>::run(m, static_cast<size_t>(m.w->cols / 32) * sizeof(BlockA8),
+  Tiled<IntGridTile<kBits, kLevels>, kRows, kTokens, kDecodeRows, IntGridArgs>::run(m, static_cast<size_t>(m.w->cols / 32) * sizeof(BlockA8),
                                                                         m.w->row_bytes);
 }
 
 }  // namespace
 
 void int_grid_matmul_avx2(const IntGridArgs& m) {
+  if (m.w->levels) return m.w->bits == 4 ? matmul<4, true>(m) : void();  // the engine builds only 4-bit level grids
   switch (m.w->bits) {
     case 2: return matmul<2>(m);
     case 3: return matmul<3>(m);
