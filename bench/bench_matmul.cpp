@@ -179,8 +179,11 @@ int main(int argc, char** argv) {
                 2.0 * 4096 * 4096 * 512 / s / 1e9);
   }
   // W8A8 dynamic against f32 on the same shapes, in the same run (the ratio is the figure).
-  std::printf("\nW8A8 dynamic (int8 weights per channel × int8 activations per token, int32 sums) vs f32, 2 threads (median of 5)\n"
-              "%-12s %6s %10s %12s %9s %10s %9s\n", "shape", "n", "w8a8 ms", "GOP/s", "of ~400", "f32 ms", "speed-up");
+  // a7: the same weights with 7-bit activation codes (reduce_range), on the maddubs kernel.
+  std::printf("\nW8A8 dynamic (int8 weights per channel × int8 activations per token, int32 sums) vs f32, 2 threads (median of 5);\n"
+              "a7: the same with 7-bit activation codes (--reduce-range)\n"
+              "%-12s %6s %10s %10s %9s %10s %10s %9s %10s %9s\n", "shape", "n", "w8a8 ms", "GOP/s", "of ~400", "a7 ms", "GOP/s",
+              "of ~400", "f32 ms", "speed-up");
   std::printf("(n = 1 reads weights from memory: copies > 256 MB, like the decode table above)\n");
   for (const auto& [rows, cols] : shapes)
     for (const int64_t n : {int64_t{1}, int64_t{512}}) {
@@ -192,11 +195,15 @@ int main(int argc, char** argv) {
         w8s.back().data = reinterpret_cast<const uint8_t*>(w8s.back().i8->q.data());
       }
       const double s8 = gemv_seconds(pool, w8s, n, 5);
+      std::vector<engine::Weight> w7s = w8s;
+      for (engine::Weight& w : w7s) w.act.scheme.reduce_range = true;
+      const double s7 = gemv_seconds(pool, w7s, n, 5);
       const engine::Weight w32 = make_weight(GgmlType::F32, rows, cols, rng);
       const double s32 = gemv_seconds(pool, n == 1 ? copies_exceeding(w32, uint64_t{256} << 20) : std::vector{w32}, n, 5);
-      const double gops = 2.0 * static_cast<double>(rows * cols * n) / s8 / 1e9;
-      std::printf("%5lldx%-6lld %6lld %10.3f %12.1f %8.0f%% %10.3f %8.2fx\n", static_cast<long long>(rows), static_cast<long long>(cols),
-                  static_cast<long long>(n), s8 * 1e3, gops, 100 * gops / 400, s32 * 1e3, s32 / s8);
+      const double ops = 2.0 * static_cast<double>(rows * cols * n), gops = ops / s8 / 1e9, gops7 = ops / s7 / 1e9;
+      std::printf("%5lldx%-6lld %6lld %10.3f %10.1f %8.0f%% %10.3f %10.1f %8.0f%% %10.3f %8.2fx\n", static_cast<long long>(rows),
+                  static_cast<long long>(cols), static_cast<long long>(n), s8 * 1e3, gops, 100 * gops / 400, s7 * 1e3, gops7,
+                  100 * gops7 / 400, s32 * 1e3, s32 / s8);
     }
   // A busy thread competing for the 2 vCPUs: the pool must degrade gracefully, not collapse.
   const auto ws = copies_exceeding(make_weight(GgmlType::Q4_0, 4096, 4096, rng), uint64_t{256} << 20);

@@ -49,7 +49,9 @@ inline bool act_is_calibrated(ActMode m) { return m == ActMode::Static || m == A
 
 struct ActQuantSpec {
   ActMode mode = ActMode::None;
-  QScheme scheme = QScheme::symmetric(8);  // static: 8-bit per-tensor, signed symmetric or unsigned affine
+  // static: 8-bit per-tensor, signed symmetric or unsigned affine; dynamic: only its reduce_range
+  // counts (codes ±63, s = max|x| / 63: 7-bit codes, which the 7-bit kernel multiplies directly)
+  QScheme scheme = QScheme::symmetric(8);
   ScaleZero act;                           // static, fp8 (scale only)
   float threshold = 6.0f;                  // llm-int8: |x| from which an input column is an outlier
   // static: where the range came from (recorded in checkpoints and reports)
@@ -70,6 +72,10 @@ struct QuantizedActivations {
   std::vector<float> scale;  // per token, or one
   int32_t zero = 0;
   std::vector<int64_t> outliers;
+  // When the scheme's codes span at most 128 values (reduce_range): q − q7_low as bytes 0..127,
+  // which w8a8_rows hands to the 7-bit kernel (Σ q·w = Σ (q − q7_low)·w + q7_low·Σ w, exactly).
+  std::vector<uint8_t> q7;
+  int32_t q7_low = 0;
 };
 QuantizedActivations quantize_activations(const ActQuantSpec& spec, std::span<const float> x, int64_t n, int64_t cols);
 // Output rows [begin, end) of y = x·Ŵᵀ (y is n × w.rows) from quantized activations; x itself is

@@ -182,7 +182,10 @@ std::string_view model_format_name(ModelFormat f) {
 }
 
 std::string ModelTensor::type_name() const {
-  if (packed && act && act->mode != ActMode::None) return packed->grid.describe() + ", a8 " + std::string(act_mode_name(act->mode));
+  if (packed && act && act->mode != ActMode::None) {
+    const bool seven = (act->mode == ActMode::Static || act->mode == ActMode::Dynamic) && act->scheme.reduce_range;
+    return packed->grid.describe() + (seven ? ", a7 " : ", a8 ") + std::string(act_mode_name(act->mode));
+  }
   if (packed) return packed->grid.describe();
   if (block) return std::string(ggml_type_info(*block).name);
   return std::string(dtype_name(dtype));

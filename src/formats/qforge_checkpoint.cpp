@@ -32,6 +32,7 @@ std::string act_json(const ActQuantSpec& a) {
               {"clipped", a.clipped_fraction}});
   if (a.mode == ActMode::Fp8)
     j.update({{"scale", a.act.scale}, {"observer", a.observer}, {"lo", a.lo}, {"hi", a.hi}, {"clipped", a.clipped_fraction}});
+  if (a.mode == ActMode::Dynamic && a.scheme.reduce_range) j["reduce_range"] = true;  // 7-bit codes
   if (a.mode == ActMode::LlmInt8)  // JSON has no infinity: FLT_MAX keeps every column in int8 alike
     j["threshold"] = std::isfinite(a.threshold) ? a.threshold : std::numeric_limits<float>::max();
   return j.dump();
@@ -56,6 +57,7 @@ ActQuantSpec parse_act_json(const std::string& text) {
     a.hi = j.value("hi", 0.0f);
     a.clipped_fraction = j.value("clipped", 0.0);
   }
+  if (a.mode == ActMode::Dynamic) a.scheme.reduce_range = j.value("reduce_range", false);
   if (a.mode == ActMode::Fp8) {
     a.act = {j.at("scale").get<float>(), 0};
     if (!std::isfinite(a.act.scale) || a.act.scale < 0) throw Error(ErrorCategory::BadFile, "scale must be finite and >= 0");

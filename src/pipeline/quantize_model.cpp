@@ -324,6 +324,7 @@ QuantizeSummary quantize_model(const ModelFile& file, const CalibrationSet* cali
                                                           act_weight_requirement(o.act_mode) + ", not " + grid.describe());
         r.act.mode = o.act_mode;
         r.act.threshold = o.llm_threshold;
+        if (o.act_mode == ActMode::Dynamic) r.act.scheme.reduce_range = o.observer.scheme.reduce_range;  // codes ±63
         if (act_is_calibrated(o.act_mode)) {
           const Observer& ob = observers.at(input_of.at(name));
           const ObservedRange range = ob.range();

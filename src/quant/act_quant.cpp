@@ -23,6 +23,22 @@ void check_shapes(const Int8Weights& w, std::span<const float> x, int64_t n, std
 
 int8_t to_int8(double v) { return static_cast<int8_t>(kernels::round_code(v)); }
 
+// a.q7 from a.q when the codes [lo, hi] the scheme allows span at most 128 values, and every
+// code does lie there (else q7 stays empty and the int16 kernel runs).
+void fill_q7(QuantizedActivations& a, int32_t lo, int32_t hi) {
+  if (hi - lo > 127) return;
+  a.q7.resize(a.q.size());
+  for (size_t i = 0; i < a.q.size(); ++i) {
+    const int32_t u = a.q[i] - lo;
+    if (u < 0 || u > 127) {
+      a.q7.clear();
+      return;
+    }
+    a.q7[i] = static_cast<uint8_t>(u);
+  }
+  a.q7_low = lo;
+}
+
 
 Int8Weights with_row_sums(Int8Weights w) {
   w.row_sum.assign(static_cast<size_t>(w.rows), 0);
@@ -115,6 +131,7 @@ QuantizedActivations quantize_activations(const ActQuantSpec& spec, std::span<co
     a.scale = {spec.act.scale};
     a.zero = spec.act.zero_point;
     for (size_t i = 0; i < x.size(); ++i) a.q[i] = static_cast<int16_t>(quantize_value(x[i], spec.act, s));
+    fill_q7(a, s.qmin(), s.qmax());
     return a;
   }
   if (spec.mode != ActMode::Dynamic && spec.mode != ActMode::LlmInt8)
@@ -129,6 +146,8 @@ QuantizedActivations quantize_activations(const ActQuantSpec& spec, std::span<co
       if (outlier[static_cast<size_t>(j)]) a.outliers.push_back(j);
   }
   const kernels::W8A8Kernels& k = kernels::w8a8_kernels();
+  const bool seven = spec.mode == ActMode::Dynamic && spec.scheme.reduce_range;
+  const float qmax = seven ? 63.0f : 127.0f;
   a.scale.resize(static_cast<size_t>(n));
   for (int64_t t = 0; t < n; ++t) {
     const float* row = &x[static_cast<size_t>(t * cols)];
@@ -137,13 +156,14 @@ QuantizedActivations quantize_activations(const ActQuantSpec& spec, std::span<co
     else
       for (int64_t j = 0; j < cols; ++j)
         if (!outlier[static_cast<size_t>(j)]) amax = std::max(amax, std::fabs(row[j]));
-    const float s = amax / 127.0f;
+    const float s = amax / qmax;
     a.scale[static_cast<size_t>(t)] = s;
     int16_t* q = &a.q[static_cast<size_t>(t * cols)];
     if (s == 0) continue;  // codes stay 0
     k.quantize(row, cols, s, q);
     for (const int64_t j : a.outliers) q[j] = 0;
   }
+  if (seven) fill_q7(a, -63, 63);
   return a;
 }
 
@@ -159,15 +179,19 @@ void w8a8_rows(const Int8Weights& w, const QuantizedActivations& a, std::span<co
   constexpr int64_t kChunk = 64;
   std::vector<int32_t> sums(static_cast<size_t>(kChunk * a.n));
   const kernels::W8A8Kernels& k = kernels::w8a8_kernels();
+  const bool seven = !a.q7.empty();
+  const int32_t shift = (seven ? a.q7_low : 0) - a.zero;  // Σ q·w − z·Σ w = Σ u·w + (low − z)·Σ w
   for (int64_t o0 = begin; o0 < end; o0 += kChunk) {
     const int64_t m = std::min(kChunk, end - o0);
-    k.gemm({&w.q[static_cast<size_t>(o0 * w.cols)], w.cols, m, a.q.data(), w.cols, a.n, w.cols, sums.data(), m});
+    const int8_t* wq = &w.q[static_cast<size_t>(o0 * w.cols)];
+    if (seven) k.gemm_u7({wq, w.cols, m, a.q7.data(), w.cols, a.n, w.cols, sums.data(), m});
+    else k.gemm({wq, w.cols, m, a.q.data(), w.cols, a.n, w.cols, sums.data(), m});
     for (int64_t t = 0; t < a.n; ++t) {  // token-major, as y and the sums are laid out
       const float sx = a.scale[per_token ? static_cast<size_t>(t) : 0];
       for (int64_t o = o0; o < o0 + m; ++o) {
         const float sw = w.scale[static_cast<size_t>(o)];
-        const int32_t wsum = a.zero != 0 ? w.row_sum[static_cast<size_t>(o)] : 0;  // the zero point's term
-        const int32_t acc = sums[static_cast<size_t>(t * m + o - o0)] - a.zero * wsum;
+        const int32_t wsum = shift != 0 ? w.row_sum[static_cast<size_t>(o)] : 0;  // the zero point's and offset's term
+        const int32_t acc = sums[static_cast<size_t>(t * m + o - o0)] + shift * wsum;
         float v = sx * sw * static_cast<float>(acc);
         for (const int64_t j : a.outliers)
           v += x[static_cast<size_t>(t * w.cols + j)] * (sw * static_cast<float>(w.q[static_cast<size_t>(o * w.cols + j)]));

@@ -221,6 +221,7 @@ TEST(CliModels, QuantizeW8A8ModesWriteCheckpointsThatRun) {
   const std::string out = dir.file("w8a8.safetensors"), report = dir.file("r.json");
   for (const auto& [args, shown] : std::initializer_list<std::pair<std::string, std::string>>{
            {"--method dynamic", "a8 dynamic"},
+           {"--method dynamic --reduce-range", "a7 dynamic"},
            {"--method llm-int8 --threshold 4", "a8 llm-int8"},
            {"--method static --observer kl --calib random --calib-samples 4 --calib-seqlen 64 --report '" + report + "'", "a8 static"}}) {
     const CliResult q = run("quantize '" + bin.string() + "' -o '" + out + "' " + args);
@@ -234,6 +235,8 @@ TEST(CliModels, QuantizeW8A8ModesWriteCheckpointsThatRun) {
   for (const auto& [args, expect] : std::initializer_list<std::pair<std::string, std::string>>{
            {"--method static -o '" + dir.file("x.gguf") + "'", "--method static writes qforge's checkpoint"},
            {"--method dynamic --bits 4 -o '" + out + "'", "stores int8 sym per-channel weights"},
+           {"--method llm-int8 --reduce-range -o '" + out + "'", "--reduce-range (7-bit activation codes) applies to --method static, dynamic"},
+           {"--method rtn --reduce-range -o '" + out + "'", "--reduce-range (7-bit activation codes) applies to --method static, dynamic"},
            {"--method static --observer entropy -o '" + out + "'", "unknown observer 'entropy'; supported: minmax, moving-average, percentile, mse, kl"}}) {
     const CliResult r = run("quantize '" + bin.string() + "' " + args);
     EXPECT_EQ(r.code, 1) << args;

@@ -26,13 +26,15 @@ struct W8A8 {
   QuantizeSummary summary;
 };
 
-W8A8 quantize(const ModelFile& f, ActMode mode, const CalibrationSet* calib, float threshold = 6, ObserverKind obs = ObserverKind::MinMax) {
+W8A8 quantize(const ModelFile& f, ActMode mode, const CalibrationSet* calib, float threshold = 6, ObserverKind obs = ObserverKind::MinMax,
+            bool reduce_range = false) {
   QuantizeOptions o;
   o.grid = WeightGrid::integer(8, 0, true);
   o.act_mode = mode;
   o.llm_threshold = threshold;
   o.observer.kind = obs;
   o.observer.scheme = QScheme::affine(8);
+  o.observer.scheme.reduce_range = reduce_range;
   W8A8 r;
   r.summary = quantize_model(f, calib, o, [&](const std::string& n, const QuantizedMatrix& q) { r.packed[n] = pack_matrix(q); });
   return r;
@@ -77,6 +79,18 @@ TEST(W8A8, TheEngineRunsEachModeAndItsLimitsHold) {
   auto m1 = Model::load(g, {.threads = 1}), m2 = Model::load(g, {.threads = 2});
   const std::vector<int32_t> prompt = {1, 5, 6, 7};
   EXPECT_EQ(m1->forward(prompt, true), m2->forward(prompt, true));
+  // 7-bit dynamic codes (reduce_range): recorded, shown, and one bit coarser — the logits' error
+  // against the float product grows by about 2× (half the step, the same rounding otherwise)
+  const std::vector<float> dyn7 = logits_of(f, quantize(f, ActMode::Dynamic, nullptr, 6, ObserverKind::MinMax, true),
+                                            dir.file("dyn7.safetensors"));
+  const ModelFile g7 = open_model(dir.file("dyn7.safetensors"));
+  const ModelTensor* t7 = g7.find("blk.2.ffn_up.weight");
+  ASSERT_TRUE(t7->act);
+  EXPECT_TRUE(t7->act->scheme.reduce_range);
+  EXPECT_EQ(t7->type_name(), "int8 sym per-channel, a7 dynamic");
+  const double e_dyn7 = rel_diff(dyn7, w8);
+  EXPECT_GT(e_dyn7, 1.4 * e_dyn);
+  EXPECT_LT(e_dyn7, 3.0 * e_dyn);
 }
 
 TEST(W8A8, StaticRangesAreTheObservedOnesAndTravelInTheCheckpoint) {

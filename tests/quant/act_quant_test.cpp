@@ -3,6 +3,7 @@
 // LLM.int8()'s decomposition (outlier columns exact, the rest int8).
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <random>
 
@@ -78,6 +79,53 @@ TEST(ActQuant, DynamicAndStaticEqualTheirDequantizedProducts) {
   }
   EXPECT_THROW(linear_static_int8(w, x, n, {}, QScheme::symmetric(4), y), Error);
   EXPECT_THROW(linear_dynamic_int8(w, x, n - 1, y), Error);
+}
+
+// reduce_range: codes span ≤ 128 values, so they also travel as bytes q − low for the 7-bit
+// kernel; its sums plus low·Σw are the 8-bit kernel's exactly, so y is the same bit for bit.
+// Dynamic 7-bit codes are ±63 at s = max|x| / 63 and equal their dequantized product.
+TEST(ActQuant, ReducedRangeCodesRunOnTheSevenBitKernelWithTheSameResult) {
+  const int64_t n = 5, in = 131, out = 9;  // 131: leftover depth past the whole 32s
+  const Int8Weights w = quantize_weights_int8(randn(static_cast<size_t>(out * in), 3, 0.05f), out, in);
+  const std::vector<float> x = randn(static_cast<size_t>(n * in), 4);
+  ActQuantSpec dynamic7;
+  dynamic7.mode = ActMode::Dynamic;
+  dynamic7.scheme.reduce_range = true;
+  ActQuantSpec static7;
+  static7.mode = ActMode::Static;
+  static7.scheme = QScheme::affine(8);
+  static7.scheme.reduce_range = true;
+  static7.act = choose_scale_zero(-1.5f, 2.5f, static7.scheme);
+  ActQuantSpec static7s = static7;
+  static7s.scheme = QScheme::symmetric(8);
+  static7s.scheme.reduce_range = true;
+  static7s.act = choose_scale_zero(-2.0f, 2.0f, static7s.scheme);
+  for (const ActQuantSpec& spec : {dynamic7, static7, static7s}) {
+    SCOPED_TRACE(std::string(act_mode_name(spec.mode)) + " " + spec.scheme.describe());
+    QuantizedActivations a = quantize_activations(spec, x, n, in);
+    ASSERT_EQ(a.q7.size(), a.q.size());
+    for (size_t i = 0; i < a.q.size(); ++i) ASSERT_EQ(a.q7[i] + a.q7_low, a.q[i]) << i;
+    std::vector<float> seven(static_cast<size_t>(n * out)), eight(seven.size());
+    w8a8_rows(w, a, x, 0, out, seven);
+    a.q7.clear();  // the 8-bit kernel on the same codes
+    w8a8_rows(w, a, x, 0, out, eight);
+    for (size_t i = 0; i < seven.size(); ++i) ASSERT_EQ(std::bit_cast<uint32_t>(seven[i]), std::bit_cast<uint32_t>(eight[i])) << i;
+  }
+  const QuantizedActivations a = quantize_activations(dynamic7, x, n, in);
+  for (const int16_t q : a.q) ASSERT_LE(std::abs(q), 63);
+  std::vector<float> y(static_cast<size_t>(n * out));
+  w8a8_rows(w, a, x, 0, out, y);
+  expect_close(y, reference(w, x, n, [&](const float* r) {
+                 float amax = 0;
+                 for (int64_t j = 0; j < in; ++j) amax = std::max(amax, std::fabs(r[j]));
+                 std::vector<double> v(static_cast<size_t>(in));
+                 for (int64_t j = 0; j < in; ++j) v[static_cast<size_t>(j)] = (amax / 63) * std::nearbyint(r[j] / (amax / 63));
+                 return v;
+               }), 1e-6);
+  // full 8-bit codes keep the 16-bit kernel
+  ActQuantSpec dynamic8 = dynamic7;
+  dynamic8.scheme.reduce_range = false;
+  EXPECT_TRUE(quantize_activations(dynamic8, x, n, in).q7.empty());
 }
 
 TEST(ActQuant, LlmInt8KeepsOutlierColumnsExact) {

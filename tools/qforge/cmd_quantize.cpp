@@ -49,7 +49,8 @@ constexpr const char* kUsage =
     "               W8A8 (int8 sym per-channel weights, the activations quantized at run time; qforge's checkpoint):\n"
     "               dynamic (each token's own int8 scale), static (one range per input from calibration through\n"
     "               --observer minmax|moving-average|percentile|mse|kl, --percentile 99.99, --momentum 0.01;\n"
-    "               u8 affine, or s8 with --act-sym; --reduce-range: 7 bits), llm-int8 (input columns with\n"
+    "               u8 affine, or s8 with --act-sym); --reduce-range: 7-bit activation codes for either (a faster\n"
+    "               AVX2 kernel, one bit of input precision less), llm-int8 (input columns with\n"
     "               |x| >= --threshold 6 in float, the rest dynamic int8), smoothquant (s = max|x|^α / max|w|^(1−α)\n"
     "               folded into the norms, --alpha 0.5, then W8A8 with --act static (default) or dynamic)\n"
     "  OUT.gguf     GGUF that llama.cpp runs: the grid is a block type, --type q8_0|q5_1|q5_0|q4_1|q4_0\n"
@@ -238,6 +239,9 @@ int cmd_quantize(std::span<const std::string> argv) {
   o.observer.momentum = momentum;
   o.observer.scheme = act_sym ? QScheme::symmetric(8) : QScheme::affine(8);
   o.observer.scheme.reduce_range = reduce_range;
+  if (reduce_range && o.act_mode != ActMode::Static && o.act_mode != ActMode::Dynamic)
+    throw Error(ErrorCategory::InvalidArgument, "quantize: --reduce-range (7-bit activation codes) applies to --method static, "
+                                                "dynamic and smoothquant");
   o.llm_threshold = static_cast<float>(threshold);
   PlanSpec spec;  // the command line's plan for every linear layer; a recipe may change it per layer
   spec.method = w8a8 ? "rtn" : method_name;

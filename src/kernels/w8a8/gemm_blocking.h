@@ -19,24 +19,26 @@ namespace {
 constexpr int64_t kRowBlock = 64, kDepthBlock = 8192, kTokenBlock = 16;
 
 // The leftover depth [j, kc) of one row and token, in scalar; then the sum into out.
-inline void finish_sum(const I8GemmArgs& a, int64_t row, int64_t tok, int64_t k0, int64_t j, int64_t kc, int32_t s) {
+template <class Args>
+void finish_sum(const Args& a, int64_t row, int64_t tok, int64_t k0, int64_t j, int64_t kc, int32_t s) {
   const int8_t* w = a.w + row * a.ldw + k0;
-  const int16_t* x = a.x + tok * a.ldx + k0;
+  const auto* x = a.x + tok * a.ldx + k0;
   for (int64_t i = j; i < kc; ++i) s += int32_t{w[i]} * int32_t{x[i]};
   int32_t& o = a.out[tok * a.ldo + row];
   o = k0 == 0 ? s : o + s;
 }
 
-template <template <int, int> class Tile, int R, int T>
-void tile_tokens(const I8GemmArgs& a, int64_t r0, int64_t t0, int64_t t1, int64_t k0, int64_t kc) {
+template <template <int, int> class Tile, int R, int T, class Args>
+void tile_tokens(const Args& a, int64_t r0, int64_t t0, int64_t t1, int64_t k0, int64_t kc) {
   int64_t t = t0;
   for (; t + T <= t1; t += T) Tile<R, T>::run(a, r0, t, k0, kc);
   for (; t < t1; ++t) Tile<R, 1>::run(a, r0, t, k0, kc);
 }
 
-// Tiles of 4 rows × T tokens, leftover rows and tokens in narrower tiles of the same kind.
-template <template <int, int> class Tile, int T>
-void blocked_gemm(const I8GemmArgs& a) {
+// Tiles of 4 rows × T tokens, leftover rows and tokens in narrower tiles of the same kind
+// (Args: I8GemmArgs or U7GemmArgs).
+template <template <int, int> class Tile, int T, class Args>
+void blocked_gemm(const Args& a) {
   for (int64_t rb = 0; rb < a.rows; rb += kRowBlock) {
     const int64_t re = std::min(a.rows, rb + kRowBlock);
     for (int64_t k0 = 0; k0 < a.k; k0 += kDepthBlock) {

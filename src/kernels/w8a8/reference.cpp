@@ -7,11 +7,12 @@
 namespace qforge::kernels {
 namespace {
 
-void gemm_ref(const I8GemmArgs& a) {
+template <class Args>
+void gemm_ref(const Args& a) {
   for (int64_t t = 0; t < a.n; ++t)
     for (int64_t r = 0; r < a.rows; ++r) {
       const int8_t* w = a.w + r * a.ldw;
-      const int16_t* x = a.x + t * a.ldx;
+      const auto* x = a.x + t * a.ldx;
       int32_t acc = 0;
       for (int64_t j = 0; j < a.k; ++j) acc += int32_t{w[j]} * int32_t{x[j]};
       a.out[t * a.ldo + r] = acc;
@@ -30,6 +31,6 @@ void quantize_ref(const float* x, int64_t k, float s, int16_t* q) {
 
 }  // namespace
 
-W8A8Kernels w8a8_kernels_scalar() { return {Isa::Scalar, gemm_ref, amax_ref, quantize_ref}; }
+W8A8Kernels w8a8_kernels_scalar() { return {Isa::Scalar, gemm_ref<I8GemmArgs>, gemm_ref<U7GemmArgs>, amax_ref, quantize_ref}; }
 
 }  // namespace qforge::kernels

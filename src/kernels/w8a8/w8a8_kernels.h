@@ -28,9 +28,25 @@ struct I8GemmArgs {
   int64_t ldo;
 };
 
+// The same sums for activation codes 0..127 held as bytes (7-bit codes, shifted to start at 0 by
+// the caller): `maddubs` multiplies them with the int8 weights directly, its pair sums
+// (≤ 2·127·128) inside int16 — one instruction per 32 products where I8GemmArgs needs a widen.
+struct U7GemmArgs {
+  const int8_t* w;
+  int64_t ldw;
+  int64_t rows;
+  const uint8_t* x;
+  int64_t ldx;
+  int64_t n;
+  int64_t k;
+  int32_t* out;
+  int64_t ldo;
+};
+
 struct W8A8Kernels {
   Isa isa;
   void (*gemm)(const I8GemmArgs&);
+  void (*gemm_u7)(const U7GemmArgs&);
   // max |x_j| over j < k, skipping NaN (as std::max(m, |x|) does); 0 for k = 0
   float (*amax)(const float* x, int64_t k);
   // q_j = round_code(double(x_j) / double(s)); s > 0

@@ -40,6 +40,25 @@ int64_t steps_4x2(const int8_t* const (&w)[4], const int16_t* const (&x)[2], int
   return j;
 }
 
+// A tile's sums into out (added to it past the first depth block), the depth [j, kc) in scalar.
+template <int R, int T, class Args>
+void store_sums(const Args& a, int64_t r0, int64_t t0, int64_t k0, int64_t j, int64_t kc, const __m256i (&acc)[R][T]) {
+  if constexpr (R == 4) {
+    if (j == kc) {  // the four rows' sums of a token as one vector: three hadds instead of four hsums
+      for (int t = 0; t < T; ++t) {
+        const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(acc[0][t], acc[1][t]), _mm256_hadd_epi32(acc[2][t], acc[3][t]));
+        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+        auto* o = reinterpret_cast<__m128i*>(a.out + (t0 + t) * a.ldo + r0);
+        if (k0 != 0) s = _mm_add_epi32(s, _mm_loadu_si128(o));
+        _mm_storeu_si128(o, s);
+      }
+      return;
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) w8a8::finish_sum(a, r0 + r, t0 + t, k0, j, kc, hsum8_i32(acc[r][t]));
+}
+
 // Register tile, up to 4 rows × 2 tokens: 8 int32 accumulators, 4 widened weight rows and one
 // token's codes fit the 16 ymm registers (3×4 and 4×3 tiles spill and run slower, timed).
 // Whole steps of 16 in registers, the rest scalar (gemm_blocking.h's finish_sum).
@@ -63,24 +82,66 @@ struct Tile {
         for (int r = 0; r < R; ++r) acc[r][t] = _mm256_add_epi32(acc[r][t], _mm256_madd_epi16(wv[r], xv));
       }
     }
-    if constexpr (R == 4) {
-      if (j == kc) {  // the four rows' sums of a token as one vector: three hadds instead of four hsums
-        for (int t = 0; t < T; ++t) {
-          const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(acc[0][t], acc[1][t]), _mm256_hadd_epi32(acc[2][t], acc[3][t]));
-          __m128i s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-          auto* o = reinterpret_cast<__m128i*>(a.out + (t0 + t) * a.ldo + r0);
-          if (k0 != 0) s = _mm_add_epi32(s, _mm_loadu_si128(o));
-          _mm_storeu_si128(o, s);
-        }
-        return;
+    store_sums<R, T>(a, r0, t0, k0, j, kc, acc);
+  }
+};
+
+// TileU7's main 4 × 2 steps with named accumulators, as steps_4x2 (the array form rotated
+// them through register copies and a stack slot here too). Returns the depth done.
+int64_t steps_u7_4x2(const int8_t* const (&w)[4], const uint8_t* const (&x)[2], int64_t kc, __m256i (&acc)[4][2]) {
+  __m256i a00 = acc[0][0], a01 = acc[0][1], a10 = acc[1][0], a11 = acc[1][1];
+  __m256i a20 = acc[2][0], a21 = acc[2][1], a30 = acc[3][0], a31 = acc[3][1];
+  const __m256i ones = _mm256_set1_epi16(1);
+  int64_t j = 0;
+  for (; j + 32 <= kc; j += 32) {
+    const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[0] + j));
+    const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[1] + j));
+    const auto row = [&](int r, __m256i& s0, __m256i& s1) {
+      const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[r] + j));
+      s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_maddubs_epi16(x0, wv), ones));
+      s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(_mm256_maddubs_epi16(x1, wv), ones));
+    };
+    row(0, a00, a01);
+    row(1, a10, a11);
+    row(2, a20, a21);
+    row(3, a30, a31);
+  }
+  acc[0][0] = a00, acc[0][1] = a01, acc[1][0] = a10, acc[1][1] = a11;
+  acc[2][0] = a20, acc[2][1] = a21, acc[3][0] = a30, acc[3][1] = a31;
+  return j;
+}
+
+// A 7-bit-activation register tile, up to 4 rows × 2 tokens: per 32 of depth, each row's 32
+// weights and each token's 32 codes meet in one maddubs (pair sums ≤ 2·127·128 fit int16),
+// one madd by ones widens the pairs into the int32 accumulator.
+template <int R, int T>
+struct TileU7 {
+  static void run(const U7GemmArgs& a, int64_t r0, int64_t t0, int64_t k0, int64_t kc) {
+    const int8_t* w[R];
+    const uint8_t* x[T];
+    for (int r = 0; r < R; ++r) w[r] = a.w + (r0 + r) * a.ldw + k0;
+    for (int t = 0; t < T; ++t) x[t] = a.x + (t0 + t) * a.ldx + k0;
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i acc[R][T];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_si256();
+    int64_t j = 0;
+    if constexpr (R == 4 && T == 2) j = steps_u7_4x2(w, x, kc, acc);
+    for (; j + 32 <= kc; j += 32) {
+      __m256i wv[R];
+      for (int r = 0; r < R; ++r) wv[r] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[r] + j));
+      for (int t = 0; t < T; ++t) {
+        const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[t] + j));
+        for (int r = 0; r < R; ++r)
+          acc[r][t] = _mm256_add_epi32(acc[r][t], _mm256_madd_epi16(_mm256_maddubs_epi16(xv, wv[r]), ones));
       }
     }
-    for (int r = 0; r < R; ++r)
-      for (int t = 0; t < T; ++t) w8a8::finish_sum(a, r0 + r, t0 + t, k0, j, kc, hsum8_i32(acc[r][t]));
+    store_sums<R, T>(a, r0, t0, k0, j, kc, acc);
   }
 };
 
 void gemm_avx2(const I8GemmArgs& a) { w8a8::blocked_gemm<Tile, 2>(a); }
+void gemm_u7_avx2(const U7GemmArgs& a) { w8a8::blocked_gemm<TileU7, 2>(a); }
 
 float amax_avx2(const float* x, int64_t k) {
   const __m256 sign = _mm256_set1_ps(-0.0f);
@@ -115,6 +176,6 @@ void quantize_avx2(const float* x, int64_t k, float s, int16_t* q) {
 
 }  // namespace
 
-W8A8Kernels w8a8_kernels_avx2() { return {Isa::Avx2, gemm_avx2, amax_avx2, quantize_avx2}; }
+W8A8Kernels w8a8_kernels_avx2() { return {Isa::Avx2, gemm_avx2, gemm_u7_avx2, amax_avx2, quantize_avx2}; }
 
 }  // namespace qforge::kernels
