@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <limits>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/w8a8/w8a8_kernels.h"
@@ -24,38 +25,49 @@ class W8A8KernelsTest : public ::testing::TestWithParam<Isa> {
   W8A8Kernels k{};
 };
 
-// out (ldo = rows + 3, sentinel-filled) from `gemm`, with the padding checked untouched.
-std::vector<int32_t> run_gemm(const W8A8Kernels& k, const std::vector<int8_t>& w, const std::vector<int16_t>& x, int64_t rows,
-                              int64_t n, int64_t depth) {
+// out (ldo = rows + 3, sentinel-filled) from `gemm` (int16 codes) or `gemm_u7` (bytes 0..127),
+// with the padding checked untouched.
+template <class X>
+std::vector<int32_t> run_gemm(const W8A8Kernels& k, const std::vector<int8_t>& w, const std::vector<X>& x, int64_t rows, int64_t n,
+                              int64_t depth) {
   const int64_t ldo = rows + 3;
   std::vector<int32_t> out(static_cast<size_t>(n * ldo), 0x5A5A5A5A);
-  k.gemm({w.data(), depth, rows, x.data(), depth, n, depth, out.data(), ldo});
+  if constexpr (std::is_same_v<X, int16_t>) k.gemm({w.data(), depth, rows, x.data(), depth, n, depth, out.data(), ldo});
+  else k.gemm_u7({w.data(), depth, rows, x.data(), depth, n, depth, out.data(), ldo});
   for (int64_t t = 0; t < n; ++t)
     for (int64_t r = rows; r < ldo; ++r) EXPECT_EQ(out[static_cast<size_t>(t * ldo + r)], 0x5A5A5A5A) << "stray write";
   return out;
 }
 
-TEST_P(W8A8KernelsTest, GemmEqualsExactSumsAtEveryShape) {
-  std::mt19937 rng(7);
-  std::uniform_int_distribution<int> wd(-128, 127), xd(-255, 255);
+// Random weights −128..127 and codes x_lo..x_hi at every tile shape and leftover depth, past one
+// 8192-deep block too, against int64 sums.
+template <class X>
+void expect_exact_sums_at_every_shape(const W8A8Kernels& k, int x_lo, int x_hi, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> wd(-128, 127), xd(x_lo, x_hi);
   for (const int64_t rows : {1, 2, 3, 4, 5, 7, 17, 65, 130})
     for (const int64_t n : {1, 2, 3, 5, 129})
-      for (const int64_t depth : {1, 15, 16, 17, 33, 255, 1025, 2049, 8209}) {  // past one 8192-deep block too
+      for (const int64_t depth : {1, 15, 16, 17, 31, 32, 33, 255, 1025, 2049, 8209}) {
         if (rows * n * depth > 4'000'000) continue;
         std::vector<int8_t> w(static_cast<size_t>(rows * depth));
-        std::vector<int16_t> x(static_cast<size_t>(n * depth));
+        std::vector<X> x(static_cast<size_t>(n * depth));
         for (auto& v : w) v = static_cast<int8_t>(wd(rng));
-        for (auto& v : x) v = static_cast<int16_t>(xd(rng));
+        for (auto& v : x) v = static_cast<X>(xd(rng));
         const std::vector<int32_t> out = run_gemm(k, w, x, rows, n, depth);
         for (int64_t t = 0; t < n; ++t)
           for (int64_t r = 0; r < rows; ++r) {
             int64_t exact = 0;
             for (int64_t j = 0; j < depth; ++j) exact += int64_t{w[static_cast<size_t>(r * depth + j)]} * x[static_cast<size_t>(t * depth + j)];
             ASSERT_EQ(out[static_cast<size_t>(t * (rows + 3) + r)], exact)
-                << isa_name(GetParam()) << " rows " << rows << " n " << n << " k " << depth << " at " << r << "," << t;
+                << isa_name(k.isa) << " rows " << rows << " n " << n << " k " << depth << " at " << r << "," << t;
           }
       }
 }
+
+TEST_P(W8A8KernelsTest, GemmEqualsExactSumsAtEveryShape) { expect_exact_sums_at_every_shape<int16_t>(k, -255, 255, 7); }
+
+// gemm_u7: 7-bit codes 0..127 as bytes against int8 weights.
+TEST_P(W8A8KernelsTest, SevenBitGemmEqualsExactSumsAtEveryShape) { expect_exact_sums_at_every_shape<uint8_t>(k, 0, 127, 8); }
 
 TEST_P(W8A8KernelsTest, GemmHoldsTheLargestSumsWithoutOverflow) {
   // 2^16 products of −128·−255 (and 127·255): the contract's extreme, just under 2^31
@@ -71,46 +83,13 @@ TEST_P(W8A8KernelsTest, GemmHoldsTheLargestSumsWithoutOverflow) {
   }
 }
 
-// gemm_u7 on the same shapes: 7-bit codes 0..127 as bytes against int8 weights.
-std::vector<int32_t> run_gemm_u7(const W8A8Kernels& k, const std::vector<int8_t>& w, const std::vector<uint8_t>& x, int64_t rows,
-                                 int64_t n, int64_t depth) {
-  const int64_t ldo = rows + 3;
-  std::vector<int32_t> out(static_cast<size_t>(n * ldo), 0x5A5A5A5A);
-  k.gemm_u7({w.data(), depth, rows, x.data(), depth, n, depth, out.data(), ldo});
-  for (int64_t t = 0; t < n; ++t)
-    for (int64_t r = rows; r < ldo; ++r) EXPECT_EQ(out[static_cast<size_t>(t * ldo + r)], 0x5A5A5A5A) << "stray write";
-  return out;
-}
-
-TEST_P(W8A8KernelsTest, SevenBitGemmEqualsExactSumsAtEveryShape) {
-  std::mt19937 rng(8);
-  std::uniform_int_distribution<int> wd(-128, 127), xd(0, 127);
-  for (const int64_t rows : {1, 2, 3, 4, 5, 7, 17, 65, 130})
-    for (const int64_t n : {1, 2, 3, 5, 129})
-      for (const int64_t depth : {1, 31, 32, 33, 255, 1025, 2049, 8209}) {
-        if (rows * n * depth > 4'000'000) continue;
-        std::vector<int8_t> w(static_cast<size_t>(rows * depth));
-        std::vector<uint8_t> x(static_cast<size_t>(n * depth));
-        for (auto& v : w) v = static_cast<int8_t>(wd(rng));
-        for (auto& v : x) v = static_cast<uint8_t>(xd(rng));
-        const std::vector<int32_t> out = run_gemm_u7(k, w, x, rows, n, depth);
-        for (int64_t t = 0; t < n; ++t)
-          for (int64_t r = 0; r < rows; ++r) {
-            int64_t exact = 0;
-            for (int64_t j = 0; j < depth; ++j) exact += int64_t{w[static_cast<size_t>(r * depth + j)]} * x[static_cast<size_t>(t * depth + j)];
-            ASSERT_EQ(out[static_cast<size_t>(t * (rows + 3) + r)], exact)
-                << isa_name(GetParam()) << " rows " << rows << " n " << n << " k " << depth << " at " << r << "," << t;
-          }
-      }
-}
-
 TEST_P(W8A8KernelsTest, SevenBitGemmPairSumsDoNotSaturate) {
   // maddubs adds two products in int16: 2·127·(−128) = −32512 and 2·127·127 are its extremes
   const int64_t depth = int64_t{1} << 16;
   for (const int wv : {-128, 127}) {
     std::vector<int8_t> w(static_cast<size_t>(5 * depth), static_cast<int8_t>(wv));
     std::vector<uint8_t> x(static_cast<size_t>(3 * depth), 127);
-    const std::vector<int32_t> out = run_gemm_u7(k, w, x, 5, 3, depth);
+    const std::vector<int32_t> out = run_gemm(k, w, x, 5, 3, depth);
     for (int t = 0; t < 3; ++t)
       for (int r = 0; r < 5; ++r) EXPECT_EQ(out[static_cast<size_t>(t * 8 + r)], int64_t{wv} * 127 * depth);
   }
