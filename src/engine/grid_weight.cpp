@@ -48,7 +48,8 @@ void make_integer(GridWeights& w) {
 bool integer_path_takes(const PackedView& v) {
   const WeightGrid& g = v.grid;
   const bool int_codec = g.kind != GridKind::Fp8E4M3 && (!g.has_float_min() || g.qmin() == 0);
-  return int_codec && (g.kind != GridKind::NF4 || g.bits == 4) && !g.axis0 && g.bits >= 2 && g.bits <= 8 && v.cols % 32 == 0 && g.group_cols(v.cols) % 32 == 0;
+  return int_codec && (g.kind != GridKind::NF4 || g.bits == 4) && !g.axis0 && g.bits >= 2 && g.bits <= 8 && v.cols % 32 == 0 &&
+         g.group_cols(v.cols) % 32 == 0;
 }
 
 float GridWeights::value(int64_t r, int64_t c) const {

@@ -2,7 +2,8 @@
 // to f32 scales and int32 shifts or f32 minimums (exact conversions, so every value is
 // dequantize_packed's), and its codes either as packed (the f32 path: decoded in registers) or,
 // for integer grids and NF4 whose groups are whole 32-blocks, repacked for the integer path (int8
-// activations; NF4 on its int8 levels; grid_kernels.h). Memory: the codes' size plus 8 (f32 path) or 12 bytes per group.
+// activations; NF4 on its int8 levels; grid_kernels.h). Memory: the codes' size plus 8 bytes per
+// group (f32 path), 12 (integer grids) or 4 (NF4).
 #pragma once
 
 #include <memory>
