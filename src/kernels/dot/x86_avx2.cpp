@@ -89,25 +89,25 @@ struct UnpackQ8_0 {
 };
 struct UnpackQ4_0 {
   using Block = ggml::BlockQ4_0;
-  static constexpr bool kSigned = false, kMin = false;
+  static constexpr bool kMin = false;
   static constexpr int kOffset = 8;
   static __m256i weights(const Block& w) { return nibbles(w.qs); }
 };
 struct UnpackQ5_0 {
   using Block = ggml::BlockQ5_0;
-  static constexpr bool kSigned = false, kMin = false;
+  static constexpr bool kMin = false;
   static constexpr int kOffset = 16;
   static __m256i weights(const Block& w) { return five_bits(w.qh, w.qs); }
 };
 struct UnpackQ4_1 {
   using Block = ggml::BlockQ4_1;
-  static constexpr bool kSigned = false, kMin = true;
+  static constexpr bool kMin = true;
   static constexpr int kOffset = 0;
   static __m256i weights(const Block& w) { return nibbles(w.qs); }
 };
 struct UnpackQ5_1 {
   using Block = ggml::BlockQ5_1;
-  static constexpr bool kSigned = false, kMin = true;
+  static constexpr bool kMin = true;
   static constexpr int kOffset = 0;
   static __m256i weights(const Block& w) { return five_bits(w.qh, w.qs); }
 };
