@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <type_traits>
 
 #include "kernels/w8a8/gemm_blocking.h"
 #include "kernels/w8a8/w8a8_kernels.h"
@@ -40,6 +39,7 @@ void store_sums(const Args& a, int64_t r0, int64_t t0, int64_t k0, int64_t j, in
 // Wide16: 16 int8 weights widened to int16, madd with 16 int16 codes — any code −255..255.
 struct Wide16 {
   using Args = I8GemmArgs;
+  using Code = int16_t;
   static constexpr int kStep = 16;
   static __m256i weights(const int8_t* p) { return _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
   static __m256i codes(const int16_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
@@ -49,6 +49,7 @@ struct Wide16 {
 // widened into int32 by madd with ones.
 struct Bytes7 {
   using Args = U7GemmArgs;
+  using Code = uint8_t;
   static constexpr int kStep = 32;
   static __m256i weights(const int8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
   static __m256i codes(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
@@ -58,8 +59,8 @@ struct Bytes7 {
 // The main 4 × 2 tile's whole steps with its eight accumulators as named variables: GCC 12
 // kept the array form's accumulators rotating through eight register copies per step (a
 // scratch harness: 63 % → 70 % of the multiply pipes' peak on one core). Returns the depth done.
-template <class P, class X>
-int64_t steps_4x2(const int8_t* const (&w)[4], const X* const (&x)[2], int64_t kc, __m256i (&acc)[4][2]) {
+template <class P>
+int64_t steps_4x2(const int8_t* const (&w)[4], const typename P::Code* const (&x)[2], int64_t kc, __m256i (&acc)[4][2]) {
   __m256i a00 = acc[0][0], a01 = acc[0][1], a10 = acc[1][0], a11 = acc[1][1];
   __m256i a20 = acc[2][0], a21 = acc[2][1], a30 = acc[3][0], a31 = acc[3][1];
   int64_t j = 0;
@@ -90,7 +91,7 @@ struct TileOf {
   struct Tile {
     static void run(const typename P::Args& a, int64_t r0, int64_t t0, int64_t k0, int64_t kc) {
       const int8_t* w[R];
-      const std::remove_const_t<std::remove_pointer_t<decltype(a.x)>>* x[T];
+      const typename P::Code* x[T];
       for (int r = 0; r < R; ++r) w[r] = a.w + (r0 + r) * a.ldw + k0;
       for (int t = 0; t < T; ++t) x[t] = a.x + (t0 + t) * a.ldx + k0;
       __m256i acc[R][T];
