@@ -46,6 +46,17 @@ std::vector<double> reference(const Int8Weights& w, const std::vector<float>& x,
   return y;
 }
 
+// A token's row rounded as dynamic quantization with codes ±qmax does, in double: s = max|x| / qmax.
+auto dynamic_rounding(int64_t in, float qmax) {
+  return [in, qmax](const float* r) {
+    float amax = 0;
+    for (int64_t j = 0; j < in; ++j) amax = std::max(amax, std::fabs(r[j]));
+    std::vector<double> v(static_cast<size_t>(in));
+    for (int64_t j = 0; j < in; ++j) v[static_cast<size_t>(j)] = (amax / qmax) * std::nearbyint(r[j] / (amax / qmax));
+    return v;
+  };
+}
+
 void expect_close(const std::vector<float>& y, const std::vector<double>& want, double rel) {
   double scale = 0;
   for (double v : want) scale = std::max(scale, std::fabs(v));
@@ -58,13 +69,7 @@ TEST(ActQuant, DynamicAndStaticEqualTheirDequantizedProducts) {
   const std::vector<float> x = randn(static_cast<size_t>(n * in), 2);
   std::vector<float> y(static_cast<size_t>(n * out));
   linear_dynamic_int8(w, x, n, y);
-  expect_close(y, reference(w, x, n, [&](const float* r) {
-                 float amax = 0;
-                 for (int64_t j = 0; j < in; ++j) amax = std::max(amax, std::fabs(r[j]));
-                 std::vector<double> v(static_cast<size_t>(in));
-                 for (int64_t j = 0; j < in; ++j) v[static_cast<size_t>(j)] = (amax / 127) * std::nearbyint(r[j] / (amax / 127));
-                 return v;
-               }), 1e-6);
+  expect_close(y, reference(w, x, n, dynamic_rounding(in, 127)), 1e-6);
   // static, asymmetric with a zero point, over a range that clips part of x
   for (const QScheme& scheme : {QScheme::affine(8), QScheme::symmetric(8)}) {
     SCOPED_TRACE(scheme.describe());
@@ -115,13 +120,7 @@ TEST(ActQuant, ReducedRangeCodesRunOnTheSevenBitKernelWithTheSameResult) {
   for (const int16_t q : a.q) ASSERT_LE(std::abs(q), 63);
   std::vector<float> y(static_cast<size_t>(n * out));
   w8a8_rows(w, a, x, 0, out, y);
-  expect_close(y, reference(w, x, n, [&](const float* r) {
-                 float amax = 0;
-                 for (int64_t j = 0; j < in; ++j) amax = std::max(amax, std::fabs(r[j]));
-                 std::vector<double> v(static_cast<size_t>(in));
-                 for (int64_t j = 0; j < in; ++j) v[static_cast<size_t>(j)] = (amax / 63) * std::nearbyint(r[j] / (amax / 63));
-                 return v;
-               }), 1e-6);
+  expect_close(y, reference(w, x, n, dynamic_rounding(in, 63)), 1e-6);
   // full 8-bit codes keep the 16-bit kernel
   ActQuantSpec dynamic8 = dynamic7;
   dynamic8.scheme.reduce_range = false;
