@@ -72,10 +72,11 @@ struct QuantizedActivations {
   std::vector<float> scale;  // per token, or one
   int32_t zero = 0;
   std::vector<int64_t> outliers;
-  // When the scheme's codes span at most 128 values (reduce_range): q − q7_low as bytes 0..127,
-  // which w8a8_rows hands to the 7-bit kernel (Σ q·w = Σ (q − q7_low)·w + q7_low·Σ w, exactly).
-  std::vector<uint8_t> q7;
-  int32_t q7_low = 0;
+  // When the scheme's codes span no more values than the byte kernel takes (128 on AVX2: 7-bit
+  // codes, reduce_range; 256 with VNNI: every scheme): q − u8_low as bytes, which w8a8_rows
+  // hands to that kernel (Σ q·w = Σ (q − u8_low)·w + u8_low·Σ w, exactly).
+  std::vector<uint8_t> u8;
+  int32_t u8_low = 0;
 };
 QuantizedActivations quantize_activations(const ActQuantSpec& spec, std::span<const float> x, int64_t n, int64_t cols);
 // Output rows [begin, end) of y = x·Ŵᵀ (y is n × w.rows) from quantized activations; x itself is

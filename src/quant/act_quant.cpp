@@ -23,20 +23,21 @@ void check_shapes(const Int8Weights& w, std::span<const float> x, int64_t n, std
 
 int8_t to_int8(double v) { return static_cast<int8_t>(kernels::round_code(v)); }
 
-// a.q7 from a.q when the codes [lo, hi] the scheme allows span at most 128 values, and every
-// code does lie there (else q7 stays empty and the int16 kernel runs).
-void fill_q7(QuantizedActivations& a, int32_t lo, int32_t hi) {
-  if (hi - lo > 127) return;
-  a.q7.resize(a.q.size());
+// a.u8 from a.q when the codes [lo, hi] the scheme allows fit the byte kernel's range, and every
+// code does lie there (else u8 stays empty and the int16 kernel runs).
+void fill_u8(QuantizedActivations& a, int32_t lo, int32_t hi) {
+  const int32_t top = kernels::w8a8_kernels().u8_codes - 1;
+  if (hi - lo > top) return;
+  a.u8.resize(a.q.size());
   for (size_t i = 0; i < a.q.size(); ++i) {
     const int32_t u = a.q[i] - lo;
-    if (u < 0 || u > 127) {
-      a.q7.clear();
+    if (u < 0 || u > top) {
+      a.u8.clear();
       return;
     }
-    a.q7[i] = static_cast<uint8_t>(u);
+    a.u8[i] = static_cast<uint8_t>(u);
   }
-  a.q7_low = lo;
+  a.u8_low = lo;
 }
 
 
@@ -131,7 +132,7 @@ QuantizedActivations quantize_activations(const ActQuantSpec& spec, std::span<co
     a.scale = {spec.act.scale};
     a.zero = spec.act.zero_point;
     for (size_t i = 0; i < x.size(); ++i) a.q[i] = static_cast<int16_t>(quantize_value(x[i], spec.act, s));
-    fill_q7(a, s.qmin(), s.qmax());
+    fill_u8(a, s.qmin(), s.qmax());
     return a;
   }
   if (spec.mode != ActMode::Dynamic && spec.mode != ActMode::LlmInt8)
@@ -163,7 +164,7 @@ QuantizedActivations quantize_activations(const ActQuantSpec& spec, std::span<co
     k.quantize(row, cols, s, q);
     for (const int64_t j : a.outliers) q[j] = 0;
   }
-  if (seven) fill_q7(a, -63, 63);
+  fill_u8(a, -static_cast<int32_t>(qmax), static_cast<int32_t>(qmax));
   return a;
 }
 
@@ -179,12 +180,12 @@ void w8a8_rows(const Int8Weights& w, const QuantizedActivations& a, std::span<co
   constexpr int64_t kChunk = 64;
   std::vector<int32_t> sums(static_cast<size_t>(kChunk * a.n));
   const kernels::W8A8Kernels& k = kernels::w8a8_kernels();
-  const bool seven = !a.q7.empty();
-  const int32_t shift = (seven ? a.q7_low : 0) - a.zero;  // Σ q·w − z·Σ w = Σ u·w + (low − z)·Σ w
+  const bool bytes = !a.u8.empty();
+  const int32_t shift = (bytes ? a.u8_low : 0) - a.zero;  // Σ q·w − z·Σ w = Σ u·w + (low − z)·Σ w
   for (int64_t o0 = begin; o0 < end; o0 += kChunk) {
     const int64_t m = std::min(kChunk, end - o0);
     const int8_t* wq = &w.q[static_cast<size_t>(o0 * w.cols)];
-    if (seven) k.gemm_u7({wq, w.cols, m, a.q7.data(), w.cols, a.n, w.cols, sums.data(), m});
+    if (bytes) k.gemm_u8({wq, w.cols, m, a.u8.data(), w.cols, a.n, w.cols, sums.data(), m});
     else k.gemm({wq, w.cols, m, a.q.data(), w.cols, a.n, w.cols, sums.data(), m});
     for (int64_t t = 0; t < a.n; ++t) {  // token-major, as y and the sums are laid out
       const float sx = a.scale[per_token ? static_cast<size_t>(t) : 0];

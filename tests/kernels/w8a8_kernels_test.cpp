@@ -25,7 +25,7 @@ class W8A8KernelsTest : public ::testing::TestWithParam<Isa> {
   W8A8Kernels k{};
 };
 
-// out (ldo = rows + 3, sentinel-filled) from `gemm` (int16 codes) or `gemm_u7` (bytes 0..127),
+// out (ldo = rows + 3, sentinel-filled) from `gemm` (int16 codes) or `gemm_u8` (byte codes),
 // with the padding checked untouched.
 template <class X>
 std::vector<int32_t> run_gemm(const W8A8Kernels& k, const std::vector<int8_t>& w, const std::vector<X>& x, int64_t rows, int64_t n,
@@ -33,7 +33,7 @@ std::vector<int32_t> run_gemm(const W8A8Kernels& k, const std::vector<int8_t>& w
   const int64_t ldo = rows + 3;
   std::vector<int32_t> out(static_cast<size_t>(n * ldo), 0x5A5A5A5A);
   if constexpr (std::is_same_v<X, int16_t>) k.gemm({w.data(), depth, rows, x.data(), depth, n, depth, out.data(), ldo});
-  else k.gemm_u7({w.data(), depth, rows, x.data(), depth, n, depth, out.data(), ldo});
+  else k.gemm_u8({w.data(), depth, rows, x.data(), depth, n, depth, out.data(), ldo});
   for (int64_t t = 0; t < n; ++t)
     for (int64_t r = rows; r < ldo; ++r) EXPECT_EQ(out[static_cast<size_t>(t * ldo + r)], 0x5A5A5A5A) << "stray write";
   return out;
@@ -66,8 +66,12 @@ void expect_exact_sums_at_every_shape(const W8A8Kernels& k, int x_lo, int x_hi, 
 
 TEST_P(W8A8KernelsTest, GemmEqualsExactSumsAtEveryShape) { expect_exact_sums_at_every_shape<int16_t>(k, -255, 255, 7); }
 
-// gemm_u7: 7-bit codes 0..127 as bytes against int8 weights.
-TEST_P(W8A8KernelsTest, SevenBitGemmEqualsExactSumsAtEveryShape) { expect_exact_sums_at_every_shape<uint8_t>(k, 0, 127, 8); }
+// gemm_u8: byte codes against int8 weights, over the whole range the table declares (0..127 on
+// AVX2's maddubs, 0..255 on VNNI and the spec).
+TEST_P(W8A8KernelsTest, ByteGemmEqualsExactSumsAtEveryShape) {
+  EXPECT_EQ(k.u8_codes, k.isa == Isa::Avx2 || (k.isa == Isa::Avx512 && !cpu_features().avx512_vnni) ? 128 : 256);
+  expect_exact_sums_at_every_shape<uint8_t>(k, 0, k.u8_codes - 1, 8);
+}
 
 TEST_P(W8A8KernelsTest, GemmHoldsTheLargestSumsWithoutOverflow) {
   // 2^16 products of −128·−255 (and 127·255): the contract's extreme, just under 2^31
@@ -83,15 +87,17 @@ TEST_P(W8A8KernelsTest, GemmHoldsTheLargestSumsWithoutOverflow) {
   }
 }
 
-TEST_P(W8A8KernelsTest, SevenBitGemmPairSumsDoNotSaturate) {
-  // maddubs adds two products in int16: 2·127·(−128) = −32512 and 2·127·127 are its extremes
+TEST_P(W8A8KernelsTest, ByteGemmPairSumsDoNotSaturate) {
+  // maddubs adds two products in int16: 2·127·(−128) = −32512 and 2·127·127 are its extremes for
+  // 7-bit codes; vpdpbusd's four products of 255 go straight to int32 (2^16 · 255 · −128 fits)
   const int64_t depth = int64_t{1} << 16;
+  const int top = k.u8_codes - 1;
   for (const int wv : {-128, 127}) {
     std::vector<int8_t> w(static_cast<size_t>(5 * depth), static_cast<int8_t>(wv));
-    std::vector<uint8_t> x(static_cast<size_t>(3 * depth), 127);
+    std::vector<uint8_t> x(static_cast<size_t>(3 * depth), static_cast<uint8_t>(top));
     const std::vector<int32_t> out = run_gemm(k, w, x, 5, 3, depth);
     for (int t = 0; t < 3; ++t)
-      for (int r = 0; r < 5; ++r) EXPECT_EQ(out[static_cast<size_t>(t * 8 + r)], int64_t{wv} * 127 * depth);
+      for (int r = 0; r < 5; ++r) EXPECT_EQ(out[static_cast<size_t>(t * 8 + r)], int64_t{wv} * top * depth);
   }
 }
 

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <random>
 
+#include "kernels/w8a8/w8a8_kernels.h"
 #include "qforge/act_quant.h"
 #include "qforge/error.h"
 
@@ -86,13 +87,15 @@ TEST(ActQuant, DynamicAndStaticEqualTheirDequantizedProducts) {
   EXPECT_THROW(linear_dynamic_int8(w, x, n - 1, y), Error);
 }
 
-// reduce_range: codes span ≤ 128 values, so they also travel as bytes q − low for the 7-bit
-// kernel; its sums plus low·Σw are the 8-bit kernel's exactly, so y is the same bit for bit.
-// Dynamic 7-bit codes are ±63 at s = max|x| / 63 and equal their dequantized product.
-TEST(ActQuant, ReducedRangeCodesRunOnTheSevenBitKernelWithTheSameResult) {
+// Codes that fit the byte kernel (7-bit codes of reduce_range on any table; every 8-bit scheme
+// where it takes 256 codes, VNNI's) also travel as bytes q − low; its sums plus low·Σw are the
+// int16 kernel's exactly, so y is the same bit for bit. Dynamic 7-bit codes are ±63 at
+// s = max|x| / 63 and equal their dequantized product.
+TEST(ActQuant, CodesThatFitTheByteKernelRunOnItWithTheSameResult) {
   const int64_t n = 5, in = 131, out = 9;  // 131: leftover depth past the whole 32s
   const Int8Weights w = quantize_weights_int8(randn(static_cast<size_t>(out * in), 3, 0.05f), out, in);
-  const std::vector<float> x = randn(static_cast<size_t>(n * in), 4);
+  std::vector<float> x = randn(static_cast<size_t>(n * in), 4);
+  x[7] = 40.0f;  // an outlier column for llm-int8
   ActQuantSpec dynamic7;
   dynamic7.mode = ActMode::Dynamic;
   dynamic7.scheme.reduce_range = true;
@@ -105,26 +108,32 @@ TEST(ActQuant, ReducedRangeCodesRunOnTheSevenBitKernelWithTheSameResult) {
   static7s.scheme = QScheme::symmetric(8);
   static7s.scheme.reduce_range = true;
   static7s.act = choose_scale_zero(-2.0f, 2.0f, static7s.scheme);
-  for (const ActQuantSpec& spec : {dynamic7, static7, static7s}) {
+  ActQuantSpec dynamic8 = dynamic7;
+  dynamic8.scheme.reduce_range = false;
+  ActQuantSpec static8 = static7;
+  static8.scheme.reduce_range = false;
+  static8.act = choose_scale_zero(-1.5f, 2.5f, static8.scheme);
+  ActQuantSpec llm = dynamic8;
+  llm.mode = ActMode::LlmInt8;
+  const bool wide = kernels::w8a8_kernels().u8_codes == 256;
+  for (const auto& [spec, fits] : {std::pair{dynamic7, true}, std::pair{static7, true}, std::pair{static7s, true},
+                                   std::pair{dynamic8, wide}, std::pair{static8, wide}, std::pair{llm, wide}}) {
     SCOPED_TRACE(std::string(act_mode_name(spec.mode)) + " " + spec.scheme.describe());
     QuantizedActivations a = quantize_activations(spec, x, n, in);
-    ASSERT_EQ(a.q7.size(), a.q.size());
-    for (size_t i = 0; i < a.q.size(); ++i) ASSERT_EQ(a.q7[i] + a.q7_low, a.q[i]) << i;
-    std::vector<float> seven(static_cast<size_t>(n * out)), eight(seven.size());
-    w8a8_rows(w, a, x, 0, out, seven);
-    a.q7.clear();  // the 8-bit kernel on the same codes
-    w8a8_rows(w, a, x, 0, out, eight);
-    for (size_t i = 0; i < seven.size(); ++i) ASSERT_EQ(std::bit_cast<uint32_t>(seven[i]), std::bit_cast<uint32_t>(eight[i])) << i;
+    ASSERT_EQ(a.u8.size(), fits ? a.q.size() : 0);
+    if (!fits) continue;
+    for (size_t i = 0; i < a.q.size(); ++i) ASSERT_EQ(a.u8[i] + a.u8_low, a.q[i]) << i;
+    std::vector<float> bytes(static_cast<size_t>(n * out)), wide16(bytes.size());
+    w8a8_rows(w, a, x, 0, out, bytes);
+    a.u8.clear();  // the int16 kernel on the same codes
+    w8a8_rows(w, a, x, 0, out, wide16);
+    for (size_t i = 0; i < bytes.size(); ++i) ASSERT_EQ(std::bit_cast<uint32_t>(bytes[i]), std::bit_cast<uint32_t>(wide16[i])) << i;
   }
   const QuantizedActivations a = quantize_activations(dynamic7, x, n, in);
   for (const int16_t q : a.q) ASSERT_LE(std::abs(q), 63);
   std::vector<float> y(static_cast<size_t>(n * out));
   w8a8_rows(w, a, x, 0, out, y);
   expect_close(y, reference(w, x, n, dynamic_rounding(in, 63)), 1e-6);
-  // full 8-bit codes keep the 16-bit kernel
-  ActQuantSpec dynamic8 = dynamic7;
-  dynamic8.scheme.reduce_range = false;
-  EXPECT_TRUE(quantize_activations(dynamic8, x, n, in).q7.empty());
 }
 
 TEST(ActQuant, LlmInt8KeepsOutlierColumnsExact) {

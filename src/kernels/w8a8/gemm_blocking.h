@@ -36,7 +36,7 @@ void tile_tokens(const Args& a, int64_t r0, int64_t t0, int64_t t1, int64_t k0, 
 }
 
 // Tiles of 4 rows × T tokens, leftover rows and tokens in narrower tiles of the same kind
-// (Args: I8GemmArgs or U7GemmArgs).
+// (Args: I8GemmArgs or U8GemmArgs).
 template <template <int, int> class Tile, int T, class Args>
 void blocked_gemm(const Args& a) {
   for (int64_t rb = 0; rb < a.rows; rb += kRowBlock) {

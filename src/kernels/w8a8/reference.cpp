@@ -31,6 +31,6 @@ void quantize_ref(const float* x, int64_t k, float s, int16_t* q) {
 
 }  // namespace
 
-W8A8Kernels w8a8_kernels_scalar() { return {Isa::Scalar, gemm_ref<I8GemmArgs>, gemm_ref<U7GemmArgs>, amax_ref, quantize_ref}; }
+W8A8Kernels w8a8_kernels_scalar() { return {Isa::Scalar, gemm_ref<I8GemmArgs>, gemm_ref<U8GemmArgs>, amax_ref, quantize_ref, 256}; }
 
 }  // namespace qforge::kernels

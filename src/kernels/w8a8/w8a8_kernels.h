@@ -28,10 +28,10 @@ struct I8GemmArgs {
   int64_t ldo;
 };
 
-// The same sums for activation codes 0..127 held as bytes (7-bit codes, shifted to start at 0 by
-// the caller): `maddubs` multiplies them with the int8 weights directly, its pair sums
-// (≤ 2·127·128) inside int16 — one instruction per 32 products where I8GemmArgs needs a widen.
-struct U7GemmArgs {
+// The same sums for activation codes held as bytes 0..u8_codes−1 (shifted to start at 0 by the
+// caller): the byte × int8 instructions take them without widening — AVX2's `maddubs` for codes
+// below 128 (its pair sums ≤ 2·127·128 stay inside int16), VNNI's `vpdpbusd` for any byte.
+struct U8GemmArgs {
   const int8_t* w;
   int64_t ldw;
   int64_t rows;
@@ -46,11 +46,13 @@ struct U7GemmArgs {
 struct W8A8Kernels {
   Isa isa;
   void (*gemm)(const I8GemmArgs&);
-  void (*gemm_u7)(const U7GemmArgs&);
+  void (*gemm_u8)(const U8GemmArgs&);
   // max |x_j| over j < k, skipping NaN (as std::max(m, |x|) does); 0 for k = 0
   float (*amax)(const float* x, int64_t k);
   // q_j = round_code(double(x_j) / double(s)); s > 0
   void (*quantize)(const float* x, int64_t k, float s, int16_t* q);
+  // gemm_u8 takes codes 0..u8_codes−1: 128 on AVX2, 256 on the spec and VNNI
+  int u8_codes;
 };
 
 namespace {  // each including file keeps its own copy, compiled with its own ISA flags
@@ -68,6 +70,6 @@ std::optional<W8A8Kernels> w8a8_kernels_for(Isa isa);
 
 W8A8Kernels w8a8_kernels_scalar();
 W8A8Kernels w8a8_kernels_avx2();
-W8A8Kernels w8a8_kernels_avx512_vnni();  // AVX-512 with VNNI: the GEMM on vpdpwssd
+W8A8Kernels w8a8_kernels_avx512_vnni();  // AVX-512 with VNNI: vpdpwssd and vpdpbusd
 
 }  // namespace qforge::kernels

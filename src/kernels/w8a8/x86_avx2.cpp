@@ -2,7 +2,7 @@
 // and multiplies them with 16 activation codes by madd (exact int16 × int16 → int32 pair sums):
 // the same multiply count per instruction as maddubs + madd, with no int16 saturation to avoid,
 // so every activation range (symmetric int8, static unsigned 0..255) runs on one path. 7-bit
-// codes (gemm_u7) take maddubs itself: no widening, 32 products per multiply instruction.
+// codes (gemm_u8, codes below 128) take maddubs itself: no widening, 32 products per multiply instruction.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -48,7 +48,7 @@ struct Wide16 {
 // Bytes7: 32 int8 weights and 32 codes 0..127 in one maddubs (pair sums ≤ 2·127·128 fit int16),
 // widened into int32 by madd with ones.
 struct Bytes7 {
-  using Args = U7GemmArgs;
+  using Args = U8GemmArgs;
   using Code = uint8_t;
   static constexpr int kStep = 32;
   static __m256i weights(const int8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
@@ -113,7 +113,7 @@ struct TileOf {
 };
 
 void gemm_avx2(const I8GemmArgs& a) { w8a8::blocked_gemm<TileOf<Wide16>::Tile, 2>(a); }
-void gemm_u7_avx2(const U7GemmArgs& a) { w8a8::blocked_gemm<TileOf<Bytes7>::Tile, 2>(a); }
+void gemm_u8_avx2(const U8GemmArgs& a) { w8a8::blocked_gemm<TileOf<Bytes7>::Tile, 2>(a); }
 
 float amax_avx2(const float* x, int64_t k) {
   const __m256 sign = _mm256_set1_ps(-0.0f);
@@ -148,6 +148,6 @@ void quantize_avx2(const float* x, int64_t k, float s, int16_t* q) {
 
 }  // namespace
 
-W8A8Kernels w8a8_kernels_avx2() { return {Isa::Avx2, gemm_avx2, gemm_u7_avx2, amax_avx2, quantize_avx2}; }
+W8A8Kernels w8a8_kernels_avx2() { return {Isa::Avx2, gemm_avx2, gemm_u8_avx2, amax_avx2, quantize_avx2, 128}; }
 
 }  // namespace qforge::kernels
