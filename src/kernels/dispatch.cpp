@@ -26,7 +26,8 @@ std::optional<DotKernels> dot_kernels_for(Isa isa) {
   switch (isa) {
     case Isa::Scalar: return dot_kernels_scalar();
     case Isa::Avx2: return dot_kernels_avx2();
-    case Isa::Avx512: return dot_kernels_avx2();  // no AVX-512 dot kernels yet: AVX2 runs on those CPUs
+    case Isa::Avx512:  // the block formats' tiles on vpdpbusd where the CPU has VNNI, else AVX2 on those CPUs
+      return cpu_features().avx512_vnni ? dot_kernels_avx512_vnni() : dot_kernels_avx2();
   }
   return std::nullopt;
 }

@@ -285,7 +285,7 @@ TEST_P(DotKernelsTest, MatmulAcrossRowBandsAndTokenBlocksReproducesTheSpec) {
       nullptr, x, rows, n, kk);
 }
 
-INSTANTIATE_TEST_SUITE_P(Isa, DotKernelsTest, ::testing::Values(Isa::Scalar, Isa::Avx2),
+INSTANTIATE_TEST_SUITE_P(Isa, DotKernelsTest, ::testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx512),
                          [](const auto& p) { return std::string(isa_name(p.param)); });
 
 // The spec against ggml's own dequantizer: Σ dequant(w)·(d_a·q_a) in double.

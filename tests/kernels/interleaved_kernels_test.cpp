@@ -167,7 +167,7 @@ TEST_P(InterleavedKernelsTest, CacheBlocksReproduceTheSpec) {
   for (const GgmlType type : kTypes) expect_matches_spec(type, 1900, 9, 4096);
 }
 
-INSTANTIATE_TEST_SUITE_P(Isa, InterleavedKernelsTest, ::testing::Values(Isa::Scalar, Isa::Avx2),
+INSTANTIATE_TEST_SUITE_P(Isa, InterleavedKernelsTest, ::testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx512),
                          [](const auto& p) { return std::string(isa_name(p.param)); });
 
 }  // namespace

@@ -1,9 +1,8 @@
 // AVX2 + FMA + F16C dot and matmul kernels for the 32-element block formats and the float
 // formats (compiled with those flags only; the super-block formats live in
-// x86_avx2_superblock.cpp). Every output element follows the spec in reference.cpp exactly,
-// whatever the tile: each format only says how to unpack a block of 32 weights into int8 lanes
-// in element order (or load 8 floats); one tile body per kind does the rest, and single dots are
-// 1 × 1 tiles.
+// x86_avx2_superblock.cpp, the interleaved ones in x86_avx2_interleaved.cpp). Every output
+// element follows the spec in reference.cpp exactly, whatever the tile: the integer tile
+// (x86_block_tile.h, on maddubs here) and the float tile below; single dots are 1 × 1 tiles.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -14,6 +13,7 @@
 
 #include "kernels/dot/dot_kernels.h"
 #include "kernels/dot/x86_avx2_tiling.h"
+#include "kernels/dot/x86_block_tile.h"
 #include "kernels/x86_avx2_reduce.h"
 #include "qforge/float_convert.h"
 
@@ -27,9 +27,8 @@ float hmax8(__m256 v) {
   return _mm_cvtss_f32(m);
 }
 
-// Register tile shapes (rows × tokens), chosen by interleaved A/B timing on this machine class
-// (4 decode rows beat 8; 4×2 int tiles fit the 16 ymm registers).
-constexpr int kIntRows = 4, kIntTokens = 2, kFloatRows = 4, kFloatTokens = 3, kIntDecodeRows = 4, kFloatDecodeRows = 4;
+// Float tile shapes (rows × tokens), chosen by interleaved A/B timing on this machine class.
+constexpr int kFloatRows = 4, kFloatTokens = 3, kFloatDecodeRows = 4;
 
 // max |x_i| over `count` values (a multiple of 8); a NaN lane keeps the maximum, as fmax does.
 float abs_max(const float* x, int64_t count) {
@@ -72,102 +71,6 @@ void quantize_a8k_avx2(const float* x, BlockA8K* out, int64_t n) {
     for (int j = 0; j < 8; ++j) out[b].bsums[j] = static_cast<int16_t>(quantize_32(x + b * 256 + 32 * j, id, out[b].qs + 32 * j));
   }
 }
-
-// 32 five-bit values 0..31: the nibbles, with bit j of qh as bit 4 of element j.
-__m256i five_bits(const uint8_t* qh, const uint8_t* qs) {
-  return _mm256_or_si256(nibbles(qs), _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10)));
-}
-
-// How each format's block of 32 becomes int8 lanes in element order. Signed weights take the
-// abs/sign route into maddubs; the others are unsigned, and an offset format's lane sums are
-// corrected exactly in int32: Σ (q − o)·a = Σ q·a − o·Σ a.
-struct UnpackQ8_0 {
-  using Block = ggml::BlockQ8_0;
-  static constexpr bool kSigned = true, kMin = false;
-  static constexpr int kOffset = 0;
-  static __m256i weights(const Block& w) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qs)); }
-};
-struct UnpackQ4_0 {
-  using Block = ggml::BlockQ4_0;
-  static constexpr bool kMin = false;
-  static constexpr int kOffset = 8;
-  static __m256i weights(const Block& w) { return nibbles(w.qs); }
-};
-struct UnpackQ5_0 {
-  using Block = ggml::BlockQ5_0;
-  static constexpr bool kMin = false;
-  static constexpr int kOffset = 16;
-  static __m256i weights(const Block& w) { return five_bits(w.qh, w.qs); }
-};
-struct UnpackQ4_1 {
-  using Block = ggml::BlockQ4_1;
-  static constexpr bool kMin = true;
-  static constexpr int kOffset = 0;
-  static __m256i weights(const Block& w) { return nibbles(w.qs); }
-};
-struct UnpackQ5_1 {
-  using Block = ggml::BlockQ5_1;
-  static constexpr bool kMin = true;
-  static constexpr int kOffset = 0;
-  static __m256i weights(const Block& w) { return five_bits(w.qh, w.qs); }
-};
-
-// A register tile of R weight rows × T tokens over all k/32 blocks, each element in the spec's
-// order: lanes from maddubs pairs then madd pairs (lane k = Σ of elements 4k..4k+3), scaled and
-// accumulated once per block; the minimum terms of the _1 formats summed beside, in block order.
-template <class Unpack>
-struct IntTile {
-  template <int R, int T>
-  static void run(const MatmulArgs& m, int64_t r0, int64_t t0) {
-    using Block = typename Unpack::Block;
-    const int64_t nb = m.k / 32;
-    const Block* w[R];
-    const BlockA8* a[T];
-    for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const Block*>(m.w + static_cast<size_t>(r0 + r) * m.row_bytes);
-    for (int t = 0; t < T; ++t) a[t] = static_cast<const BlockA8*>(m.x) + (t0 + t) * nb;
-    const __m256i ones = _mm256_set1_epi16(1);
-    __m256 acc[R][T];
-    float mins[R][T];
-    for (int r = 0; r < R; ++r)
-      for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps(), mins[r][t] = 0.0f;
-    static_assert(R <= 8, "the rows' scales travel in one 128-bit register");
-    for (int64_t b = 0; b < nb; ++b) {
-      // the R rows' f16 scales converted together, then d_w·d_a for each token, for all rows,
-      // kept in memory: a broadcast load per row and token beats a register permute (a load
-      // port instead of the busy shuffle unit: +7 % decode in cache, q8_0 prompts +25 %)
-      uint64_t scale_bits[2] = {0, 0};
-      for (int r = 0; r < R; ++r) scale_bits[r / 4] |= uint64_t{w[r][b].d} << (16 * (r % 4));
-      const __m256 dw = _mm256_cvtph_ps(_mm_set_epi64x(static_cast<int64_t>(scale_bits[1]), static_cast<int64_t>(scale_bits[0])));
-      alignas(32) float d[T][8];
-      for (int t = 0; t < T; ++t) _mm256_store_ps(d[t], _mm256_mul_ps(dw, _mm256_broadcast_ss(&a[t][b].d)));
-      __m256i aq[T];
-      [[maybe_unused]] __m256i offset_sums[T];
-      load_block_a8<T, Unpack::kOffset>(a, b, aq, offset_sums);
-      for (int r = 0; r < R; ++r) {
-        // decode streams R rows at once, which defeats the hardware prefetcher: ask for the
-        // same place in the next row group (measured 1.4–1.5× on one thread from memory)
-        if constexpr (T == 1) _mm_prefetch(reinterpret_cast<const char*>(&w[r][b]) + R * m.row_bytes, _MM_HINT_T0);
-        const __m256i wq = Unpack::weights(w[r][b]);
-        [[maybe_unused]] __m256i aw;
-        if constexpr (Unpack::kSigned) aw = _mm256_abs_epi8(wq);
-        for (int t = 0; t < T; ++t) {
-          const __m256i pairs =
-              Unpack::kSigned ? _mm256_maddubs_epi16(aw, _mm256_sign_epi8(aq[t], wq)) : _mm256_maddubs_epi16(wq, aq[t]);
-          __m256i sums = _mm256_madd_epi16(pairs, ones);
-          if constexpr (Unpack::kOffset != 0) sums = _mm256_sub_epi32(sums, offset_sums[t]);
-          const __m256 lanes = _mm256_cvtepi32_ps(sums);
-          acc[r][t] = _mm256_fmadd_ps(_mm256_broadcast_ss(&d[t][r]), lanes, acc[r][t]);
-        }
-        if constexpr (Unpack::kMin) {
-          const float mw = half(w[r][b].m);
-          for (int t = 0; t < T; ++t) mins[r][t] += mw * a[t][b].s;
-        }
-      }
-    }
-    for (int r = 0; r < R; ++r)
-      for (int t = 0; t < T; ++t) m.y[(t0 + t) * m.ldy + r0 + r] = reduce8_avx(acc[r][t]) + mins[r][t];
-  }
-};
 
 struct LoadF32 {
   using Elem = float;
@@ -217,10 +120,6 @@ struct FloatTile {
   }
 };
 
-template <class Unpack, int kR, int kT>
-void int_matmul(const MatmulArgs& m) {
-  Tiled<IntTile<Unpack>, kR, kT, kIntDecodeRows>::run(m, static_cast<size_t>(m.k / 32) * sizeof(BlockA8), m.row_bytes);
-}
 template <class Load, int kR, int kT>
 void float_matmul(const MatmulArgs& m) {
   Tiled<FloatTile<Load>, kR, kT, kFloatDecodeRows>::run(m, static_cast<size_t>(m.k) * sizeof(float), m.row_bytes);
@@ -246,13 +145,6 @@ float halves_dot(const typename Unpack::Block* w, const BlockA8* a, int64_t nb) 
   return (_mm_cvtss_f32(acc) + _mm_cvtss_f32(_mm_movehdup_ps(acc))) + mins;
 }
 
-// Single dots are 1 × 1 tiles.
-template <class Unpack>
-float int_dot(const typename Unpack::Block* w, const BlockA8* a, int64_t nb) {
-  float y;
-  IntTile<Unpack>::template run<1, 1>({reinterpret_cast<const uint8_t*>(w), 0, 1, a, 1, nb * 32, &y, 1}, 0, 0);
-  return y;
-}
 template <class Load>
 float float_dot(const float* x, const typename Load::Elem* w, int64_t n) {
   float y;
@@ -267,11 +159,11 @@ DotKernels dot_kernels_avx2() {
   k.isa = Isa::Avx2;
   k.quantize_a8 = quantize_a8_avx2;
   k.quantize_a8k = quantize_a8k_avx2;
-  k.q8_0 = int_dot<UnpackQ8_0>, k.q4_0 = halves_dot<UnpackQ4_0>, k.q4_1 = halves_dot<UnpackQ4_1>;
+  k.q8_0 = int_dot<UnpackQ8_0, MaddubsDot>, k.q4_0 = halves_dot<UnpackQ4_0>, k.q4_1 = halves_dot<UnpackQ4_1>;
   k.q5_0 = halves_dot<UnpackQ5_0>, k.q5_1 = halves_dot<UnpackQ5_1>;
   k.f32 = float_dot<LoadF32>, k.f16 = float_dot<LoadF16>, k.bf16 = float_dot<LoadBF16>;
   MatmulKernels& mm = k.matmul;
-  mm.q8_0 = int_matmul<UnpackQ8_0, kIntRows, kIntTokens>;
+  mm.q8_0 = int_matmul<UnpackQ8_0, MaddubsDot, kIntRows, kIntTokens>;
   mm.f32 = float_matmul<LoadF32, kFloatRows, kFloatTokens>, mm.f16 = float_matmul<LoadF16, kFloatRows, kFloatTokens>;
   mm.bf16 = float_matmul<LoadBF16, kFloatRows, kFloatTokens>;
   add_superblock_kernels_avx2(k);

@@ -1,123 +1,18 @@
-// AVX2 matmul kernels for Q4_0, Q4_1, Q5_0 and Q5_1 in the four-row interleaved layout
-// (dot_kernels.h); the Q5 formats' fifth bits come from one 32-bit word per register.
-// Per block of 32 and group of four rows: two 32-byte loads give four registers of nibbles
-// (every row in each), four maddubs against the expanded activations and three int16 adds
-// (|sum| ≤ 4·2·31·127 < 2^15) give one madd whose eight int32 lanes are the spec's two halves
-// of the four rows; one convert and one FMA by the four rows' scales (one 8-byte load) finish
-// the block. Before, each row paid its own unpack, madd, convert and FMA, and the scales were
-// gathered from four rows with scalar loads (a third of the decode time).
+// AVX2 matmul kernels for Q4_0, Q4_1, Q5_0 and Q5_1 in the four-row interleaved layout: the
+// tile of x86_interleaved_tile.h on maddubs, and the activations' expansion to its layout.
+// Four maddubs and three int16 adds (|sum| ≤ 4·2·31·127 < 2^15) feed one madd per block, group
+// and token. Before the layout, each row paid its own unpack, madd, convert and FMA, and the
+// scales were gathered from four rows with scalar loads (a third of the decode time).
 #include <immintrin.h>
 
 #include <algorithm>
 
 #include "kernels/dot/dot_kernels.h"
 #include "kernels/dot/x86_avx2_tiling.h"
+#include "kernels/dot/x86_interleaved_tile.h"
 
 namespace qforge::kernels {
 namespace {
-
-// Register tiles: prompts in 2 groups × 4 tokens (one thread, 512 × 4096 × 512: 1×4 110, 2×2
-// 120, 2×3 132, 2×4 140, 3×3 141, 2×6 143 GOP/s); decode one group at a time (two, for two
-// streams from memory, measured no faster).
-constexpr int kGroups = 2, kTokens = 4, kDecodeGroups = 1;
-
-// kOffsetShift: log2 of the codes' offset (Q4_0 stores q + 8, Q5_0 q + 16; −1: none), taken
-// off as sums << kOffsetShift; kFifth: a fifth bit per code in qh.
-struct GroupQ4_0 {
-  using Block = BlockQ4_0x4;
-  static constexpr bool kMin = false, kFifth = false;
-  static constexpr int kOffsetShift = 3;
-};
-struct GroupQ4_1 {
-  using Block = BlockQ4_1x4;
-  static constexpr bool kMin = true, kFifth = false;
-  static constexpr int kOffsetShift = -1;
-};
-struct GroupQ5_0 {
-  using Block = BlockQ5_0x4;
-  static constexpr bool kMin = false, kFifth = true;
-  static constexpr int kOffsetShift = 4;
-};
-struct GroupQ5_1 {
-  using Block = BlockQ5_1x4;
-  static constexpr bool kMin = true, kFifth = true;
-  static constexpr int kOffsetShift = -1;
-};
-
-// Tiled's view of a Matmul4Args: its "rows" are groups of four.
-struct GroupArgs {
-  const Matmul4Args& m;
-  int64_t rows, n;
-};
-
-template <class Group>
-struct GroupTile {
-  template <int R, int T>
-  static void run(const GroupArgs& g, int64_t g0, int64_t t0) {
-    using Block = typename Group::Block;
-    const Matmul4Args& m = g.m;
-    const int64_t nb = m.k / 32;
-    const Block* w[R];
-    for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const Block*>(m.w) + (g0 + r) * nb;
-    const BlockA8x4* a[T];
-    for (int t = 0; t < T; ++t) a[t] = m.x + (t0 + t) * nb;
-    const __m256i ones = _mm256_set1_epi16(1), low4 = _mm256_set1_epi8(0x0F);
-    __m256 acc[R][T];
-    [[maybe_unused]] __m128 mins[R][T];
-    for (int r = 0; r < R; ++r)
-      for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps(), mins[r][t] = _mm_setzero_ps();
-    for (int64_t b = 0; b < nb; ++b) {
-      for (int r = 0; r < R; ++r) {
-        // decode: one stream per group, asked for 1 KB ahead (from memory, one thread: 10–11.5 →
-        // 12–14 GB/s)
-        if constexpr (T == 1) _mm_prefetch(reinterpret_cast<const char*>(w[r] + b) + 1024, _MM_HINT_T0);
-        const Block& wb = w[r][b];
-        const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb.qs));
-        const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb.qs + 32));
-        __m256i q0 = _mm256_and_si256(x0, low4), q1 = _mm256_and_si256(_mm256_srli_epi16(x0, 4), low4);
-        __m256i q2 = _mm256_and_si256(x1, low4), q3 = _mm256_and_si256(_mm256_srli_epi16(x1, 4), low4);
-        if constexpr (Group::kFifth) {  // 16 where the register's qh word has the byte's bit
-          const __m256i sixteen = _mm256_set1_epi8(16);
-          const auto* qh = reinterpret_cast<const uint8_t*>(wb.qh);
-          q0 = _mm256_or_si256(q0, _mm256_and_si256(bits_to_bytes(qh), sixteen));
-          q1 = _mm256_or_si256(q1, _mm256_and_si256(bits_to_bytes(qh + 4), sixteen));
-          q2 = _mm256_or_si256(q2, _mm256_and_si256(bits_to_bytes(qh + 8), sixteen));
-          q3 = _mm256_or_si256(q3, _mm256_and_si256(bits_to_bytes(qh + 12), sixteen));
-        }
-        // the four rows' scales in lanes l and l + 4, as the lanes' rows
-        const __m256 dw = _mm256_cvtph_ps(_mm_castpd_si128(_mm_loaddup_pd(reinterpret_cast<const double*>(wb.d))));
-        [[maybe_unused]] __m128 mw;
-        if constexpr (Group::kMin) mw = _mm_cvtph_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(wb.m)));
-        for (int t = 0; t < T; ++t) {
-          const BlockA8x4& x = a[t][b];
-          const auto* aq = reinterpret_cast<const __m256i*>(x.qs);
-          const __m256i p01 = _mm256_add_epi16(_mm256_maddubs_epi16(q0, _mm256_load_si256(aq)), _mm256_maddubs_epi16(q1, _mm256_load_si256(aq + 1)));
-          const __m256i p23 = _mm256_add_epi16(_mm256_maddubs_epi16(q2, _mm256_load_si256(aq + 2)), _mm256_maddubs_epi16(q3, _mm256_load_si256(aq + 3)));
-          __m256i lanes = _mm256_madd_epi16(_mm256_add_epi16(p01, p23), ones);
-          if constexpr (Group::kOffsetShift >= 0)  // Σ (q − o)·a = Σ q·a − o·Σ a, exact in int32
-            lanes = _mm256_sub_epi32(lanes, _mm256_slli_epi32(_mm256_load_si256(reinterpret_cast<const __m256i*>(x.sums)), Group::kOffsetShift));
-          acc[r][t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_broadcast_ss(&x.d)), _mm256_cvtepi32_ps(lanes), acc[r][t]);
-          if constexpr (Group::kMin) mins[r][t] = _mm_add_ps(mins[r][t], _mm_mul_ps(mw, _mm_broadcast_ss(&x.s)));
-        }
-      }
-    }
-    for (int r = 0; r < R; ++r) {
-      const int valid = static_cast<int>(std::min<int64_t>(4, m.rows - 4 * (g0 + r)));
-      for (int t = 0; t < T; ++t) {
-        __m128 y = _mm_add_ps(_mm256_castps256_ps128(acc[r][t]), _mm256_extractf128_ps(acc[r][t], 1));  // acc[0] + acc[1] per row
-        if constexpr (Group::kMin) y = _mm_add_ps(y, mins[r][t]);
-        float* out = m.y + (t0 + t) * m.ldy + 4 * (g0 + r);
-        if (valid == 4) {
-          _mm_storeu_ps(out, y);
-        } else {
-          alignas(16) float v[4];
-          _mm_store_ps(v, y);
-          std::copy_n(v, valid, out);
-        }
-      }
-    }
-  }
-};
 
 // expand_a8x4's layout with two broadcasts and four byte shuffles per block: register g takes
 // byte 8·(g/2) + 4·(p/16) + p%4 of the low (g even) or high (g odd) 16 codes into byte p.
@@ -145,21 +40,14 @@ void expand_a8x4_avx2(const BlockA8* a, BlockA8x4* out, int64_t nb) {
   }
 }
 
-template <class Group>
-void group_matmul(const Matmul4Args& m) {
-  const auto nb = static_cast<size_t>(m.k / 32);
-  Tiled<GroupTile<Group>, kGroups, kTokens, kDecodeGroups, GroupArgs>::run({m, (m.rows + 3) / 4, m.n}, nb * sizeof(BlockA8x4),
-                                                                           nb * sizeof(typename Group::Block));
-}
-
 }  // namespace
 
 void add_interleaved_kernels_avx2(DotKernels& k) {
   k.expand_a8x4 = expand_a8x4_avx2;
-  k.matmul.q4_0x4 = group_matmul<GroupQ4_0>;
-  k.matmul.q4_1x4 = group_matmul<GroupQ4_1>;
-  k.matmul.q5_0x4 = group_matmul<GroupQ5_0>;
-  k.matmul.q5_1x4 = group_matmul<GroupQ5_1>;
+  k.matmul.q4_0x4 = group_matmul<GroupQ4_0, MaddubsDot>;
+  k.matmul.q4_1x4 = group_matmul<GroupQ4_1, MaddubsDot>;
+  k.matmul.q5_0x4 = group_matmul<GroupQ5_0, MaddubsDot>;
+  k.matmul.q5_1x4 = group_matmul<GroupQ5_1, MaddubsDot>;
 }
 
 }  // namespace qforge::kernels
