@@ -42,7 +42,8 @@ std::optional<GridKernels> grid_kernels_for(Isa isa) {
   switch (isa) {
     case Isa::Scalar: return grid_kernels_scalar();
     case Isa::Avx2: return grid_kernels_avx2();
-    case Isa::Avx512: return grid_kernels_avx2();  // no AVX-512 grid kernels yet
+    case Isa::Avx512:  // the integer path on vpdpbusd where the CPU has VNNI, else AVX2 on those CPUs
+      return cpu_features().avx512_vnni ? grid_kernels_avx512_vnni() : grid_kernels_avx2();
   }
   return std::nullopt;
 }

@@ -102,7 +102,7 @@ TEST_P(GridKernelsIsa, EveryTileReproducesTheSpec) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Isa, GridKernelsIsa, ::testing::Values(Isa::Scalar, Isa::Avx2),
+INSTANTIATE_TEST_SUITE_P(Isa, GridKernelsIsa, ::testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx512),
                          [](const auto& p) { return std::string(isa_name(p.param)); });
 
 // fp8 codes the quantizer never writes but a file may hold: 0x7F/0xFF decode to NaN, as

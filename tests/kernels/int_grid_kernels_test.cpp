@@ -186,7 +186,7 @@ TEST_P(IntGridKernelsIsa, EveryTileReproducesTheSpec) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Isa, IntGridKernelsIsa, ::testing::Values(Isa::Scalar, Isa::Avx2),
+INSTANTIATE_TEST_SUITE_P(Isa, IntGridKernelsIsa, ::testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx512),
                          [](const auto& p) { return std::string(isa_name(p.param)); });
 
 // What stays on the f32 path: groups that are not whole 32-blocks, rows that are not, and fp8.

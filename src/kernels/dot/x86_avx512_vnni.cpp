@@ -9,20 +9,10 @@
 #include "kernels/dot/x86_avx2_tiling.h"
 #include "kernels/dot/x86_block_tile.h"
 #include "kernels/dot/x86_interleaved_tile.h"
+#include "kernels/dot/x86_vnni_dot.h"
 
 namespace qforge::kernels {
 namespace {
-
-// MaddubsDot's contract on vpdpbusd; dot4 chains its four products through one accumulator.
-struct VnniDot {
-  static __m256i dot(__m256i u, __m256i s) { return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s); }
-  static __m256i dot4(__m256i u0, __m256i u1, __m256i u2, __m256i u3, const __m256i* s) {
-    __m256i acc = _mm256_dpbusd_epi32(_mm256_setzero_si256(), u0, _mm256_load_si256(s));
-    acc = _mm256_dpbusd_epi32(acc, u1, _mm256_load_si256(s + 1));
-    acc = _mm256_dpbusd_epi32(acc, u2, _mm256_load_si256(s + 2));
-    return _mm256_dpbusd_epi32(acc, u3, _mm256_load_si256(s + 3));
-  }
-};
 
 // Prompt tiles: AVX-512VL has 32 ymm registers, so both tiles grow past AVX2's. One thread in
 // cache, 512 × 4096 × 128 tokens, Zen 4: Q8_0 4×2 98, 4×3 102, 6×3 102, 8×2 93, 4×4 107 GOP/s
