@@ -50,8 +50,14 @@ inline __m256i bits_to_bytes(const uint8_t* qh) {
 // 4k..4k+3), by maddubs then madd with ones — exact while no pair of products leaves int16,
 // which each caller's operands guarantee; dot4 sums four such register pairs (the four int16
 // pair sums too). VNNI's vpdpbusd computes the same lanes in one instruction.
+// madd_add(acc, p, m) = acc + madd(p, m) (int16 pairs times int16 multipliers, into int32);
+// dot_add(acc, u, s) = acc + dot(u, s). kFused: whether dot_add is one instruction (then the
+// super-block tiles accumulate int32 lanes where AVX2 keeps int16 pairs).
 struct MaddubsDot {
+  static constexpr bool kFused = false;
   static __m256i dot(__m256i u, __m256i s) { return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)); }
+  static __m256i dot_add(__m256i acc, __m256i u, __m256i s) { return _mm256_add_epi32(acc, dot(u, s)); }
+  static __m256i madd_add(__m256i acc, __m256i p, __m256i m) { return _mm256_add_epi32(acc, _mm256_madd_epi16(p, m)); }
   static __m256i dot4(__m256i u0, __m256i u1, __m256i u2, __m256i u3, const __m256i* s) {
     const __m256i p01 = _mm256_add_epi16(_mm256_maddubs_epi16(u0, _mm256_load_si256(s)), _mm256_maddubs_epi16(u1, _mm256_load_si256(s + 1)));
     const __m256i p23 = _mm256_add_epi16(_mm256_maddubs_epi16(u2, _mm256_load_si256(s + 2)), _mm256_maddubs_epi16(u3, _mm256_load_si256(s + 3)));

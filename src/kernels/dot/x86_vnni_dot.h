@@ -9,9 +9,12 @@
 namespace qforge::kernels {
 namespace {
 
-// dot4 chains its four products through one accumulator.
+// dot4 chains its four products through one accumulator; madd_add is vpdpwssd.
 struct VnniDot {
+  static constexpr bool kFused = true;
   static __m256i dot(__m256i u, __m256i s) { return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s); }
+  static __m256i dot_add(__m256i acc, __m256i u, __m256i s) { return _mm256_dpbusd_epi32(acc, u, s); }
+  static __m256i madd_add(__m256i acc, __m256i p, __m256i m) { return _mm256_dpwssd_epi32(acc, p, m); }
   static __m256i dot4(__m256i u0, __m256i u1, __m256i u2, __m256i u3, const __m256i* s) {
     __m256i acc = _mm256_dpbusd_epi32(_mm256_setzero_si256(), u0, _mm256_load_si256(s));
     acc = _mm256_dpbusd_epi32(acc, u1, _mm256_load_si256(s + 1));

@@ -1,0 +1,264 @@
+// The matmul tile for the 256-element super-block formats Q4_K, Q6_K, TQ1_0 and TQ2_0, written
+// once over the byte dot-product policy `Dot` (x86_avx2_tiling.h). Each format says how to read
+// one super-block's sub-block scales (once per row and super-block) and how to unpack sub-block
+// j into 32 int8 lanes in element order; one tile body does the rest, bit for bit as
+// reference.cpp's superblock_dot: a super-block's sums stay integer (int32, or int16 pairs for
+// the formats without sub-block scales) until its end, where one float multiply-add takes them.
+// Include only from ISA files (AVX2 flags or more); the unnamed namespace keeps each one's copy.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+#include <utility>
+
+#include "kernels/dot/dot_kernels.h"
+#include "kernels/dot/x86_avx2_tiling.h"
+
+namespace qforge::kernels {
+namespace {
+
+// Decode tiles as for the 32-element formats.
+constexpr int kSuperDecodeRows = 4;
+
+// 32 bytes at p shifted right by `bits` within each byte and masked to `mask`.
+__m256i bit_field(const uint8_t* p, int bits, int mask) {
+  const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  return _mm256_and_si256(_mm256_srl_epi16(raw, _mm_cvtsi32_si128(bits)), _mm256_set1_epi8(static_cast<char>(mask)));
+}
+
+struct SuperQ4_K {
+  using Block = ggml::BlockQ4_K;
+  static constexpr bool kSigned = false, kMin = true, kMultiplier = true, kPer32 = false;
+  static constexpr int kOffset = 0;
+  static constexpr bool unroll(int /*tokens*/) { return false; }  // the sub-block loop (SuperTile)
+  struct Scales {
+    float d, dmin;  // d and −dmin
+    int16_t sc[8];  // the sub-blocks' 6-bit scales, madd's multipliers
+    __m128i m;      // their 6-bit minimums as int16, madd's multipliers of the bsums
+  };
+  static void scales(const Block& b, Scales& s) {
+    // the 16-byte head is d, dmin and the twelve scale bytes b0..b11: sub-block j < 4 holds sc_j
+    // and m_j in the low six bits of b_j and b_(j+4); j ≥ 4 in the nibbles of b_(j+4), topped by
+    // the high two bits of b_(j−4) (sc) and b_j (m). Bytes 0–7 of v become sc, 8–15 m.
+    const __m128i head = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&b));
+    const __m128i low = _mm_shuffle_epi8(head, _mm_setr_epi8(4, 5, 6, 7, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15));
+    const __m128i top = _mm_shuffle_epi8(head, _mm_setr_epi8(-1, -1, -1, -1, 4, 5, 6, 7, -1, -1, -1, -1, 8, 9, 10, 11));
+    const __m128i six = _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 0, 0, 0, 0);
+    const __m128i high_nibble = _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 15, 15, 15);
+    const __m128i two = _mm_setr_epi8(0, 0, 0, 0, 0x30, 0x30, 0x30, 0x30, 0, 0, 0, 0, 0x30, 0x30, 0x30, 0x30);
+    const __m128i v = _mm_or_si128(_mm_or_si128(_mm_and_si128(low, six), _mm_and_si128(_mm_srli_epi16(low, 4), high_nibble)),
+                                   _mm_and_si128(_mm_srli_epi16(top, 2), two));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(s.sc), _mm_cvtepu8_epi16(v));
+    s.m = _mm_cvtepu8_epi16(_mm_srli_si128(v, 8));
+    const __m128 f = _mm_cvtph_ps(head);  // d and dmin, exactly
+    s.d = _mm_cvtss_f32(f);
+    s.dmin = -_mm_cvtss_f32(_mm_movehdup_ps(f));
+  }
+  // sub-block 2i is the low nibbles of qs[32i..32i+31], 2i + 1 the high ones (no shift for the
+  // low ones: +10 % in cache against a shift by 4·(j mod 2))
+  static __m256i weights(const Block& b, int j) {
+    const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs + 32 * (j / 2)));
+    return _mm256_and_si256(j % 2 != 0 ? _mm256_srli_epi16(raw, 4) : raw, _mm256_set1_epi8(0x0F));
+  }
+  // sc_j in every int16 lane, a broadcast load (a byte shuffle of a register measured 8 % slower)
+  static __m256i multiplier(const Scales& s, int j) { return _mm256_set1_epi16(s.sc[j]); }
+};
+
+struct SuperQ6_K {
+  using Block = ggml::BlockQ6_K;
+  static constexpr bool kSigned = true, kMin = false, kMultiplier = true, kPer32 = true;  // BlockA8 (dot_kernels.h)
+  static constexpr int kOffset = 0;
+  static constexpr bool unroll(int /*tokens*/) { return true; }  // the sub-block loop (SuperTile)
+  struct Scales {
+    float d;
+    __m128i sc;  // the sixteen int8 sub-scales
+  };
+  static void scales(const Block& b, Scales& s) {
+    s.d = half(b.d);
+    s.sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales));
+  }
+  // elements 32j..32j+31 = 128h + 32g + l: low nibbles (g < 2) or high ones of ql[64h + 32(g%2) + l],
+  // bits 2g..2g+1 of qh[32h + l] on top, minus 32
+  static __m256i weights(const Block& b, int j) {
+    const int h = j / 4, g = j % 4;
+    const __m256i low = bit_field(b.ql + 64 * h + 32 * (g % 2), 4 * (g / 2), 0x0F);
+    const __m256i high = _mm256_slli_epi16(bit_field(b.qh + 32 * h, 2 * g, 0x03), 4);
+    return _mm256_sub_epi8(_mm256_or_si256(low, high), _mm256_set1_epi8(32));
+  }
+  // int16 multipliers for madd: scale 2j for the pairs of elements 0–15, 2j + 1 for 16–31
+  static __m256i multiplier(const Scales& s, int j) {
+    const __m128i pick = _mm_add_epi8(_mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1),
+                                      _mm_set1_epi8(static_cast<char>(2 * j)));
+    return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(s.sc, pick));
+  }
+};
+
+struct SuperTQ2_0 {
+  using Block = ggml::BlockTQ2_0;
+  static constexpr bool kSigned = false, kMin = false, kMultiplier = false, kPer32 = false;
+  static constexpr int kOffset = 1;
+  static constexpr bool unroll(int /*tokens*/) { return true; }  // the sub-block loop (SuperTile)
+  struct Scales {
+    float d;
+  };
+  static void scales(const Block& b, Scales& s) { s.d = half(b.d); }
+  // sub-block j = 4h + k is bits 2k..2k+1 of qs[32h..32h+31]
+  static __m256i weights(const Block& b, int j) { return bit_field(b.qs + 32 * (j / 4), 2 * (j % 4), 0x03); }
+};
+
+// Byte i of `pow` is 3^k for the trit k that byte i of `bytes` holds for this sub-block:
+// multiplying by it (mod 256) brings that trit to the top, where v ≥ 86 and v ≥ 171 count it
+// ((v·3) >> 8 without widening).
+__m256i trits(__m256i bytes, __m256i pow) {
+  const __m256i even = _mm256_mullo_epi16(bytes, pow);
+  const __m256i odd = _mm256_mullo_epi16(_mm256_srli_epi16(bytes, 8), _mm256_srli_epi16(pow, 8));
+  const __m256i v = _mm256_or_si256(_mm256_and_si256(even, _mm256_set1_epi16(0x00FF)), _mm256_slli_epi16(odd, 8));
+  const __m256i ge86 = _mm256_cmpeq_epi8(_mm256_max_epu8(v, _mm256_set1_epi8(86)), v);
+  const __m256i ge171 = _mm256_cmpeq_epi8(_mm256_max_epu8(v, _mm256_set1_epi8(static_cast<char>(171))), v);
+  return _mm256_sub_epi8(_mm256_setzero_si256(), _mm256_add_epi8(ge86, ge171));
+}
+
+struct SuperTQ1_0 {
+  using Block = ggml::BlockTQ1_0;
+  static constexpr bool kSigned = false, kMin = false, kMultiplier = false, kPer32 = false;
+  static constexpr int kOffset = 1;
+  static constexpr bool unroll(int tokens) { return tokens == 1; }  // decode only: the 4×2 tile ran 1.4× slower unrolled
+  struct Scales {
+    float d;
+  };
+  static void scales(const Block& b, Scales& s) { s.d = half(b.d); }
+  // sub-blocks 0–4: trit j of qs[0..31]; 5 and 6: trits 0–1 and 2–3 of qs[32..47], sixteen each;
+  // 7: trit 4 of qs[32..47], then trits 0–3 of qh[0..3] (element 240 + i + 4k is trit k of qh[i])
+  static __m256i weights(const Block& b, int j) {
+    static constexpr uint8_t kPow3[5] = {1, 3, 9, 27, 81};
+    if (j < 5)
+      return trits(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs)), _mm256_set1_epi8(static_cast<char>(kPow3[j])));
+    const __m128i tail = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs + 32));
+    if (j < 7)
+      return trits(_mm256_set_m128i(tail, tail),
+                   _mm256_set_m128i(_mm_set1_epi8(static_cast<char>(kPow3[2 * j - 9])), _mm_set1_epi8(static_cast<char>(kPow3[2 * j - 10]))));
+    uint32_t qh;
+    std::memcpy(&qh, b.qh, 4);
+    return trits(_mm256_set_m128i(_mm_set1_epi32(static_cast<int>(qh)), tail),
+                 _mm256_set_m128i(_mm_setr_epi8(1, 1, 1, 1, 3, 3, 3, 3, 9, 9, 9, 9, 27, 27, 27, 27), _mm_set1_epi8(81)));
+  }
+};
+
+// A register tile of R rows × T tokens over all k/256 super-blocks, in the spec's order: each
+// row's sub-block scales read once per super-block; per sub-block, maddubs's pair sums go into
+// the super-block's integer sums — through madd by the sub-block scales into int32 lanes
+// (Dot::madd_add), or, with no scales, straight into int16 pairs (|pair| ≤ 2·3·127 per
+// sub-block, 8 sub-blocks fit) that one madd by ones turns into lanes, less the offset's Σ a
+// pairs (where Dot::kFused, the byte dot product's int32 lanes instead: the same integers); per super-block the
+// lanes times d·d_a into the accumulators, and Q4_K's minimums times the bsums into its term.
+// Q6_K's per-32 activations (kPer32) take the float step per sub-block instead: its lanes
+// times d_a into float sums, those times d per super-block.
+template <class Unpack, class Dot>
+struct SuperTile {
+  using Act = std::conditional_t<Unpack::kPer32, BlockA8, BlockA8K>;
+  static constexpr int kActPerSuper = Unpack::kPer32 ? 8 : 1;
+
+  template <int R, int T>
+  static void run(const MatmulArgs& m, int64_t r0, int64_t t0) {
+    using Block = typename Unpack::Block;
+    static_assert(!(Unpack::kMultiplier && Unpack::kOffset != 0), "an offset would need the multipliers too");
+    static_assert(!Unpack::kPer32 || (Unpack::kMultiplier && !Unpack::kMin), "per-32 activations: scaled lanes, no minimum");
+    const int64_t nsb = m.k / 256;
+    const Block* w[R];
+    const Act* a[T];
+    for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const Block*>(m.w + static_cast<size_t>(r0 + r) * m.row_bytes);
+    for (int t = 0; t < T; ++t) a[t] = static_cast<const Act*>(m.x) + (t0 + t) * nsb * kActPerSuper;
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[R][T];
+    float mins[R][T];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps(), mins[r][t] = 0.0f;
+    for (int64_t sb = 0; sb < nsb; ++sb) {
+      typename Unpack::Scales s[R];
+      for (int r = 0; r < R; ++r) Unpack::scales(w[r][sb], s[r]);
+      [[maybe_unused]] __m256i sums[R][T];
+      [[maybe_unused]] __m256 inner[R][T];
+      [[maybe_unused]] __m256i offset_pairs[T];
+      for (int t = 0; t < T; ++t) {
+        offset_pairs[t] = _mm256_setzero_si256();
+        for (int r = 0; r < R; ++r) sums[r][t] = _mm256_setzero_si256(), inner[r][t] = _mm256_setzero_ps();
+      }
+      const auto sub_block = [&](int j) {
+        __m256i aq[T];
+        [[maybe_unused]] __m256 da[T];
+        for (int t = 0; t < T; ++t) {
+          if constexpr (Unpack::kPer32) {
+            aq[t] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[t][sb * 8 + j].qs));
+            da[t] = _mm256_broadcast_ss(&a[t][sb * 8 + j].d);
+          } else {
+            aq[t] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[t][sb].qs + 32 * j));
+          }
+          if constexpr (Unpack::kOffset != 0)
+            offset_pairs[t] = _mm256_add_epi16(offset_pairs[t], _mm256_maddubs_epi16(_mm256_set1_epi8(Unpack::kOffset), aq[t]));
+        }
+        for (int r = 0; r < R; ++r) {
+          // decode streams R rows at once: ask for the same place R rows on (see x86_avx2.cpp)
+          if (T == 1 && j % 2 == 0)  // every 64-byte line of the block: 4 requests, 36 bytes apart for Q4_K
+            _mm_prefetch(reinterpret_cast<const char*>(&w[r][sb]) + R * m.row_bytes + j * (sizeof(Block) / 8), _MM_HINT_T0);
+          const __m256i wq = Unpack::weights(w[r][sb], j);
+          [[maybe_unused]] __m256i aw, mult;
+          if constexpr (Unpack::kSigned) aw = _mm256_abs_epi8(wq);
+          if constexpr (Unpack::kMultiplier) mult = Unpack::multiplier(s[r], j);
+          for (int t = 0; t < T; ++t) {
+            const __m256i pairs =
+                Unpack::kSigned ? _mm256_maddubs_epi16(aw, _mm256_sign_epi8(aq[t], wq)) : _mm256_maddubs_epi16(wq, aq[t]);
+            if constexpr (Unpack::kPer32) inner[r][t] = _mm256_fmadd_ps(da[t], _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, mult)), inner[r][t]);
+            else if constexpr (Unpack::kMultiplier) sums[r][t] = Dot::madd_add(sums[r][t], pairs, mult);
+            else if constexpr (Dot::kFused) sums[r][t] = Dot::dot_add(sums[r][t], wq, aq[t]);  // int32 lanes, no pairs
+            else sums[r][t] = _mm256_add_epi16(sums[r][t], pairs);
+          }
+        }
+      };
+      // unrolled where it measured faster (decode in cache, one thread: Q6_K +24 %, TQ2_0 +20 %,
+      // TQ1_0 +8 %); Q4_K ran 6 % slower unrolled
+      if constexpr (Unpack::unroll(T))
+        [&]<int... J>(std::integer_sequence<int, J...>) { (sub_block(J), ...); }(std::make_integer_sequence<int, 8>{});
+      else
+        for (int j = 0; j < 8; ++j) sub_block(j);
+      for (int r = 0; r < R; ++r)
+        for (int t = 0; t < T; ++t) {
+          if constexpr (Unpack::kPer32) {
+            acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(s[r].d), inner[r][t], acc[r][t]);
+          } else {
+            __m256i lanes = sums[r][t];
+            if constexpr (!Unpack::kMultiplier)
+              lanes = Dot::kFused ? _mm256_sub_epi32(lanes, _mm256_madd_epi16(offset_pairs[t], ones))
+                                  : _mm256_madd_epi16(_mm256_sub_epi16(lanes, offset_pairs[t]), ones);
+            acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(s[r].d * a[t][sb].d), _mm256_cvtepi32_ps(lanes), acc[r][t]);
+            if constexpr (Unpack::kMin) {
+              __m128i q = _mm_madd_epi16(s[r].m, _mm_loadu_si128(reinterpret_cast<const __m128i*>(a[t][sb].bsums)));
+              q = _mm_add_epi32(q, _mm_shuffle_epi32(q, 0x4E));
+              q = _mm_add_epi32(q, _mm_shuffle_epi32(q, 0xB1));
+              mins[r][t] += (s[r].dmin * a[t][sb].d) * static_cast<float>(_mm_cvtsi128_si32(q));
+            }
+          }
+        }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) m.y[(t0 + t) * m.ldy + r0 + r] = reduce8_avx(acc[r][t]) + mins[r][t];
+  }
+};
+
+template <class Unpack, class Dot, int kR, int kT>
+void superblock_matmul(const MatmulArgs& m) {
+  using Tile = SuperTile<Unpack, Dot>;
+  Tiled<Tile, kR, kT, kSuperDecodeRows>::run(m, static_cast<size_t>(m.k / 256 * Tile::kActPerSuper) * sizeof(typename Tile::Act), m.row_bytes);
+}
+
+template <class Unpack, class Dot>
+float superblock_dot(const typename Unpack::Block* w, const typename SuperTile<Unpack, Dot>::Act* a, int64_t nsb) {
+  float y;
+  SuperTile<Unpack, Dot>::template run<1, 1>({reinterpret_cast<const uint8_t*>(w), 0, 1, a, 1, nsb * 256, &y, 1}, 0, 0);
+  return y;
+}
+
+}  // namespace
+}  // namespace qforge::kernels
