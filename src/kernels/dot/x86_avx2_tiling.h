@@ -1,7 +1,8 @@
-// What the AVX2 dot-kernel files share: the spec's final reduction in registers, the f16
-// scale conversion, the nibble and bit-plane unpacking, and the loop that runs a register tile
-// over a rows × tokens grid. Include only from translation units compiled with AVX2 flags; the
-// unnamed namespace keeps each file's copy its own.
+// What the x86 dot-kernel files share: the spec's final reduction in registers, the f16 scale
+// conversion, the nibble and bit-plane unpacking, AVX2's byte dot product (the tiles' policy),
+// and the loop that runs a register tile over a rows × tokens grid. Include only from
+// translation units compiled with AVX2 flags (or AVX-512's, a superset); the unnamed namespace
+// keeps each file's copy its own.
 #pragma once
 
 #include <immintrin.h>

@@ -2,7 +2,8 @@
 // and multiplies them with 16 activation codes by madd (exact int16 × int16 → int32 pair sums):
 // the same multiply count per instruction as maddubs + madd, with no int16 saturation to avoid,
 // so every activation range (symmetric int8, static unsigned 0..255) runs on one path. 7-bit
-// codes (gemm_u8, codes below 128) take maddubs itself: no widening, 32 products per multiply instruction.
+// codes (gemm_u8: bytes below 128 here) take maddubs itself: no widening, 32 products per
+// multiply instruction.
 #include <immintrin.h>
 
 #include <algorithm>
