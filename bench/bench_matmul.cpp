@@ -183,11 +183,12 @@ int main(int argc, char** argv) {
   // a7: the same weights with 7-bit activation codes (reduce_range), on the maddubs kernel.
   // The int8 peak of the kernel's instructions on two cores: ~400 GOP/s for AVX2's maddubs + madd
   // (Zen 3), ~935 for VNNI's vpdpbusd (Zen 4: one zmm per cycle per core, timed in a scratch loop).
-  const bool vnni = kernels::w8a8_kernels().u8_codes == 256;
+  const Isa isa = kernels::w8a8_kernels().isa;
+  const bool vnni = isa == Isa::Avx512;  // the AVX-512 table is the VNNI one
   const double peak = vnni ? 935 : 400;
   std::printf("\nW8A8 dynamic (int8 weights per channel × int8 activations per token, int32 sums) vs f32, 2 threads (median of 5);\n"
               "a7: the same with 7-bit activation codes (--reduce-range); w8a8 kernels: %s, int8 peak ~%.0f GOP/s\n"
-              "%-12s %6s %10s %10s %9s %10s %10s %9s %10s %9s\n", vnni ? "AVX-512 VNNI" : "AVX2", peak, "shape", "n", "w8a8 ms", "GOP/s",
+              "%-12s %6s %10s %10s %9s %10s %10s %9s %10s %9s\n", vnni ? "AVX-512 VNNI" : std::string(isa_name(isa)).c_str(), peak, "shape", "n", "w8a8 ms", "GOP/s",
               "of peak", "a7 ms", "GOP/s", "of peak", "f32 ms", "speed-up");
   std::printf("(n = 1 reads weights from memory: copies > 256 MB, like the decode table above)\n");
   for (const auto& [rows, cols] : shapes)

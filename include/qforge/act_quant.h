@@ -50,7 +50,7 @@ inline bool act_is_calibrated(ActMode m) { return m == ActMode::Static || m == A
 struct ActQuantSpec {
   ActMode mode = ActMode::None;
   // static: 8-bit per-tensor, signed symmetric or unsigned affine; dynamic: only its reduce_range
-  // counts (codes ±63, s = max|x| / 63: 7-bit codes, which the 7-bit kernel multiplies directly)
+  // counts (codes ±63, s = max|x| / 63: 7-bit codes, which AVX2's byte kernel multiplies directly)
   QScheme scheme = QScheme::symmetric(8);
   ScaleZero act;                           // static, fp8 (scale only)
   float threshold = 6.0f;                  // llm-int8: |x| from which an input column is an outlier

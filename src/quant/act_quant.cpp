@@ -40,7 +40,6 @@ void fill_u8(QuantizedActivations& a, int32_t lo, int32_t hi) {
   a.u8_low = lo;
 }
 
-
 Int8Weights with_row_sums(Int8Weights w) {
   w.row_sum.assign(static_cast<size_t>(w.rows), 0);
   for (int64_t r = 0; r < w.rows; ++r)

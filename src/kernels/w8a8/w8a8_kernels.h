@@ -70,6 +70,6 @@ std::optional<W8A8Kernels> w8a8_kernels_for(Isa isa);
 
 W8A8Kernels w8a8_kernels_scalar();
 W8A8Kernels w8a8_kernels_avx2();
-W8A8Kernels w8a8_kernels_avx512_vnni();  // AVX-512 with VNNI: vpdpwssd and vpdpbusd
+W8A8Kernels w8a8_kernels_avx512_vnni();  // AVX-512 with VNNI: gemm_u8 on vpdpbusd
 
 }  // namespace qforge::kernels
