@@ -1,6 +1,7 @@
 # Per-ISA compile flags. Only the small per-ISA translation units get them (never the
 # whole build), so the binary still runs on any x86-64 and dispatches once at start-up.
 set(QFORGE_FLAGS_AVX2 -mavx2 -mfma -mf16c)
+set(QFORGE_FLAGS_AVXVNNI ${QFORGE_FLAGS_AVX2} -mavxvnni)
 set(QFORGE_FLAGS_AVX512 -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma -mf16c)
 set(QFORGE_FLAGS_AVX512VNNI ${QFORGE_FLAGS_AVX512} -mavx512vnni)
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)

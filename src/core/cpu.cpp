@@ -98,32 +98,48 @@ std::string_view isa_name(Isa isa) {
   switch (isa) {
     case Isa::Scalar: return "scalar";
     case Isa::Avx2: return "avx2";
+    case Isa::AvxVnni: return "avx-vnni";
     case Isa::Avx512: return "avx512";
   }
   return "unknown";
 }
 
-Isa detected_isa() {
-  const CpuFeatures& f = cpu_features();
+bool isa_supported(Isa isa, const CpuFeatures& f) {
   const bool avx2 = f.os_avx && f.avx && f.avx2 && f.fma && f.f16c;
-  const bool avx512 = avx2 && f.os_avx512 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq;
-  if (avx512) return Isa::Avx512;
-  if (avx2) return Isa::Avx2;
-  return Isa::Scalar;
+  switch (isa) {
+    case Isa::Scalar: return true;
+    case Isa::Avx2: return avx2;
+    case Isa::AvxVnni: return avx2 && f.avx_vnni;
+    case Isa::Avx512: return avx2 && f.os_avx512 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq;
+  }
+  return false;
 }
 
-Isa cap_isa(Isa detected, std::string_view requested) {
-  if (requested.empty()) return detected;
-  for (Isa i : {Isa::Scalar, Isa::Avx2, Isa::Avx512})
-    if (isa_name(i) == requested) return static_cast<int>(i) < static_cast<int>(detected) ? i : detected;
+namespace {
+constexpr Isa kLevels[] = {Isa::Scalar, Isa::Avx2, Isa::AvxVnni, Isa::Avx512};
+
+Isa highest_supported_up_to(Isa top, const CpuFeatures& f) {
+  Isa best = Isa::Scalar;
+  for (const Isa i : kLevels)
+    if (static_cast<int>(i) <= static_cast<int>(top) && isa_supported(i, f)) best = i;
+  return best;
+}
+}  // namespace
+
+Isa detected_isa() { return highest_supported_up_to(Isa::Avx512, cpu_features()); }
+
+Isa cap_isa(const CpuFeatures& f, std::string_view requested) {
+  if (requested.empty()) return highest_supported_up_to(Isa::Avx512, f);
+  for (const Isa i : kLevels)
+    if (isa_name(i) == requested) return highest_supported_up_to(i, f);
   throw Error(ErrorCategory::InvalidArgument,
-              "QFORGE_ISA='" + std::string(requested) + "' is not an ISA level; supported: scalar, avx2, avx512");
+              "QFORGE_ISA='" + std::string(requested) + "' is not an ISA level; supported: scalar, avx2, avx-vnni, avx512");
 }
 
 Isa active_isa() {
   static const Isa isa = [] {
     const char* env = std::getenv("QFORGE_ISA");
-    return cap_isa(detected_isa(), env ? env : "");
+    return cap_isa(cpu_features(), env ? env : "");
   }();
   return isa;
 }

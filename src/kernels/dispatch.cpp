@@ -7,10 +7,11 @@
 namespace qforge::kernels {
 
 std::optional<ConvertKernels> convert_kernels_for(Isa isa) {
-  if (static_cast<int>(isa) > static_cast<int>(detected_isa())) return std::nullopt;
+  if (!isa_supported(isa, cpu_features())) return std::nullopt;
   switch (isa) {
     case Isa::Scalar: return convert_kernels_scalar();
-    case Isa::Avx2: return convert_kernels_avx2();
+    case Isa::Avx2:
+    case Isa::AvxVnni: return convert_kernels_avx2();  // conversions have no byte dot product
     case Isa::Avx512: return convert_kernels_avx512();
   }
   return std::nullopt;
@@ -22,10 +23,11 @@ const ConvertKernels& convert_kernels() {
 }
 
 std::optional<DotKernels> dot_kernels_for(Isa isa) {
-  if (static_cast<int>(isa) > static_cast<int>(detected_isa())) return std::nullopt;
+  if (!isa_supported(isa, cpu_features())) return std::nullopt;
   switch (isa) {
     case Isa::Scalar: return dot_kernels_scalar();
     case Isa::Avx2: return dot_kernels_avx2();
+    case Isa::AvxVnni: return dot_kernels_avx_vnni();
     case Isa::Avx512:  // the block formats' tiles on vpdpbusd where the CPU has VNNI, else AVX2 on those CPUs
       return cpu_features().avx512_vnni ? dot_kernels_avx512_vnni() : dot_kernels_avx2();
   }
@@ -38,10 +40,11 @@ const DotKernels& dot_kernels() {
 }
 
 std::optional<GridKernels> grid_kernels_for(Isa isa) {
-  if (static_cast<int>(isa) > static_cast<int>(detected_isa())) return std::nullopt;
+  if (!isa_supported(isa, cpu_features())) return std::nullopt;
   switch (isa) {
     case Isa::Scalar: return grid_kernels_scalar();
     case Isa::Avx2: return grid_kernels_avx2();
+    case Isa::AvxVnni: return grid_kernels_avx_vnni();
     case Isa::Avx512:  // the integer path on vpdpbusd where the CPU has VNNI, else AVX2 on those CPUs
       return cpu_features().avx512_vnni ? grid_kernels_avx512_vnni() : grid_kernels_avx2();
   }
@@ -54,10 +57,11 @@ const GridKernels& grid_kernels() {
 }
 
 std::optional<W8A8Kernels> w8a8_kernels_for(Isa isa) {
-  if (static_cast<int>(isa) > static_cast<int>(detected_isa())) return std::nullopt;
+  if (!isa_supported(isa, cpu_features())) return std::nullopt;
   switch (isa) {
     case Isa::Scalar: return w8a8_kernels_scalar();
     case Isa::Avx2: return w8a8_kernels_avx2();
+    case Isa::AvxVnni: return w8a8_kernels_avx_vnni();
     case Isa::Avx512:  // the VNNI GEMM where the CPU has VNNI, else AVX2 on those CPUs
       return cpu_features().avx512_vnni ? w8a8_kernels_avx512_vnni() : w8a8_kernels_avx2();
   }

@@ -82,7 +82,7 @@ TEST(Cli, BadInputGetsOneLineAndNonZeroExit) {
            {"frobnicate", "", "unknown command 'frobnicate'; available: info, convert, quantize, run, eval, bench, synth, dtypes"},
            {"dtypes --value abc", "", "cannot read 'abc' as a number"},
            {"dtypes --bogus", "", "unknown argument '--bogus'"},
-           {"info", "QFORGE_ISA=sse9", "supported: scalar, avx2, avx512"},
+           {"info", "QFORGE_ISA=sse9", "supported: scalar, avx2, avx-vnni, avx512"},
            {"info /nonexistent/model.gguf", "", "/nonexistent/model.gguf: no such file"},
            {"convert /nonexistent/m.bin -o x.gguf", "", "no such file"},
            {"convert a b -o x.gguf", "", "exactly one input"}}) {

@@ -12,6 +12,7 @@
 #include <random>
 #include <vector>
 
+#include "kernels/kernel_tables.h"
 #include "kernels/dot/dot_kernels.h"
 #include "qforge/float_convert.h"
 #include "qforge/ggml_types.h"
@@ -47,11 +48,11 @@ std::vector<Block> random_blocks(int64_t nb, uint32_t seed) {
   return w;
 }
 
-class DotKernelsTest : public ::testing::TestWithParam<Isa> {
+class DotKernelsTest : public ::testing::TestWithParam<Table> {
  protected:
   void SetUp() override {
-    auto t = dot_kernels_for(GetParam());
-    if (!t) GTEST_SKIP() << "CPU lacks " << isa_name(GetParam());
+    auto t = dot_table(GetParam());
+    if (!t) GTEST_SKIP() << "CPU lacks " << table_name(GetParam());
     k = *t;
     ref = dot_kernels_scalar();
   }
@@ -285,8 +286,7 @@ TEST_P(DotKernelsTest, MatmulAcrossRowBandsAndTokenBlocksReproducesTheSpec) {
       nullptr, x, rows, n, kk);
 }
 
-INSTANTIATE_TEST_SUITE_P(Isa, DotKernelsTest, ::testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx512),
-                         [](const auto& p) { return std::string(isa_name(p.param)); });
+INSTANTIATE_TEST_SUITE_P(Table, DotKernelsTest, kEveryTable, TableName{});
 
 // The spec against ggml's own dequantizer: Σ dequant(w)·(d_a·q_a) in double.
 template <class Block, class Act>

@@ -11,6 +11,7 @@
 #include <random>
 #include <vector>
 
+#include "kernels/kernel_tables.h"
 #include "engine/grid_weight.h"
 #include "kernels/dot/dot_kernels.h"
 #include "kernels/grid/grid_kernels.h"
@@ -76,11 +77,11 @@ TEST(GridKernels, SpecIsTheF32DotOverTheDequantizedMatrix) {
   }
 }
 
-class GridKernelsIsa : public ::testing::TestWithParam<Isa> {};
+class GridKernelsIsa : public ::testing::TestWithParam<Table> {};
 
 TEST_P(GridKernelsIsa, EveryTileReproducesTheSpec) {
-  const auto k = grid_kernels_for(GetParam());
-  if (!k) GTEST_SKIP() << "CPU lacks " << isa_name(GetParam());
+  const auto k = grid_table(GetParam());
+  if (!k) GTEST_SKIP() << "CPU lacks " << table_name(GetParam());
   const GridKernels spec = grid_kernels_scalar();
   for (const Case& c : cases()) {
     const int64_t rows = 11;
@@ -102,8 +103,7 @@ TEST_P(GridKernelsIsa, EveryTileReproducesTheSpec) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Isa, GridKernelsIsa, ::testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx512),
-                         [](const auto& p) { return std::string(isa_name(p.param)); });
+INSTANTIATE_TEST_SUITE_P(Table, GridKernelsIsa, kEveryTable, TableName{});
 
 // fp8 codes the quantizer never writes but a file may hold: 0x7F/0xFF decode to NaN, as
 // dequantize_packed's do, and subnormal codes exactly.

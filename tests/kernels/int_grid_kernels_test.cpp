@@ -11,6 +11,7 @@
 #include <random>
 #include <vector>
 
+#include "kernels/kernel_tables.h"
 #include "engine/grid_weight.h"
 #include "kernels/dot/dot_kernels.h"
 #include "kernels/grid/grid_kernels.h"
@@ -158,11 +159,11 @@ TEST(IntGridKernels, SpecIsTheDotOfTheDequantizedWeightsAndActivations) {
   }
 }
 
-class IntGridKernelsIsa : public ::testing::TestWithParam<Isa> {};
+class IntGridKernelsIsa : public ::testing::TestWithParam<Table> {};
 
 TEST_P(IntGridKernelsIsa, EveryTileReproducesTheSpec) {
-  const auto k = grid_kernels_for(GetParam());
-  if (!k) GTEST_SKIP() << "CPU lacks " << isa_name(GetParam());
+  const auto k = grid_table(GetParam());
+  if (!k) GTEST_SKIP() << "CPU lacks " << table_name(GetParam());
   const GridKernels spec = grid_kernels_scalar();
   const DotKernels dot = dot_kernels_scalar();
   for (const Case& c : cases()) {
@@ -186,8 +187,7 @@ TEST_P(IntGridKernelsIsa, EveryTileReproducesTheSpec) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Isa, IntGridKernelsIsa, ::testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx512),
-                         [](const auto& p) { return std::string(isa_name(p.param)); });
+INSTANTIATE_TEST_SUITE_P(Table, IntGridKernelsIsa, kEveryTable, TableName{});
 
 // What stays on the f32 path: groups that are not whole 32-blocks, rows that are not, and fp8.
 TEST(IntGridKernels, OtherGridsStayOnTheF32Path) {

@@ -8,6 +8,7 @@
 #include <random>
 #include <vector>
 
+#include "kernels/kernel_tables.h"
 #include "kernels/dot/dot_kernels.h"
 #include "kernels/dot/interleaved4.h"
 #include "qforge/ggml_types.h"
@@ -96,11 +97,11 @@ TEST(InterleavedLayout, ExpandedActivationsMeetTheirRowLanes) {
   }
 }
 
-class InterleavedKernelsTest : public ::testing::TestWithParam<Isa> {
+class InterleavedKernelsTest : public ::testing::TestWithParam<Table> {
  protected:
   void SetUp() override {
-    auto t = dot_kernels_for(GetParam());
-    if (!t) GTEST_SKIP() << "CPU lacks " << isa_name(GetParam());
+    auto t = dot_table(GetParam());
+    if (!t) GTEST_SKIP() << "CPU lacks " << table_name(GetParam());
     k = *t;
   }
   // Every output of the matmul over groups [g0, ⌈rows/4⌉) against the spec, ldy > rows so that
@@ -163,12 +164,11 @@ TEST_P(InterleavedKernelsTest, ARangeOfGroupsWritesOnlyItsRows) {
 // 1900 rows of 4096: more than one 4 MB band of groups; 9 tokens: more than one 192 KB token
 // block (the scalar table has no cache blocks to cross).
 TEST_P(InterleavedKernelsTest, CacheBlocksReproduceTheSpec) {
-  if (GetParam() == Isa::Scalar) GTEST_SKIP() << "the spec loops have no cache blocks";
+  if (GetParam() == Table::Scalar) GTEST_SKIP() << "the spec loops have no cache blocks";
   for (const GgmlType type : kTypes) expect_matches_spec(type, 1900, 9, 4096);
 }
 
-INSTANTIATE_TEST_SUITE_P(Isa, InterleavedKernelsTest, ::testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx512),
-                         [](const auto& p) { return std::string(isa_name(p.param)); });
+INSTANTIATE_TEST_SUITE_P(Table, InterleavedKernelsTest, kEveryTable, TableName{});
 
 }  // namespace
 }  // namespace qforge::kernels

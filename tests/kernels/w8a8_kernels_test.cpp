@@ -10,16 +10,17 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/kernel_tables.h"
 #include "kernels/w8a8/w8a8_kernels.h"
 
 namespace qforge::kernels {
 namespace {
 
-class W8A8KernelsTest : public ::testing::TestWithParam<Isa> {
+class W8A8KernelsTest : public ::testing::TestWithParam<Table> {
  protected:
   void SetUp() override {
-    auto t = w8a8_kernels_for(GetParam());
-    if (!t) GTEST_SKIP() << "CPU lacks " << isa_name(GetParam());
+    auto t = w8a8_table(GetParam());
+    if (!t) GTEST_SKIP() << "CPU lacks " << table_name(GetParam());
     k = *t;
   }
   W8A8Kernels k{};
@@ -146,15 +147,7 @@ TEST_P(W8A8KernelsTest, QuantizeRoundsHalfToEvenInDoubleAndClamps) {
     EXPECT_EQ(b[i], static_cast<int16_t>(std::nearbyint(static_cast<long double>(y[i]) / static_cast<long double>(sy)))) << i;
 }
 
-INSTANTIATE_TEST_SUITE_P(Isa, W8A8KernelsTest, ::testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx512),
-                         [](const auto& p) { return std::string(isa_name(p.param)); });
-
-TEST(W8A8Dispatch, ActiveTableIsTheActiveIsa) {
-  // AVX-512 CPUs without VNNI run the AVX2 table
-  const bool vnni = active_isa() == Isa::Avx512 && cpu_features().avx512_vnni;
-  EXPECT_EQ(w8a8_kernels().isa, active_isa() == Isa::Avx512 && !vnni ? Isa::Avx2 : active_isa());
-  if (vnni) std::printf("AVX-512 VNNI w8a8 GEMM active\n");
-}
+INSTANTIATE_TEST_SUITE_P(Table, W8A8KernelsTest, kEveryTable, TableName{});
 
 }  // namespace
 }  // namespace qforge::kernels

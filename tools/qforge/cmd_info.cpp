@@ -23,7 +23,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: qforge info [MODEL] [--tensors] [--json]\n"
     "  without MODEL: CPU features (CPUID, with XCR0 for what the OS enables), the ISA level\n"
-    "  kernels use and the kernels chosen. QFORGE_ISA=scalar|avx2|avx512 caps the level.\n"
+    "  kernels use and the kernels chosen. QFORGE_ISA=scalar|avx2|avx-vnni|avx512 caps the level.\n"
     "  with MODEL (a Hugging Face folder, .safetensors, .gguf or llama2.c .bin): architecture,\n"
     "  hyper-parameters, parameter count, bits per weight, the memory the weights need in each\n"
     "  type; --tensors lists every tensor.\n";

@@ -169,6 +169,7 @@ std::optional<DotKernels> dot_kernels_for(Isa isa);
 
 DotKernels dot_kernels_scalar();
 DotKernels dot_kernels_avx2();
+DotKernels dot_kernels_avx_vnni();      // AVX-VNNI: the block formats' integer tiles on VEX vpdpbusd
 DotKernels dot_kernels_avx512_vnni();  // AVX-512 with VNNI: the block formats' integer tiles on vpdpbusd
 // Fills the super-block entries of an AVX2 table (their own translation unit).
 void add_superblock_kernels_avx2(DotKernels& k);

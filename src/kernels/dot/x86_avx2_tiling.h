@@ -1,5 +1,5 @@
 // What the x86 dot-kernel files share: the spec's final reduction in registers, the f16 scale
-// conversion, the nibble and bit-plane unpacking, AVX2's byte dot product (the tiles' policy),
+// conversion, the nibble and bit-plane unpacking, the byte dot products (kernels/x86_byte_dot.h),
 // and the loop that runs a register tile over a rows × tokens grid. Include only from
 // translation units compiled with AVX2 flags (or AVX-512's, a superset); the unnamed namespace
 // keeps each file's copy its own.
@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "kernels/dot/dot_kernels.h"
+#include "kernels/x86_byte_dot.h"
 
 namespace qforge::kernels {
 namespace {
@@ -45,26 +46,6 @@ inline __m256i bits_to_bytes(const uint8_t* qh) {
   const __m256i select = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ULL));
   return _mm256_cmpeq_epi8(_mm256_and_si256(spread, select), select);
 }
-
-// The byte dot product the integer tiles are written over, AVX2's: each int32 lane of dot(u, s)
-// is the sum of four adjacent products of unsigned bytes u and signed bytes s (lane k: bytes
-// 4k..4k+3), by maddubs then madd with ones — exact while no pair of products leaves int16,
-// which each caller's operands guarantee; dot4 sums four such register pairs (the four int16
-// pair sums too). VNNI's vpdpbusd computes the same lanes in one instruction.
-// madd_add(acc, p, m) = acc + madd(p, m) (int16 pairs times int16 multipliers, into int32);
-// dot_add(acc, u, s) = acc + dot(u, s). kFused: whether dot_add is one instruction (then the
-// super-block tiles accumulate int32 lanes where AVX2 keeps int16 pairs).
-struct MaddubsDot {
-  static constexpr bool kFused = false;
-  static __m256i dot(__m256i u, __m256i s) { return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)); }
-  static __m256i dot_add(__m256i acc, __m256i u, __m256i s) { return _mm256_add_epi32(acc, dot(u, s)); }
-  static __m256i madd_add(__m256i acc, __m256i p, __m256i m) { return _mm256_add_epi32(acc, _mm256_madd_epi16(p, m)); }
-  static __m256i dot4(__m256i u0, __m256i u1, __m256i u2, __m256i u3, const __m256i* s) {
-    const __m256i p01 = _mm256_add_epi16(_mm256_maddubs_epi16(u0, _mm256_load_si256(s)), _mm256_maddubs_epi16(u1, _mm256_load_si256(s + 1)));
-    const __m256i p23 = _mm256_add_epi16(_mm256_maddubs_epi16(u2, _mm256_load_si256(s + 2)), _mm256_maddubs_epi16(u3, _mm256_load_si256(s + 3)));
-    return _mm256_madd_epi16(_mm256_add_epi16(p01, p23), _mm256_set1_epi16(1));
-  }
-};
 
 // The T tokens' int8 codes of activation block b, and for a format whose codes carry an offset
 // o, o·(lane sums of a) — once per token for all rows, subtracted exactly in int32.

@@ -1,5 +1,5 @@
 // The matmul tile for the 32-element block formats in their GGUF layout (Q8_0; Q4_0 … Q5_1 for
-// single dots), written once over the byte dot product `Dot` (x86_avx2_tiling.h): AVX2's maddubs
+// single dots), written once over the byte dot product `Dot` (kernels/x86_byte_dot.h): AVX2's maddubs
 // + madd, or VNNI's vpdpbusd. Each format only says how to unpack a block of 32 weights into
 // int8 lanes in element order. Include only from ISA files (AVX2 flags or more); the unnamed
 // namespace keeps each one's copy its own.

@@ -1,5 +1,5 @@
 // The matmul tile for Q4_0, Q4_1, Q5_0 and Q5_1 in the four-row interleaved layout
-// (dot_kernels.h), written once over the byte dot product `Dot` (x86_avx2_tiling.h): AVX2's
+// (dot_kernels.h), written once over the byte dot product `Dot` (kernels/x86_byte_dot.h): AVX2's
 // maddubs + madd, or VNNI's vpdpbusd. Per block of 32 and group of four rows: two 32-byte loads
 // give four registers of nibbles (every row in each); their dot with the expanded activations
 // gives eight int32 lanes, the spec's two halves of the four rows; one convert and one FMA by

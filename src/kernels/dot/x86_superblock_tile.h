@@ -1,5 +1,5 @@
 // The matmul tile for the 256-element super-block formats Q4_K, Q6_K, TQ1_0 and TQ2_0, written
-// once over the byte dot-product policy `Dot` (x86_avx2_tiling.h). Each format says how to read
+// once over the byte dot-product policy `Dot` (kernels/x86_byte_dot.h). Each format says how to read
 // one super-block's sub-block scales (once per row and super-block) and how to unpack sub-block
 // j into 32 int8 lanes in element order; one tile body does the rest, bit for bit as
 // reference.cpp's superblock_dot: a super-block's sums stay integer (int32, or int16 pairs for

@@ -121,6 +121,7 @@ const GridKernels& grid_kernels();
 std::optional<GridKernels> grid_kernels_for(Isa isa);
 GridKernels grid_kernels_scalar();
 GridKernels grid_kernels_avx2();
+GridKernels grid_kernels_avx_vnni();      // AVX-VNNI: the integer path on VEX vpdpbusd
 GridKernels grid_kernels_avx512_vnni();  // AVX-512 with VNNI: the integer path on vpdpbusd
 // The integer path's AVX2 matmul (its own translation unit).
 void int_grid_matmul_avx2(const IntGridArgs& a);

@@ -1,7 +1,7 @@
 // AVX-512 VNNI integer path for qforge's integer grids (compiled with AVX-512 + VNNI flags
 // only): the tile of x86_int_grid_tile.h on vpdpbusd. The lanes are the same integers as
 // AVX2's, so the outputs equal the spec bit for bit; the rest of the table is AVX2's.
-#include "kernels/dot/x86_vnni_dot.h"
+#include "kernels/x86_byte_dot.h"
 #include "kernels/grid/x86_int_grid_tile.h"
 
 namespace qforge::kernels {

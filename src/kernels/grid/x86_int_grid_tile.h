@@ -1,5 +1,5 @@
 // The integer path's matmul tile for qforge's integer grids, written once over the byte dot
-// product `Dot` (dot/x86_avx2_tiling.h): each repacked block of 32 unpacks to bytes in element
+// product `Dot` (kernels/x86_byte_dot.h): each repacked block of 32 unpacks to bytes in element
 // order from its planes (grid_kernels.h) and meets the tokens' int8 activations like Q4_1; a
 // group's f32 scale and minimum are applied once per group, for all R rows of the tile.
 // Include only from ISA files (AVX2 flags or more); the unnamed namespace keeps each one's copy.
@@ -18,6 +18,8 @@ namespace {
 
 // Decode tiles of the block formats' integer kernels (dot/x86_block_tile.h).
 constexpr int kDecodeRows = 4;
+// Prompt tiles in 16 ymm registers (AVX2, AVX-VNNI): the block formats' 4 × 2.
+constexpr int kIntGridRows = 4, kIntGridTokens = 2;
 
 // The pairs plane: byte 8m + j of the result is bits 2m..2m+1 of byte j.
 __m256i pairs(const uint8_t* p) {
@@ -147,6 +149,16 @@ void int_grid_matmul(const IntGridArgs& m) {
     case 8: return matmul<Dot, kR, kT, 8>(m);
     default: return;  // the engine builds only 2–8-bit matrices
   }
+}
+
+// AVX-VNNI's table: AVX2's with the integer path on Dot in 16 registers' tiles (Dot is
+// AvxVnniDot there; the kernel tests' twin takes VnniDot, the EVEX encoding).
+template <class Dot>
+GridKernels avx_vnni_grid_table() {
+  GridKernels k = grid_kernels_avx2();
+  k.isa = Isa::AvxVnni;
+  k.int_matmul = int_grid_matmul<Dot, kIntGridRows, kIntGridTokens>;
+  return k;
 }
 
 }  // namespace

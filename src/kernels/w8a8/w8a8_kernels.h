@@ -30,7 +30,8 @@ struct I8GemmArgs {
 
 // The same sums for activation codes held as bytes 0..u8_codes−1 (shifted to start at 0 by the
 // caller): the byte × int8 instructions take them without widening — AVX2's `maddubs` for codes
-// below 128 (its pair sums ≤ 2·127·128 stay inside int16), VNNI's `vpdpbusd` for any byte.
+// below 128 (its pair sums ≤ 2·127·128 stay inside int16), VNNI's `vpdpbusd` (AVX-512 or AVX-VNNI)
+// for any byte.
 struct U8GemmArgs {
   const int8_t* w;
   int64_t ldw;
@@ -51,7 +52,7 @@ struct W8A8Kernels {
   float (*amax)(const float* x, int64_t k);
   // q_j = round_code(double(x_j) / double(s)); s > 0
   void (*quantize)(const float* x, int64_t k, float s, int16_t* q);
-  // gemm_u8 takes codes 0..u8_codes−1: 128 on AVX2, 256 on the spec and VNNI
+  // gemm_u8 takes codes 0..u8_codes−1: 128 on AVX2, 256 on the spec and both VNNIs
   int u8_codes;
 };
 
@@ -70,6 +71,7 @@ std::optional<W8A8Kernels> w8a8_kernels_for(Isa isa);
 
 W8A8Kernels w8a8_kernels_scalar();
 W8A8Kernels w8a8_kernels_avx2();
+W8A8Kernels w8a8_kernels_avx_vnni();      // AVX-VNNI: gemm_u8 on VEX vpdpbusd
 W8A8Kernels w8a8_kernels_avx512_vnni();  // AVX-512 with VNNI: gemm_u8 on vpdpbusd
 
 }  // namespace qforge::kernels
