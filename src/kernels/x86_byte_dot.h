@@ -9,6 +9,9 @@
 // pair sums too, so the caller bounds them); madd_add(acc, p, m) = acc + madd(p, m), int16 pairs
 // times int16 multipliers into int32 (vpdpwssd on VNNI). kFused: whether dot_add is one
 // instruction (then the super-block tiles accumulate int32 lanes where AVX2 keeps int16 pairs).
+// kAnyByte: whether u may be any byte 0..255 (no int16 step to saturate); then signed weights q
+// go in as the bytes q + 128 and −128·Σ a starts the accumulator, where AVX2 takes |q| and the
+// activations' signs flipped by q's (one instruction per row and one per row and token saved).
 // Include only from files compiled with AVX2 flags or more; a policy's functions compile only
 // where its instructions are enabled, and the unnamed namespace keeps each file's copy its own.
 #pragma once
@@ -19,7 +22,7 @@ namespace qforge::kernels {
 namespace {
 
 struct MaddubsDot {
-  static constexpr bool kFused = false;
+  static constexpr bool kFused = false, kAnyByte = false;
   static __m256i dot(__m256i u, __m256i s) { return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)); }
   static __m256i dot_add(__m256i acc, __m256i u, __m256i s) { return _mm256_add_epi32(acc, dot(u, s)); }
   static __m256i madd_add(__m256i acc, __m256i p, __m256i m) { return _mm256_add_epi32(acc, _mm256_madd_epi16(p, m)); }
@@ -43,7 +46,7 @@ struct VexVnni {  // AVX-VNNI: 16 ymm registers
 // dot4 chains its four products through one accumulator.
 template <class Encoding>
 struct VnniDotOf {
-  static constexpr bool kFused = true;
+  static constexpr bool kFused = true, kAnyByte = true;
   static __m256i dot(__m256i u, __m256i s) { return Encoding::dpbusd(_mm256_setzero_si256(), u, s); }
   static __m256i dot_add(__m256i acc, __m256i u, __m256i s) { return Encoding::dpbusd(acc, u, s); }
   static __m256i madd_add(__m256i acc, __m256i p, __m256i m) { return Encoding::dpwssd(acc, p, m); }

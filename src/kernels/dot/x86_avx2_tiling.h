@@ -47,14 +47,18 @@ inline __m256i bits_to_bytes(const uint8_t* qh) {
   return _mm256_cmpeq_epi8(_mm256_and_si256(spread, select), select);
 }
 
-// The T tokens' int8 codes of activation block b, and for a format whose codes carry an offset
-// o, o·(lane sums of a) — once per token for all rows, subtracted exactly in int32.
+// The T tokens' int8 codes of activation block b, and for weights whose codes carry an offset
+// o (0 < o ≤ 128), −o·(lane sums of a): once per token for all rows, the start of each row's
+// accumulator (Dot::dot_add), so the offset costs nothing per row. Exact: the pair sums
+// o·(a + a') stay within int16 for |a| ≤ 127.
 template <int T, int kOffset>
-inline void load_block_a8(const BlockA8* const (&a)[T], int64_t b, __m256i (&aq)[T], __m256i (&offset_sums)[T]) {
+inline void load_block_a8(const BlockA8* const (&a)[T], int64_t b, __m256i (&aq)[T], __m256i (&neg_offset_sums)[T]) {
+  static_assert(kOffset >= 0 && kOffset <= 128, "an unsigned byte offset");
   for (int t = 0; t < T; ++t) {
     aq[t] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[t][b].qs));
     if constexpr (kOffset != 0)
-      offset_sums[t] = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(kOffset), aq[t]), _mm256_set1_epi16(1));
+      neg_offset_sums[t] = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(static_cast<char>(kOffset)), aq[t]),
+                                             _mm256_set1_epi16(-1));
   }
 }
 

@@ -25,8 +25,9 @@ __m256i five_bits(const uint8_t* qh, const uint8_t* qs) {
 }
 
 // How each format's block of 32 becomes int8 lanes in element order. Signed weights take the
-// abs/sign route into maddubs; the others are unsigned, and an offset format's lane sums are
-// corrected exactly in int32: Σ (q − o)·a = Σ q·a − o·Σ a.
+// abs/sign route into maddubs, or go biased by 128 into a dot that takes any byte; the others
+// are unsigned, and an offset format's lane sums are corrected exactly in int32:
+// Σ (q − o)·a = Σ q·a − o·Σ a.
 struct UnpackQ8_0 {
   using Block = ggml::BlockQ8_0;
   static constexpr bool kSigned = true, kMin = false;
@@ -76,6 +77,9 @@ struct IntTile {
     for (int r = 0; r < R; ++r)
       for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps(), mins[r][t] = 0.0f;
     static_assert(R <= 8, "the rows' scales travel in one 128-bit register");
+    // signed weights: biased to bytes q + 128 where Dot takes any byte, else |q| and signs
+    constexpr bool kBias = Unpack::kSigned && Dot::kAnyByte, kAbsSign = Unpack::kSigned && !Dot::kAnyByte;
+    constexpr int kOffset = kBias ? 128 : Unpack::kOffset;
     for (int64_t b = 0; b < nb; ++b) {
       // the R rows' f16 scales converted together, then d_w·d_a for each token, for all rows,
       // kept in memory: a broadcast load per row and token beats a register permute (a load
@@ -86,18 +90,21 @@ struct IntTile {
       alignas(32) float d[T][8];
       for (int t = 0; t < T; ++t) _mm256_store_ps(d[t], _mm256_mul_ps(dw, _mm256_broadcast_ss(&a[t][b].d)));
       __m256i aq[T];
-      [[maybe_unused]] __m256i offset_sums[T];
-      load_block_a8<T, Unpack::kOffset>(a, b, aq, offset_sums);
+      [[maybe_unused]] __m256i neg_offset_sums[T];
+      load_block_a8<T, kOffset>(a, b, aq, neg_offset_sums);
       for (int r = 0; r < R; ++r) {
         // decode streams R rows at once, which defeats the hardware prefetcher: ask for the
         // same place in the next row group (measured 1.4–1.5× on one thread from memory)
         if constexpr (T == 1) _mm_prefetch(reinterpret_cast<const char*>(&w[r][b]) + R * m.row_bytes, _MM_HINT_T0);
-        const __m256i wq = Unpack::weights(w[r][b]);
+        __m256i wq = Unpack::weights(w[r][b]);
+        if constexpr (kBias) wq = _mm256_xor_si256(wq, _mm256_set1_epi8(-128));  // q + 128 as a byte
         [[maybe_unused]] __m256i aw;
-        if constexpr (Unpack::kSigned) aw = _mm256_abs_epi8(wq);
+        if constexpr (kAbsSign) aw = _mm256_abs_epi8(wq);
         for (int t = 0; t < T; ++t) {
-          __m256i sums = Unpack::kSigned ? Dot::dot(aw, _mm256_sign_epi8(aq[t], wq)) : Dot::dot(wq, aq[t]);
-          if constexpr (Unpack::kOffset != 0) sums = _mm256_sub_epi32(sums, offset_sums[t]);
+          __m256i sums;
+          if constexpr (kAbsSign) sums = Dot::dot(aw, _mm256_sign_epi8(aq[t], wq));
+          else if constexpr (kOffset != 0) sums = Dot::dot_add(neg_offset_sums[t], wq, aq[t]);  // Σ (q + o)·a − o·Σ a
+          else sums = Dot::dot(wq, aq[t]);
           const __m256 lanes = _mm256_cvtepi32_ps(sums);
           acc[r][t] = _mm256_fmadd_ps(_mm256_broadcast_ss(&d[t][r]), lanes, acc[r][t]);
         }

@@ -65,10 +65,13 @@ struct IntGridTile {
   static void run(const IntGridArgs& m, int64_t r0, int64_t t0) {
     static_assert(!kLevels || kBits == 4, "levels index 4-bit codes");
     constexpr bool kSigned = kBits == 8 || kLevels;
+    // signed codes: biased to bytes c + 128 where Dot takes any byte, else |c| and signs
+    constexpr bool kBias = kSigned && Dot::kAnyByte, kAbsSign = kSigned && !Dot::kAnyByte;
     constexpr size_t kBlock = int_grid_block_bytes(kBits);
     const IntGridMatrix& w = *m.w;
     [[maybe_unused]] __m256i levels;
     if constexpr (kLevels) levels = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w.levels)));
+    if constexpr (kLevels && kBias) levels = _mm256_xor_si256(levels, _mm256_set1_epi8(-128));  // biased once, not per block
     const int64_t nb = w.cols / 32;
     const uint8_t* row[R];
     size_t params[R];
@@ -94,8 +97,8 @@ struct IntGridTile {
       for (int64_t b = g * w.group_blocks; b < end; ++b) {
         __m256 da[T];
         __m256i aq[T];
-        [[maybe_unused]] __m256i unused[T];
-        load_block_a8<T, 0>(a, b, aq, unused);
+        [[maybe_unused]] __m256i neg_offset_sums[T];
+        load_block_a8<T, kBias ? 128 : 0>(a, b, aq, neg_offset_sums);
         for (int t = 0; t < T; ++t) da[t] = _mm256_broadcast_ss(&a[t][b].d), act_sum[t] += a[t][b].s;
         for (int r = 0; r < R; ++r) {
           const uint8_t* block = row[r] + static_cast<size_t>(b) * kBlock;
@@ -103,10 +106,14 @@ struct IntGridTile {
           if constexpr (T == 1) _mm_prefetch(reinterpret_cast<const char*>(block) + R * w.row_bytes, _MM_HINT_T0);
           __m256i wq = unpack<kBits>(block);
           if constexpr (kLevels) wq = _mm256_shuffle_epi8(levels, wq);
+          if constexpr (kBias && !kLevels) wq = _mm256_xor_si256(wq, _mm256_set1_epi8(-128));  // c + 128 as a byte
           [[maybe_unused]] __m256i aw;
-          if constexpr (kSigned) aw = _mm256_abs_epi8(wq);
+          if constexpr (kAbsSign) aw = _mm256_abs_epi8(wq);
           for (int t = 0; t < T; ++t) {
-            const __m256i lanes = kSigned ? Dot::dot(aw, _mm256_sign_epi8(aq[t], wq)) : Dot::dot(wq, aq[t]);
+            __m256i lanes;
+            if constexpr (kAbsSign) lanes = Dot::dot(aw, _mm256_sign_epi8(aq[t], wq));
+            else if constexpr (kBias) lanes = Dot::dot_add(neg_offset_sums[t], wq, aq[t]);  // Σ (c + 128)·a − 128·Σ a
+            else lanes = Dot::dot(wq, aq[t]);
             inner[r][t] = _mm256_fmadd_ps(da[t], _mm256_cvtepi32_ps(lanes), inner[r][t]);
           }
         }
