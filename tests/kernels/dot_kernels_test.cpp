@@ -12,8 +12,8 @@
 #include <random>
 #include <vector>
 
-#include "kernels/kernel_tables.h"
 #include "kernels/dot/dot_kernels.h"
+#include "kernels/kernel_tables.h"
 #include "qforge/float_convert.h"
 #include "qforge/ggml_types.h"
 

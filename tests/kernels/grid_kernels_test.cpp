@@ -11,10 +11,10 @@
 #include <random>
 #include <vector>
 
-#include "kernels/kernel_tables.h"
 #include "engine/grid_weight.h"
 #include "kernels/dot/dot_kernels.h"
 #include "kernels/grid/grid_kernels.h"
+#include "kernels/kernel_tables.h"
 #include "qforge/weight_quant.h"
 
 namespace qforge::kernels {

@@ -8,9 +8,9 @@
 #include <random>
 #include <vector>
 
-#include "kernels/kernel_tables.h"
 #include "kernels/dot/dot_kernels.h"
 #include "kernels/dot/interleaved4.h"
+#include "kernels/kernel_tables.h"
 #include "qforge/ggml_types.h"
 
 namespace qforge::kernels {
