@@ -36,7 +36,6 @@ std::optional<GgmlType> plain_type(DType d) {
 // The matmul kernel for a storage type the kernels execute directly; nullptr for the others.
 kernels::MatmulKernel matmul_for(const kernels::DotKernels& k, GgmlType t) {
   switch (t) {
-    case GgmlType::Q8_0: return k.matmul.q8_0;
     case GgmlType::Q4_K: return k.matmul.q4_k;
     case GgmlType::Q6_K: return k.matmul.q6_k;
     case GgmlType::TQ1_0: return k.matmul.tq1_0;

@@ -207,7 +207,7 @@ void expect_matmul_matches_dots(GgmlType type, MatmulKernel fast,
     }
 }
 
-// (Q4_0, Q4_1, Q5_0 and Q5_1 run interleaved: interleaved_kernels_test.cpp.)
+// (Q8_0, Q4_0, Q4_1, Q5_0 and Q5_1 run interleaved: interleaved_kernels_test.cpp.)
 TEST_P(DotKernelsTest, MatmulTilesReproduceTheSpecForEveryShape) {
   const int64_t kRowCounts[] = {1, 2, 3, 4, 5, 7, 8, 9, 17};
   const int64_t kTokenCounts[] = {1, 2, 3, 4, 5, 7, 9};
@@ -217,8 +217,6 @@ TEST_P(DotKernelsTest, MatmulTilesReproduceTheSpecForEveryShape) {
     float (*spec)(const uint8_t*, const void*, const float*, int64_t);  // one token's activations
   };
   const Format formats[] = {
-      {GgmlType::Q8_0, k.matmul.q8_0, [](const uint8_t* w, const void* a, const float*, int64_t kk) {
-         return dot_kernels_scalar().q8_0(reinterpret_cast<const ggml::BlockQ8_0*>(w), static_cast<const BlockA8*>(a), kk / 32); }},
       {GgmlType::F32, k.matmul.f32, [](const uint8_t* w, const void*, const float* x, int64_t kk) {
          return dot_kernels_scalar().f32(x, reinterpret_cast<const float*>(w), kk); }},
       {GgmlType::F16, k.matmul.f16, [](const uint8_t* w, const void*, const float* x, int64_t kk) {

@@ -1,4 +1,4 @@
-// Q4_0, Q4_1, Q5_0 and Q5_1 in the four-row interleaved layout: the layout round-trips, and
+// Q8_0, Q4_0, Q4_1, Q5_0 and Q5_1 in the four-row interleaved layout: the layout round-trips, and
 // every ISA's matmul over it equals the row spec (the scalar table's dot on the GGUF row) bit
 // for bit, for every tile shape, group range and cache block.
 #include <gtest/gtest.h>
@@ -49,6 +49,7 @@ Tokens tokens(int64_t n, int64_t k, uint32_t seed) {
 // The single-row dot of `k` for a row of `type`.
 float row_dot(const DotKernels& k, GgmlType type, const uint8_t* row, const BlockA8* a, int64_t nb) {
   switch (type) {
+    case GgmlType::Q8_0: return k.q8_0(reinterpret_cast<const ggml::BlockQ8_0*>(row), a, nb);
     case GgmlType::Q4_0: return k.q4_0(reinterpret_cast<const ggml::BlockQ4_0*>(row), a, nb);
     case GgmlType::Q4_1: return k.q4_1(reinterpret_cast<const ggml::BlockQ4_1*>(row), a, nb);
     case GgmlType::Q5_0: return k.q5_0(reinterpret_cast<const ggml::BlockQ5_0*>(row), a, nb);
@@ -57,7 +58,7 @@ float row_dot(const DotKernels& k, GgmlType type, const uint8_t* row, const Bloc
 }
 float spec_dot(GgmlType type, const uint8_t* row, const BlockA8* a, int64_t nb) { return row_dot(dot_kernels_scalar(), type, row, a, nb); }
 
-const GgmlType kTypes[] = {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1};
+const GgmlType kTypes[] = {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1};
 
 TEST(InterleavedLayout, RoundTripsEveryRowAndZeroesThePadding) {
   for (const GgmlType type : kTypes)
@@ -94,6 +95,24 @@ TEST(InterleavedLayout, ExpandedActivationsMeetTheirRowLanes) {
     for (int l = 0; l < 8; ++l) EXPECT_EQ(x.sums[l], half[l / 4]);
     EXPECT_EQ(x.d, a.d);
     EXPECT_EQ(x.s, a.s);
+  }
+}
+
+// Q8_0's bytes need no unpacking: weight i of row r must sit exactly where expand_a8x4 puts
+// activation code i for row r's lanes.
+TEST(InterleavedLayout, Q8_0BytesSitWhereTheirActivationsDo) {
+  const auto w = gguf_rows(GgmlType::Q8_0, 4, 32, 3);
+  const Tokens t = tokens(1, 32, 4);
+  BlockQ8_0x4 g;
+  interleave_rows(GgmlType::Q8_0, w.data(), 4, 32, reinterpret_cast<uint8_t*>(&g));
+  const auto* rows = reinterpret_cast<const ggml::BlockQ8_0*>(w.data());
+  for (int r = 0; r < 4; ++r) {
+    EXPECT_EQ(g.d[r], rows[r].d);
+    for (int i = 0; i < 32; ++i) {
+      const int reg = interleaved_register(i), pos = interleaved_pos(r, i % 16) % 32;
+      EXPECT_EQ(g.qs[32 * reg + pos], rows[r].qs[i]) << "row " << r << " element " << i;
+      EXPECT_EQ(t.ax[0].qs[reg][pos], t.a[0].qs[i]) << "row " << r << " element " << i;
+    }
   }
 }
 

@@ -84,6 +84,14 @@ struct BlockQ5_1x4 {
   uint8_t qs[64];
 };
 static_assert(sizeof(BlockQ5_1x4) == 96, "four Q5_1 blocks");
+// Q8_0 the same way, its bytes already the registers the others unpack to: element i of row r
+// sits at qs[32·g + p] with g = interleaved_register(i) and p = interleaved_pos(r, i % 16) % 32
+// (interleaved4.h), so lane l of the byte dot product again holds row l%4's half l/4.
+struct BlockQ8_0x4 {
+  uint16_t d[4];
+  int8_t qs[128];
+};
+static_assert(sizeof(BlockQ8_0x4) == 136, "four Q8_0 blocks");
 
 // One token's BlockA8 as the interleaved kernels read it (built by expand_a8x4): qs[g] meets
 // unpacked weight register g (low nibbles of qs half 0, high nibbles of half 0, low and high of
@@ -98,7 +106,7 @@ struct alignas(32) BlockA8x4 {
 static_assert(sizeof(BlockA8x4) == 192, "BlockA8x4 is 192 bytes");
 
 // One matmul over interleaved groups: y[t·ldy + r] = W[r] · x_t for r < rows, t < n, where w is
-// the first group of the range (k/32 blocks of BlockQ4_0x4 … BlockQ5_1x4 per group of four
+// the first group of the range (k/32 blocks of BlockQ8_0x4 … BlockQ5_1x4 per group of four
 // rows) and x holds k/32 BlockA8x4 per token. Rows past `rows` in the last group are padding and
 // are not written.
 struct Matmul4Args {
@@ -129,9 +137,9 @@ struct MatmulArgs {
 using MatmulKernel = void (*)(const MatmulArgs&);
 
 struct MatmulKernels {
-  MatmulKernel q8_0, f32, f16, bf16;
+  MatmulKernel f32, f16, bf16;
   MatmulKernel q4_k, q6_k, tq1_0, tq2_0;
-  Matmul4Kernel q4_0x4, q4_1x4, q5_0x4, q5_1x4;  // these four formats run interleaved only
+  Matmul4Kernel q8_0x4, q4_0x4, q4_1x4, q5_0x4, q5_1x4;  // these five formats run interleaved only
 };
 
 struct DotKernels {

@@ -10,7 +10,15 @@ namespace {
 // register that holds element i.
 template <class Block, class Group>
 void move_block(Block& row, Group& group, int r, bool to_group) {
-  if (to_group) {
+  if constexpr (sizeof(row.qs) == 32) {  // Q8_0: element i to its register's place, in runs of 4 bytes
+    if (to_group) group.d[r] = row.d;
+    else row.d = group.d[r];
+    for (int i = 0; i < 32; i += 4) {
+      int8_t* in_group = &group.qs[32 * interleaved_register(i) + interleaved_pos(r, i % 16) % 32];
+      if (to_group) std::memcpy(in_group, &row.qs[i], 4);
+      else std::memcpy(&row.qs[i], in_group, 4);
+    }
+  } else if (to_group) {
     group.d[r] = row.d;
     if constexpr (requires { row.m; }) group.m[r] = row.m;
     for (int j = 0; j < 16; j += 4) std::memcpy(&group.qs[interleaved_pos(r, j)], &row.qs[j], 4);  // runs of 4 bytes
@@ -62,15 +70,20 @@ void extract(const uint8_t* groups, int64_t r, int64_t k, uint8_t* out) {
 }  // namespace
 
 bool runs_interleaved(GgmlType t) {
-  return t == GgmlType::Q4_0 || t == GgmlType::Q4_1 || t == GgmlType::Q5_0 || t == GgmlType::Q5_1;
+  return t == GgmlType::Q8_0 || t == GgmlType::Q4_0 || t == GgmlType::Q4_1 || t == GgmlType::Q5_0 || t == GgmlType::Q5_1;
 }
 
 Matmul4Kernel interleaved_kernel(const MatmulKernels& mm, GgmlType t) {
-  return t == GgmlType::Q4_0 ? mm.q4_0x4 : t == GgmlType::Q4_1 ? mm.q4_1x4 : t == GgmlType::Q5_0 ? mm.q5_0x4 : mm.q5_1x4;
+  return t == GgmlType::Q8_0   ? mm.q8_0x4
+         : t == GgmlType::Q4_0 ? mm.q4_0x4
+         : t == GgmlType::Q4_1 ? mm.q4_1x4
+         : t == GgmlType::Q5_0 ? mm.q5_0x4
+                               : mm.q5_1x4;
 }
 
 size_t interleaved_group_bytes(GgmlType t, int64_t k) {
-  const size_t group = t == GgmlType::Q4_0 ? sizeof(BlockQ4_0x4)
+  const size_t group = t == GgmlType::Q8_0   ? sizeof(BlockQ8_0x4)
+                       : t == GgmlType::Q4_0 ? sizeof(BlockQ4_0x4)
                        : t == GgmlType::Q4_1 ? sizeof(BlockQ4_1x4)
                        : t == GgmlType::Q5_0 ? sizeof(BlockQ5_0x4)
                                              : sizeof(BlockQ5_1x4);
@@ -78,14 +91,16 @@ size_t interleaved_group_bytes(GgmlType t, int64_t k) {
 }
 
 void interleave_rows(GgmlType t, const uint8_t* rows, int64_t nrows, int64_t k, uint8_t* out) {
-  if (t == GgmlType::Q4_0) interleave<ggml::BlockQ4_0, BlockQ4_0x4>(rows, nrows, k, out);
+  if (t == GgmlType::Q8_0) interleave<ggml::BlockQ8_0, BlockQ8_0x4>(rows, nrows, k, out);
+  else if (t == GgmlType::Q4_0) interleave<ggml::BlockQ4_0, BlockQ4_0x4>(rows, nrows, k, out);
   else if (t == GgmlType::Q4_1) interleave<ggml::BlockQ4_1, BlockQ4_1x4>(rows, nrows, k, out);
   else if (t == GgmlType::Q5_0) interleave<ggml::BlockQ5_0, BlockQ5_0x4>(rows, nrows, k, out);
   else interleave<ggml::BlockQ5_1, BlockQ5_1x4>(rows, nrows, k, out);
 }
 
 void extract_row(GgmlType t, const uint8_t* groups, int64_t r, int64_t k, uint8_t* out) {
-  if (t == GgmlType::Q4_0) extract<ggml::BlockQ4_0, BlockQ4_0x4>(groups, r, k, out);
+  if (t == GgmlType::Q8_0) extract<ggml::BlockQ8_0, BlockQ8_0x4>(groups, r, k, out);
+  else if (t == GgmlType::Q4_0) extract<ggml::BlockQ4_0, BlockQ4_0x4>(groups, r, k, out);
   else if (t == GgmlType::Q4_1) extract<ggml::BlockQ4_1, BlockQ4_1x4>(groups, r, k, out);
   else if (t == GgmlType::Q5_0) extract<ggml::BlockQ5_0, BlockQ5_0x4>(groups, r, k, out);
   else extract<ggml::BlockQ5_1, BlockQ5_1x4>(groups, r, k, out);

@@ -1,4 +1,4 @@
-// The four-row interleaved layout of Q4_0, Q4_1, Q5_0 and Q5_1 (dot_kernels.h's BlockQ4_0x4 …)
+// The four-row interleaved layout of Q8_0, Q4_0, Q4_1, Q5_0 and Q5_1 (dot_kernels.h's BlockQ8_0x4 …)
 // and the activation blocks its kernels read: plain data movement, the same for every ISA.
 // Writers still produce GGUF rows; the engine interleaves them once at load.
 #pragma once
@@ -11,7 +11,7 @@
 
 namespace qforge::kernels {
 
-// Whether `t` runs interleaved (Q4_0, Q4_1, Q5_0, Q5_1).
+// Whether `t` runs interleaved (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1).
 bool runs_interleaved(GgmlType t);
 
 // The table's matmul kernel for interleaved rows of type t.

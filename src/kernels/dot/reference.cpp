@@ -58,24 +58,10 @@ void quantize_a8k_ref(const float* x, BlockA8K* out, int64_t n) {
   }
 }
 
-// Σ over blocks of d_w·d_a·(lane sums) in the spec's order; `weights(b, i)` is weight i of block b
-// as an integer, `scale(b)` its f32 scale.
-template <class Weight, class Scale>
-float lanes_dot(const BlockA8* a, int64_t nb, Weight weights, Scale scale) {
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  for (int64_t b = 0; b < nb; ++b) {
-    const float d = scale(b) * a[b].d;
-    for (int k = 0; k < 8; ++k) {
-      int32_t lane = 0;
-      for (int i = 4 * k; i < 4 * k + 4; ++i) lane += weights(b, i) * a[b].qs[i];
-      acc[k] = std::fma(d, static_cast<float>(lane), acc[k]);
-    }
-  }
-  return reduce8(acc);
-}
-
-// Q4_0, Q4_1, Q5_0 and Q5_1: two lanes, lane h summing the elements i with bit 2 of i equal to h (the
-// lanes their interleaved kernels form), then acc[0] + acc[1].
+// Σ over blocks of d_w·d_a·(lane sums) in the spec's order (`weights(b, i)`: weight i of block
+// b as an integer; `scale(b)`: its f32 scale). Q8_0, Q4_0, Q4_1, Q5_0 and Q5_1: two lanes, lane h
+// summing the elements i with bit 2 of i equal to h (the lanes their interleaved kernels form),
+// then acc[0] + acc[1].
 template <class Weight, class Scale>
 float halves_dot(const BlockA8* a, int64_t nb, Weight weights, Scale scale) {
   float acc[2] = {0, 0};
@@ -95,7 +81,7 @@ int nibble(const uint8_t* qs, int i) { return i < 16 ? qs[i] & 0x0F : qs[i - 16]
 int high_bit(const uint8_t* qh, int i) { return (qh[i / 8] >> (i % 8)) & 1; }
 
 float q8_0_ref(const ggml::BlockQ8_0* w, const BlockA8* a, int64_t nb) {
-  return lanes_dot(a, nb, [&](int64_t b, int i) { return int{w[b].qs[i]}; }, [&](int64_t b) { return half(w[b].d); });
+  return halves_dot(a, nb, [&](int64_t b, int i) { return int{w[b].qs[i]}; }, [&](int64_t b) { return half(w[b].d); });
 }
 float q4_0_ref(const ggml::BlockQ4_0* w, const BlockA8* a, int64_t nb) {
   return halves_dot(a, nb, [&](int64_t b, int i) { return nibble(w[b].qs, i) - 8; }, [&](int64_t b) { return half(w[b].d); });
@@ -249,10 +235,6 @@ void int_matmul(const MatmulArgs& m) {
       m.y[t * m.ldy + r] = Dot(reinterpret_cast<const Block*>(m.w + static_cast<size_t>(r) * m.row_bytes), a + t * (m.k / kActElems),
                                m.k / kBlockElems);
 }
-template <auto Dot, class Block>
-void block_matmul(const MatmulArgs& m) {
-  int_matmul<Dot, Block, BlockA8, 32, 32>(m);
-}
 template <class Format>
 void superblock_matmul(const MatmulArgs& m) {
   int_matmul<superblock_dot<Format>, typename Format::Block, BlockA8K, 256, 256>(m);
@@ -299,7 +281,7 @@ DotKernels dot_kernels_scalar() {
   k.tq1_0 = superblock_dot<SpecTQ1_0>, k.tq2_0 = superblock_dot<SpecTQ2_0>;
   k.f32 = f32_ref, k.f16 = f16_ref, k.bf16 = bf16_ref;
   MatmulKernels& mm = k.matmul;
-  mm.q8_0 = block_matmul<q8_0_ref, ggml::BlockQ8_0>;
+  mm.q8_0x4 = interleaved_matmul<q8_0_ref, ggml::BlockQ8_0, GgmlType::Q8_0>;
   mm.q4_0x4 = interleaved_matmul<q4_0_ref, ggml::BlockQ4_0, GgmlType::Q4_0>;
   mm.q4_1x4 = interleaved_matmul<q4_1_ref, ggml::BlockQ4_1, GgmlType::Q4_1>;
   mm.q5_0x4 = interleaved_matmul<q5_0_ref, ggml::BlockQ5_0, GgmlType::Q5_0>;

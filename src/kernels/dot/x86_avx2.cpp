@@ -1,8 +1,8 @@
-// AVX2 + FMA + F16C dot and matmul kernels for the 32-element block formats and the float
-// formats (compiled with those flags only; the super-block formats live in
-// x86_avx2_superblock.cpp, the interleaved ones in x86_avx2_interleaved.cpp). Every output
-// element follows the spec in reference.cpp exactly, whatever the tile: the integer tile
-// (x86_block_tile.h, on maddubs here) and the float tile below; single dots are 1 × 1 tiles.
+// AVX2 + FMA + F16C kernels for the float formats and the 32-element block formats' single dots
+// (compiled with those flags only; the super-block formats live in x86_avx2_superblock.cpp, the
+// block formats' matmuls, interleaved, in x86_avx2_interleaved.cpp). Every output element
+// follows the spec in reference.cpp exactly, whatever the tile; float single dots are 1 × 1
+// tiles.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -13,7 +13,7 @@
 
 #include "kernels/dot/dot_kernels.h"
 #include "kernels/dot/x86_avx2_tiling.h"
-#include "kernels/dot/x86_block_tile.h"
+#include "kernels/dot/x86_block_unpack.h"
 #include "kernels/x86_avx2_reduce.h"
 #include "qforge/float_convert.h"
 
@@ -125,8 +125,9 @@ void float_matmul(const MatmulArgs& m) {
   Tiled<FloatTile<Load>, kR, kT, kFloatDecodeRows>::run(m, static_cast<size_t>(m.k) * sizeof(float), m.row_bytes);
 }
 
-// Q4_0, Q4_1, Q5_0 and Q5_1 rows in their GGUF layout, in the spec's two halves (the matmul kernels read
-// them interleaved): the eight lanes of 4 products folded to the even and the odd ones.
+// Q8_0, Q4_0, Q4_1, Q5_0 and Q5_1 rows in their GGUF layout, in the spec's two halves (the
+// matmul kernels read them interleaved): the eight lanes of 4 products folded to the even and
+// the odd ones.
 template <class Unpack>
 float halves_dot(const typename Unpack::Block* w, const BlockA8* a, int64_t nb) {
   const __m256i ones = _mm256_set1_epi16(1);
@@ -134,7 +135,9 @@ float halves_dot(const typename Unpack::Block* w, const BlockA8* a, int64_t nb) 
   float mins = 0;
   for (int64_t b = 0; b < nb; ++b) {
     const __m256i aq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[b].qs));
-    __m256i lanes = _mm256_madd_epi16(_mm256_maddubs_epi16(Unpack::weights(w[b]), aq), ones);
+    const __m256i wq = Unpack::weights(w[b]);
+    __m256i lanes = Unpack::kSigned ? _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(wq), _mm256_sign_epi8(aq, wq)), ones)
+                                    : _mm256_madd_epi16(_mm256_maddubs_epi16(wq, aq), ones);
     if constexpr (Unpack::kOffset != 0)
       lanes = _mm256_sub_epi32(lanes, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(Unpack::kOffset), aq), ones));
     __m128i h = _mm_add_epi32(_mm256_castsi256_si128(lanes), _mm256_extracti128_si256(lanes, 1));
@@ -159,11 +162,10 @@ DotKernels dot_kernels_avx2() {
   k.isa = Isa::Avx2;
   k.quantize_a8 = quantize_a8_avx2;
   k.quantize_a8k = quantize_a8k_avx2;
-  k.q8_0 = int_dot<UnpackQ8_0, MaddubsDot>, k.q4_0 = halves_dot<UnpackQ4_0>, k.q4_1 = halves_dot<UnpackQ4_1>;
+  k.q8_0 = halves_dot<UnpackQ8_0>, k.q4_0 = halves_dot<UnpackQ4_0>, k.q4_1 = halves_dot<UnpackQ4_1>;
   k.q5_0 = halves_dot<UnpackQ5_0>, k.q5_1 = halves_dot<UnpackQ5_1>;
   k.f32 = float_dot<LoadF32>, k.f16 = float_dot<LoadF16>, k.bf16 = float_dot<LoadBF16>;
   MatmulKernels& mm = k.matmul;
-  mm.q8_0 = int_matmul<UnpackQ8_0, MaddubsDot, kIntRows, kIntTokens>;
   mm.f32 = float_matmul<LoadF32, kFloatRows, kFloatTokens>, mm.f16 = float_matmul<LoadF16, kFloatRows, kFloatTokens>;
   mm.bf16 = float_matmul<LoadBF16, kFloatRows, kFloatTokens>;
   add_superblock_kernels_avx2(k);

@@ -13,7 +13,7 @@ namespace {
 // 3×4 242 (AVX2 172); the super-block formats (Q4_K / Q6_K / TQ2_0 / TQ1_0) 4×2 114 / 74 / 242 /
 // 69, 4×3 132 / 82 / 250 / 91, 6×2 118 / 59 / 248 / 71, 4×4 138 / 85 / 248 / 90 (AVX2 4×2: 103 /
 // 63 / 143 / 63).
-constexpr VnniTileShapes kAvx512VnniShapes{4, 4, 3, 4, 4, 4};
+constexpr VnniTileShapes kAvx512VnniShapes{3, 4, 4, 4};
 
 }  // namespace
 

@@ -1,6 +1,6 @@
 // The dot table of a CPU whose byte dot product is one 256-bit vpdpbusd: AVX2's table with the
-// integer formats' kernels — the tiles of x86_block_tile.h (Q8_0), x86_interleaved_tile.h
-// (Q4_0 … Q5_1) and x86_superblock_tile.h (Q4_K, Q6_K, TQ1_0, TQ2_0) — on Dot, in the given
+// integer formats' matmuls — the tiles of x86_interleaved_tile.h (Q8_0, Q4_0 … Q5_1) and
+// x86_superblock_tile.h (Q4_K, Q6_K, TQ1_0, TQ2_0) — on Dot, in the given
 // prompt tile shapes. The lanes are the same integers, so every output equals the spec bit for
 // bit; the float formats' kernels stay AVX2's. Include only from files compiled with Dot's
 // instructions enabled.
@@ -8,7 +8,6 @@
 
 #include "kernels/dot/dot_kernels.h"
 #include "kernels/dot/x86_avx2_tiling.h"
-#include "kernels/dot/x86_block_tile.h"
 #include "kernels/dot/x86_interleaved_tile.h"
 #include "kernels/dot/x86_superblock_tile.h"
 #include "kernels/x86_byte_dot.h"
@@ -18,22 +17,20 @@ namespace {
 
 // Rows × tokens of each tile family's prompt tile (the interleaved one counts groups of four rows).
 struct VnniTileShapes {
-  int rows, tokens;              // Q8_0
-  int groups, group_tokens;      // Q4_0, Q4_1, Q5_0, Q5_1
+  int groups, group_tokens;      // Q8_0, Q4_0, Q4_1, Q5_0, Q5_1
   int super_rows, super_tokens;  // Q4_K, Q6_K, TQ1_0, TQ2_0
 };
 
 // AVX-VNNI's shapes: AVX2's, drawn for the same 16 ymm registers (vpdpbusd needs fewer
 // temporaries than maddubs + madd, so they fit there too).
-constexpr VnniTileShapes kAvxVnniShapes{kIntRows, kIntTokens, kGroups, kTokens, 4, 2};
+constexpr VnniTileShapes kAvxVnniShapes{kGroups, kTokens, 4, 2};
 
 template <class Dot, VnniTileShapes kS>
 DotKernels vnni_dot_table(Isa isa) {
   DotKernels k = dot_kernels_avx2();
   k.isa = isa;
-  k.q8_0 = int_dot<UnpackQ8_0, Dot>;
   MatmulKernels& mm = k.matmul;
-  mm.q8_0 = int_matmul<UnpackQ8_0, Dot, kS.rows, kS.tokens>;
+  mm.q8_0x4 = group_matmul<GroupQ8_0, Dot, kS.groups, kS.group_tokens>;
   mm.q4_0x4 = group_matmul<GroupQ4_0, Dot, kS.groups, kS.group_tokens>;
   mm.q4_1x4 = group_matmul<GroupQ4_1, Dot, kS.groups, kS.group_tokens>;
   mm.q5_0x4 = group_matmul<GroupQ5_0, Dot, kS.groups, kS.group_tokens>;

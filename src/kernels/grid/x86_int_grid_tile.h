@@ -16,7 +16,7 @@
 namespace qforge::kernels {
 namespace {
 
-// Decode tiles of the block formats' integer kernels (dot/x86_block_tile.h).
+// Decode tiles: four rows, four streams from memory.
 constexpr int kDecodeRows = 4;
 // Prompt tiles in 16 ymm registers (AVX2, AVX-VNNI): the block formats' 4 × 2.
 constexpr int kIntGridRows = 4, kIntGridTokens = 2;
