@@ -1,9 +1,9 @@
 // The matmul tile for Q8_0, Q4_0, Q4_1, Q5_0 and Q5_1 in the four-row interleaved layout
 // (dot_kernels.h), written once over the byte dot product `Dot` (kernels/x86_byte_dot.h): AVX2's
 // maddubs + madd, or VNNI's vpdpbusd. Per block of 32 and group of four rows: two 32-byte loads
-// give four registers of nibbles (every row in each; Q8_0 loads its four); their dot with the expanded activations
-// gives eight int32 lanes, the spec's two halves of the four rows; one convert and one FMA by
-// the four rows' scales (one 8-byte load) finish the block. The Q5 formats' fifth bits come
+// give four registers of nibbles (every row in each; Q8_0 loads its four registers of bytes);
+// their dot with the expanded activations gives eight int32 lanes, the spec's two halves of the
+// four rows; one convert and one FMA by the four rows' scales (one 8-byte load) finish the block. The Q5 formats' fifth bits come
 // from one 32-bit word per register. Include only from ISA files (AVX2 flags or more); the
 // unnamed namespace keeps each one's copy its own.
 #pragma once
