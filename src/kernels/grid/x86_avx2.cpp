@@ -102,7 +102,7 @@ struct GridTile {
       }
       for (int64_t i = begin; i < end; i += 8)
         for (int r = 0; r < R; ++r) {
-          if constexpr (T == 1)  // decode streams R rows at once: fetch ahead R rows on (see dot/x86_avx2.cpp)
+          if constexpr (T == 1)  // decode streams R rows at once: fetch ahead R rows on (the next tile's)
             _mm_prefetch(reinterpret_cast<const char*>(row[r] + i / 8 * w.bits) + R * w.code_row_bytes, _MM_HINT_T0);
           const __m256 v = decode8<kCodec, kScaledTable>(codes8(row[r], i, w.bits, lane_shift, mask), p[r]);
           for (int t = 0; t < T; ++t) acc[r][t] = _mm256_fmadd_ps(_mm256_loadu_ps(x[t] + i), v, acc[r][t]);

@@ -102,7 +102,8 @@ struct IntGridTile {
         for (int t = 0; t < T; ++t) da[t] = _mm256_broadcast_ss(&a[t][b].d), act_sum[t] += a[t][b].s;
         for (int r = 0; r < R; ++r) {
           const uint8_t* block = row[r] + static_cast<size_t>(b) * kBlock;
-          // decode streams R rows at once: fetch the same place R rows on (see dot/x86_avx2.cpp)
+          // decode streams R rows at once, which defeats the hardware prefetcher: fetch the same
+          // place R rows on (the next tile's)
           if constexpr (T == 1) _mm_prefetch(reinterpret_cast<const char*>(block) + R * w.row_bytes, _MM_HINT_T0);
           __m256i wq = unpack<kBits>(block);
           if constexpr (kLevels) wq = _mm256_shuffle_epi8(levels, wq);
