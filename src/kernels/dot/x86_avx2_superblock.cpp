@@ -9,8 +9,9 @@ void add_superblock_kernels_avx2(DotKernels& k) {
   using D = MaddubsDot;
   k.q4_k = superblock_dot<SuperQ4_K, D>, k.q6_k = superblock_dot<SuperQ6_K, D>;
   k.tq1_0 = superblock_dot<SuperTQ1_0, D>, k.tq2_0 = superblock_dot<SuperTQ2_0, D>;
-  k.matmul.q4_k = superblock_matmul<SuperQ4_K, D, 4, 2>, k.matmul.q6_k = superblock_matmul<SuperQ6_K, D, 4, 2>;
-  k.matmul.tq1_0 = superblock_matmul<SuperTQ1_0, D, 4, 2>, k.matmul.tq2_0 = superblock_matmul<SuperTQ2_0, D, 4, 2>;
+  constexpr int kR = kSuperRows, kT = kSuperTokens;
+  k.matmul.q4_k = superblock_matmul<SuperQ4_K, D, kR, kT>, k.matmul.q6_k = superblock_matmul<SuperQ6_K, D, kR, kT>;
+  k.matmul.tq1_0 = superblock_matmul<SuperTQ1_0, D, kR, kT>, k.matmul.tq2_0 = superblock_matmul<SuperTQ2_0, D, kR, kT>;
 }
 
 }  // namespace qforge::kernels

@@ -70,7 +70,6 @@ struct GroupTile {
     for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const Block*>(m.w) + (g0 + r) * nb;
     const BlockA8x4* a[T];
     for (int t = 0; t < T; ++t) a[t] = m.x + (t0 + t) * nb;
-    const __m256i low4 = _mm256_set1_epi8(0x0F);
     // signed bytes: biased to q + 128 where Dot takes any byte (offset 128 = 2^7), else |q| and signs
     constexpr bool kBias = Group::kSigned && Dot::kAnyByte, kAbsSign = Group::kSigned && !Dot::kAnyByte;
     constexpr int kShift = kBias ? 7 : Group::kOffsetShift;
@@ -100,6 +99,7 @@ struct GroupTile {
             aw0 = _mm256_abs_epi8(q0), aw1 = _mm256_abs_epi8(q1), aw2 = _mm256_abs_epi8(q2), aw3 = _mm256_abs_epi8(q3);
           }
         } else {
+          const __m256i low4 = _mm256_set1_epi8(0x0F);
           const __m256i x0 = _mm256_loadu_si256(qs), x1 = _mm256_loadu_si256(qs + 1);
           q0 = _mm256_and_si256(x0, low4), q1 = _mm256_and_si256(_mm256_srli_epi16(x0, 4), low4);
           q2 = _mm256_and_si256(x1, low4), q3 = _mm256_and_si256(_mm256_srli_epi16(x1, 4), low4);

@@ -20,8 +20,8 @@
 namespace qforge::kernels {
 namespace {
 
-// Decode tiles as for the 32-element formats.
-constexpr int kSuperDecodeRows = 4;
+// Decode tiles as for the 32-element formats; prompt tiles in 16 ymm registers (AVX2, AVX-VNNI).
+constexpr int kSuperDecodeRows = 4, kSuperRows = 4, kSuperTokens = 2;
 
 // 32 bytes at p shifted right by `bits` within each byte and masked to `mask`.
 __m256i bit_field(const uint8_t* p, int bits, int mask) {

@@ -23,7 +23,7 @@ struct VnniTileShapes {
 
 // AVX-VNNI's shapes: AVX2's, drawn for the same 16 ymm registers (vpdpbusd needs fewer
 // temporaries than maddubs + madd, so they fit there too).
-constexpr VnniTileShapes kAvxVnniShapes{kGroups, kTokens, 4, 2};
+constexpr VnniTileShapes kAvxVnniShapes{kGroups, kTokens, kSuperRows, kSuperTokens};
 
 template <class Dot, VnniTileShapes kS>
 DotKernels vnni_dot_table(Isa isa) {
