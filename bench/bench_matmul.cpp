@@ -78,7 +78,7 @@ std::vector<engine::Weight> grid_weights(const WeightGrid& grid, int64_t rows, i
     w.rows = rows;
     w.cols = cols;
     w.grid = engine::grid_weights_from(p.view(), integer_path);
-    w.row_bytes = w.grid->integer ? w.grid->im.row_bytes : w.grid->m.code_row_bytes;
+    w.row_bytes = w.grid->integer ? w.grid->im.row_group_bytes / 4 : w.grid->m.code_row_bytes;
     w.data = w.grid->codes.data();
     ws.push_back(std::move(w));
   }

@@ -8,36 +8,48 @@
 namespace qforge::engine {
 namespace {
 
-// Repacks w's codes into the integer path's blocks and gives each group its minimum
-// m = s·(shift + o) or min + s·o (grid_kernels.h); NF4 codes index the int8 levels instead.
+// Repacks w's codes into the integer path's four-row records and gives each group its minimum
+// m = s·(shift + o) or min + s·o (grid_kernels.h; NF4 codes index the int8 levels instead),
+// the scales and minima four rows side by side. The row-major scales go: value() reads the
+// interleaved ones.
 void make_integer(GridWeights& w) {
   kernels::GridMatrix& m = w.m;
   const int o = kernels::int_grid_offset(m.bits);
-  const int64_t nb = m.cols / 32;
-  const size_t block_bytes = kernels::int_grid_block_bytes(m.bits);
-  std::vector<uint8_t> blocks(static_cast<size_t>(m.rows * nb) * block_bytes);
-  uint8_t codes[32];
-  for (int64_t r = 0; r < m.rows; ++r)
+  const int64_t nb = m.cols / 32, row_groups = (m.rows + 3) / 4, gpr = m.groups_per_row;
+  const size_t record_bytes = kernels::int_grid_record_bytes(m.bits);
+  std::vector<uint8_t> records(static_cast<size_t>(row_groups * nb) * record_bytes);
+  uint8_t codes[4 * 32];
+  for (int64_t rg = 0; rg < row_groups; ++rg)
     for (int64_t b = 0; b < nb; ++b) {
-      for (int i = 0; i < 32; ++i) codes[i] = static_cast<uint8_t>(kernels::grid_code(m, r, 32 * b + i));
-      kernels::pack_int_grid_block(codes, m.bits, &blocks[static_cast<size_t>(r * nb + b) * block_bytes]);
+      for (int r = 0; r < 4; ++r)  // a missing last row: zero codes (and zero parameters)
+        for (int i = 0; i < 32; ++i)
+          codes[32 * r + i] = 4 * rg + r < m.rows ? static_cast<uint8_t>(kernels::grid_code(m, 4 * rg + r, 32 * b + i)) : static_cast<uint8_t>(o);
+      kernels::pack_int_grid_record(codes, m.bits, &records[static_cast<size_t>(rg * nb + b) * record_bytes]);
     }
   const bool nf4 = m.codec == kernels::GridCodec::NF4;
-  if (!nf4) w.int_mins.resize(w.scales.size());
-  for (size_t g = 0; g < w.int_mins.size(); ++g)
-    w.int_mins[g] = m.codec == kernels::GridCodec::IntShift ? w.scales[g] * static_cast<float>(w.shifts[g] + o)
-                                                            : w.mins[g] + w.scales[g] * static_cast<float>(o);
-  w.codes = std::move(blocks);
-  m.codes = nullptr;  // the packed codes are gone; value() reads the blocks
+  std::vector<float> scales(static_cast<size_t>(row_groups * gpr * 4), 0.0f);
+  if (!nf4) w.int_mins.assign(scales.size(), 0.0f);
+  for (int64_t r = 0; r < m.rows; ++r)
+    for (int64_t g = 0; g < gpr; ++g) {
+      const auto at = static_cast<size_t>(r * gpr + g);
+      const size_t to = kernels::int_grid_param(r, g, gpr);
+      scales[to] = w.scales[at];
+      if (m.codec == kernels::GridCodec::IntShift) w.int_mins[to] = w.scales[at] * static_cast<float>(w.shifts[at] + o);
+      else if (!nf4) w.int_mins[to] = w.mins[at] + w.scales[at] * static_cast<float>(o);
+    }
+  w.scales = std::move(scales);
+  w.codes = std::move(records);
+  m.codes = nullptr;  // the packed codes are gone, and m.scales: value() reads the records
+  m.scales = nullptr;
   w.integer = true;
   kernels::IntGridMatrix& im = w.im;
   im.bits = m.bits;
   im.rows = m.rows;
   im.cols = m.cols;
   im.group_blocks = m.group / 32;
-  im.groups_per_row = m.groups_per_row;
+  im.groups_per_row = gpr;
   im.codes = w.codes.data();
-  im.row_bytes = static_cast<size_t>(nb) * block_bytes;
+  im.row_group_bytes = static_cast<size_t>(nb) * record_bytes;
   im.scales = w.scales.data();
   im.mins = nf4 ? nullptr : w.int_mins.data();
   im.levels = nf4 ? kernels::nf4_int8_levels() : nullptr;
@@ -54,10 +66,13 @@ bool integer_path_takes(const PackedView& v) {
 
 float GridWeights::value(int64_t r, int64_t c) const {
   if (!integer) return kernels::grid_value(m, r, c);
-  const size_t block_bytes = kernels::int_grid_block_bytes(im.bits);
-  const uint8_t* block = codes.data() + static_cast<size_t>(r) * im.row_bytes + static_cast<size_t>(c / 32) * block_bytes;
-  const int code = kernels::int_grid_weight(block, im.bits, static_cast<int>(c % 32)) + kernels::int_grid_offset(im.bits);
-  return kernels::grid_code_value(m, static_cast<size_t>(r * m.groups_per_row + c / m.group), static_cast<uint32_t>(code));
+  const uint8_t* record = codes.data() + static_cast<size_t>(r / 4) * im.row_group_bytes +
+                          static_cast<size_t>(c / 32) * kernels::int_grid_record_bytes(im.bits);
+  const int code = kernels::int_grid_weight(record, im.bits, static_cast<int>(r % 4), static_cast<int>(c % 32)) +
+                   kernels::int_grid_offset(im.bits);
+  const int64_t g = c / m.group;
+  return kernels::grid_code_value(m, static_cast<size_t>(r * m.groups_per_row + g),
+                                  scales[kernels::int_grid_param(r, g, m.groups_per_row)], static_cast<uint32_t>(code));
 }
 
 uint64_t GridWeights::kernel_bytes() const {

@@ -54,6 +54,14 @@ std::vector<kernels::BlockA8> quantize_tokens_a8(const kernels::DotKernels& k, c
   return a;
 }
 
+// The same, expanded for the kernels that read four rows at once (interleaved4.h).
+std::vector<kernels::BlockA8x4> expand_tokens_a8x4(const kernels::DotKernels& k, const float* x, int64_t n, int64_t in) {
+  const std::vector<kernels::BlockA8> a = quantize_tokens_a8(k, x, n, in);
+  std::vector<kernels::BlockA8x4> ax(a.size());
+  k.expand_a8x4(a.data(), ax.data(), static_cast<int64_t>(a.size()));  // every token's blocks, in order
+  return ax;
+}
+
 // The same per 256 for the super-block formats: n·in/256 blocks (in a multiple of 256).
 std::vector<kernels::BlockA8K> quantize_tokens_a8k(const kernels::DotKernels& k, const float* x, int64_t n, int64_t in) {
   std::vector<kernels::BlockA8K> a(static_cast<size_t>(n * in / 256));
@@ -155,7 +163,7 @@ Weight load_matrix(const ModelFile& f, const std::string& name, int64_t rows, in
   if (t->packed && !to_f32)
     if (std::shared_ptr<const GridWeights> grid = grid_weights_from(*t->packed)) {
       w.grid = std::move(grid);
-      w.row_bytes = w.grid->integer ? w.grid->im.row_bytes : w.grid->m.code_row_bytes;
+      w.row_bytes = w.grid->integer ? w.grid->im.row_group_bytes / 4 : w.grid->m.code_row_bytes;
       w.data = w.grid->codes.data();
       w.int8_inputs = w.grid->integer;
       return w;
@@ -211,11 +219,12 @@ void linear(ThreadPool& pool, const Weight& w, const float* x, int64_t n, const 
     fake_quantize_fp8({x, rounded.size()}, w.act.act.scale, rounded);
     x = rounded.data();
   }
-  if (w.grid && w.grid->integer) {  // repacked integer codes against int8 activations
-    const std::vector<kernels::BlockA8> a = quantize_tokens_a8(k, x, n, in);
+  if (w.grid && w.grid->integer) {  // four-row records against int8 activations; each thread takes whole row groups
+    const std::vector<kernels::BlockA8x4> ax = expand_tokens_a8x4(k, x, n, in);
     const kernels::GridKernels& g = kernels::grid_kernels();
-    pool.parallel_for(out, [&](int64_t begin, int64_t end) {
-      g.int_matmul({&w.grid->im, begin, end - begin, a.data(), n, y + begin, out});
+    pool.parallel_for((out + 3) / 4, [&](int64_t gb, int64_t ge) {
+      const int64_t begin = 4 * gb, end = std::min(out, 4 * ge);
+      g.int_matmul({&w.grid->im, begin, end - begin, ax.data(), n, y + begin, out});
       add_bias(bias, n, out, begin, end, y);
     });
     return;
@@ -233,9 +242,7 @@ void linear(ThreadPool& pool, const Weight& w, const float* x, int64_t n, const 
     x = rounded.data();
   }
   if (w.interleaved) {  // groups of four rows; each thread takes whole groups
-    const std::vector<kernels::BlockA8> a = quantize_tokens_a8(k, x, n, in);
-    std::vector<kernels::BlockA8x4> ax(a.size());
-    k.expand_a8x4(a.data(), ax.data(), static_cast<int64_t>(a.size()));  // every token's blocks, in order
+    const std::vector<kernels::BlockA8x4> ax = expand_tokens_a8x4(k, x, n, in);
     const kernels::Matmul4Kernel fn = kernels::interleaved_kernel(k.matmul, w.type);
     const size_t group_bytes = kernels::interleaved_group_bytes(w.type, in);
     pool.parallel_for((out + 3) / 4, [&](int64_t gb, int64_t ge) {

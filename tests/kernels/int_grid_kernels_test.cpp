@@ -1,8 +1,8 @@
-// The grid kernels' integer path: the repacked block layout against hand-worked bytes and
-// against every code it must carry; the spec against an independent double-precision dot of
+// The grid kernels' integer path: the four-row record layout against hand-worked bytes, against
+// every code it must carry and against where expand_a8x4 puts the activations; the spec against an independent double-precision dot of
 // dequantize_packed's weights (NF4: the quantizer's codes on the int8 levels) with the
 // dequantized int8 activations; every ISA's kernel against
-// the spec bit for bit, on every tile shape and row offset. Matrices come from RTN on qforge's
+// the spec bit for bit, on every tile shape and row-group offset. Matrices come from RTN on qforge's
 // integer grids through the checkpoint packing and the engine's loader.
 #include <gtest/gtest.h>
 
@@ -28,46 +28,69 @@ std::vector<float> normal(int64_t n, uint32_t seed, float sigma) {
   return v;
 }
 
-TEST(IntGridLayout, HandWorkedBlocks) {
-  uint8_t codes[32] = {}, out[32];
-  codes[9] = 3;  // 2 bits: pairs byte 9 % 8 = 1, bits 2·(9 / 8) = 2..3
-  pack_int_grid_block(codes, 2, out);
-  EXPECT_EQ(out[1], 0x0C);
-  for (int i = 0; i < 8; ++i) EXPECT_EQ(out[i], i == 1 ? 0x0C : 0) << i;
+TEST(IntGridLayout, HandWorkedRecords) {
+  uint8_t codes[128] = {}, out[128];
+  codes[9] = 3;  // 2 bits, row 0 element 9: register 2, byte 1 of it (interleaved_pos 33) → pairs byte 1, bits 4..5
+  pack_int_grid_record(codes, 2, out);
+  for (int i = 0; i < 32; ++i) EXPECT_EQ(out[i], i == 1 ? 0x30 : 0) << i;
   codes[9] = 0;
-  codes[31] = 4;  // 3 bits: the top bit of element 31 is bit 7 of the bit plane's byte 3 (block byte 8 + 3)
-  codes[20] = 5;  // low pair 1 in pairs byte 4 at bits 4..5, top bit in bit plane byte 2, bit 4
-  pack_int_grid_block(codes, 3, out);
-  EXPECT_EQ(out[11], 0x80);
-  EXPECT_EQ(out[4], 0x10);
-  EXPECT_EQ(out[10], 0x10);
-  codes[31] = codes[20] = 0;
-  codes[3] = 0xA;
-  codes[19] = 0x5;  // 4 bits: byte 3 = element 3 low, element 19 high
-  pack_int_grid_block(codes, 4, out);
-  EXPECT_EQ(out[3], 0x5A);
-  codes[3] = 0x3A;  // 6 bits: nibble 0xA in byte 3, pair 0b11 of element 3 in pairs byte 16 + 3, bits 0..1
-  pack_int_grid_block(codes, 6, out);
-  EXPECT_EQ(out[3], 0x5A);
-  EXPECT_EQ(out[19], 0x03);
-  codes[3] = 200;  // 8 bits: c − 128 = 72
-  pack_int_grid_block(codes, 8, out);
-  EXPECT_EQ(static_cast<int8_t>(out[3]), 72);
-  EXPECT_EQ(static_cast<int8_t>(out[0]), -128);
+  codes[96 + 31] = 4;  // 3 bits, row 3 element 31: register 3, byte 31 → bit plane (at 32) word 3, bit 31: byte 47 bit 7
+  pack_int_grid_record(codes, 3, out);
+  for (int i = 0; i < 48; ++i) EXPECT_EQ(out[i], i == 47 ? 0x80 : 0) << i;
+  codes[96 + 31] = 0;
+  codes[32 + 3] = 0xA;   // 4 bits, row 1: elements 3 and 19 share byte interleaved_pos(1, 3) = 7, low and high nibble
+  codes[32 + 19] = 0x5;
+  codes[64 + 12] = 0xF;  // row 2 element 12: byte interleaved_pos(2, 12) = 32 + 16 + 8 = 56, low nibble
+  pack_int_grid_record(codes, 4, out);
+  for (int i = 0; i < 64; ++i) EXPECT_EQ(out[i], i == 7 ? 0x5A : i == 56 ? 0x0F : 0) << i;
+  codes[32 + 3] = codes[32 + 19] = codes[64 + 12] = 0;
+  codes[0] = 0x3A;  // 6 bits, row 0 element 0: nibble 0xA in byte 0, pair 0b11 at pairs (64) byte 0, bits 0..1
+  pack_int_grid_record(codes, 6, out);
+  for (int i = 0; i < 96; ++i) EXPECT_EQ(out[i], i == 0 ? 0x0A : i == 64 ? 0x03 : 0) << i;
+  codes[0] = 0;
+  codes[64 + 20] = 200;  // 8 bits, row 2 element 20: register 1, byte 16 + 8 = 24 → byte 56 holds c − 128 = 72
+  pack_int_grid_record(codes, 8, out);
+  for (int i = 0; i < 128; ++i) EXPECT_EQ(static_cast<int8_t>(out[i]), i == 56 ? 72 : -128) << i;
 }
 
 TEST(IntGridLayout, EveryCodeRoundTrips) {
   std::mt19937 rng(3);
   for (int bits = 2; bits <= 8; ++bits)
     for (int trial = 0; trial < 200; ++trial) {
-      uint8_t codes[32], out[32];
-      for (int i = 0; i < 32; ++i)  // the extremes often, so every plane's every bit is exercised
+      uint8_t codes[128], out[128];
+      for (int i = 0; i < 128; ++i)  // the extremes often, so every plane's every bit is exercised
         codes[i] = static_cast<uint8_t>(trial % 3 == 0 ? (1 << bits) - 1 : trial % 3 == 1 ? rng() % (1u << bits) : 0);
-      if (trial % 3 == 1) codes[trial % 32] = static_cast<uint8_t>((1 << bits) - 1);
-      pack_int_grid_block(codes, bits, out);
-      for (int i = 0; i < 32; ++i)
-        ASSERT_EQ(int_grid_weight(out, bits, i) + int_grid_offset(bits), codes[i]) << bits << " bits, element " << i;
+      if (trial % 3 == 1) codes[trial % 128] = static_cast<uint8_t>((1 << bits) - 1);
+      pack_int_grid_record(codes, bits, out);
+      for (int r = 0; r < 4; ++r)
+        for (int i = 0; i < 32; ++i)
+          ASSERT_EQ(int_grid_weight(out, bits, r, i) + int_grid_offset(bits), codes[32 * r + i])
+              << bits << " bits, row " << r << " element " << i;
     }
+}
+
+// The 8-bit record, read as four registers of 32 bytes, puts row r's code i exactly where
+// expand_a8x4 puts activation code i in row r's lane (bytes 4r..4r+3 of each 16).
+TEST(IntGridLayout, CodesSitWhereTheirActivationsDo) {
+  uint8_t codes[128], out[128];
+  for (int r = 0; r < 4; ++r)
+    for (int i = 0; i < 32; ++i) codes[32 * r + i] = static_cast<uint8_t>(128 + 32 * r + i - 64);
+  pack_int_grid_record(codes, 8, out);
+  BlockA8 a{};
+  for (int i = 0; i < 32; ++i) a.qs[i] = static_cast<int8_t>(i);
+  BlockA8x4 x{};
+  dot_kernels_scalar().expand_a8x4(&a, &x, 1);
+  for (int k = 0; k < 4; ++k)
+    for (int p = 0; p < 32; ++p) {
+      const int r = (p % 16) / 4, i = x.qs[k][p];
+      EXPECT_EQ(static_cast<int8_t>(out[32 * k + p]), 32 * r + i - 64) << "register " << k << " byte " << p;
+    }
+}
+
+std::vector<BlockA8x4> expanded(const std::vector<BlockA8>& a) {
+  std::vector<BlockA8x4> x(a.size());
+  dot_kernels_scalar().expand_a8x4(a.data(), x.data(), static_cast<int64_t>(a.size()));
+  return x;
 }
 
 struct Case {
@@ -141,8 +164,9 @@ TEST(IntGridKernels, SpecIsTheDotOfTheDequantizedWeightsAndActivations) {
     const auto x = normal(n * c.cols, 7, 1.0f);
     std::vector<BlockA8> a(static_cast<size_t>(n * c.cols / 32));
     dot.quantize_a8(x.data(), a.data(), n * c.cols);
+    const std::vector<BlockA8x4> ax = expanded(a);
     std::vector<float> y(static_cast<size_t>(n * rows));
-    spec.int_matmul({&g->im, 0, rows, a.data(), n, y.data(), rows});
+    spec.int_matmul({&g->im, 0, rows, ax.data(), n, y.data(), rows});
     for (int64_t t = 0; t < n; ++t)
       for (int64_t r = 0; r < rows; ++r) {
         double want = 0, magnitude = 0;
@@ -172,14 +196,15 @@ TEST_P(IntGridKernelsIsa, EveryTileReproducesTheSpec) {
     const auto g = integer_weights(c, rows, static_cast<uint32_t>(c.cols + 1), &p);
     ASSERT_TRUE(g && g->integer);
     for (const int64_t n : {1, 2, 3, 5, 9})
-      for (const int64_t row0 : {0, 1, 6}) {
+      for (const int64_t row0 : {0, 4, 8}) {  // whole row groups; 17 rows: a last group of one
         const int64_t m = rows - row0, ldy = m + 3;  // ldy > rows: stray writes show
         const auto x = normal(n * c.cols, static_cast<uint32_t>(n), 1.0f);
         std::vector<BlockA8> a(static_cast<size_t>(n * c.cols / 32));
         dot.quantize_a8(x.data(), a.data(), n * c.cols);
+        const std::vector<BlockA8x4> ax = expanded(a);
         std::vector<float> got(static_cast<size_t>(n * ldy), -7.0f), want(got);
-        k->int_matmul({&g->im, row0, m, a.data(), n, got.data(), ldy});
-        spec.int_matmul({&g->im, row0, m, a.data(), n, want.data(), ldy});
+        k->int_matmul({&g->im, row0, m, ax.data(), n, got.data(), ldy});
+        spec.int_matmul({&g->im, row0, m, ax.data(), n, want.data(), ldy});
         for (size_t i = 0; i < got.size(); ++i)
           ASSERT_EQ(std::bit_cast<uint32_t>(got[i]), std::bit_cast<uint32_t>(want[i]))
               << c.grid.describe() << " cols=" << c.cols << " n=" << n << " row0=" << row0 << " at " << i;

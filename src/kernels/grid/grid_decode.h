@@ -19,19 +19,20 @@ inline uint32_t grid_code(const GridMatrix& w, int64_t r, int64_t c) {
   return (two >> (bit % 8)) & ((1u << w.bits) - 1);
 }
 
-// The value of `code` in group g (row-major over the matrix).
-inline float grid_code_value(const GridMatrix& w, size_t g, uint32_t code) {
+// The value of `code` in group g (row-major over the matrix) whose scale is `scale`.
+inline float grid_code_value(const GridMatrix& w, size_t g, float scale, uint32_t code) {
   switch (w.codec) {
-    case GridCodec::IntShift: return w.scales[g] * static_cast<float>(static_cast<int32_t>(code) + w.shifts[g]);
-    case GridCodec::IntMin: return w.scales[g] * static_cast<float>(code) + w.mins[g];
-    case GridCodec::NF4: return w.scales[g] * nf4_values()[code & 15];
-    case GridCodec::Fp8: return w.scales[g] * f8_e4m3_to_f32(static_cast<uint8_t>(code));
+    case GridCodec::IntShift: return scale * static_cast<float>(static_cast<int32_t>(code) + w.shifts[g]);
+    case GridCodec::IntMin: return scale * static_cast<float>(code) + w.mins[g];
+    case GridCodec::NF4: return scale * nf4_values()[code & 15];
+    case GridCodec::Fp8: return scale * f8_e4m3_to_f32(static_cast<uint8_t>(code));
   }
   return 0.0f;
 }
 
 inline float grid_value(const GridMatrix& w, int64_t r, int64_t c) {
-  return grid_code_value(w, static_cast<size_t>(r * w.groups_per_row + c / w.group), grid_code(w, r, c));
+  const auto g = static_cast<size_t>(r * w.groups_per_row + c / w.group);
+  return grid_code_value(w, g, w.scales[g], grid_code(w, r, c));
 }
 
 }  // namespace

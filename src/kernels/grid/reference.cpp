@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "kernels/dot/dot_kernels.h"
+#include "kernels/dot/interleaved4.h"
 #include "kernels/grid/grid_decode.h"
 #include "kernels/grid/grid_kernels.h"
 
@@ -25,41 +26,42 @@ void matmul_ref(const GridArgs& a) {
     }
 }
 
-// The integer path (grid_kernels.h): per block, eight exact int32 lanes scaled by d_a into the
-// group's eight sums; per group, those sums scaled by s into eight accumulators, and the
-// activation sums s_a times the group's minimum summed beside (level grids: the levels for the
-// codes, no minimum, the sum divided by the levels' denominator).
+// The integer path (grid_kernels.h): per block, each half's exact int32 sum scaled by d_a into
+// the group's two sums; per group, those scaled by s into two accumulators, and the activation
+// sums s_a times the group's minimum summed beside (level grids: the levels for the codes, no
+// minimum, the sum divided by the levels' denominator).
 void int_matmul_ref(const IntGridArgs& a) {
   const IntGridMatrix& w = *a.w;
   const int64_t nb = w.cols / 32;
-  const size_t block_bytes = int_grid_block_bytes(w.bits);
+  const size_t record_bytes = int_grid_record_bytes(w.bits);
   for (int64_t r = 0; r < a.rows; ++r) {
-    const uint8_t* row = w.codes + static_cast<size_t>(a.row0 + r) * w.row_bytes;
-    const auto params = static_cast<size_t>((a.row0 + r) * w.groups_per_row);
+    const int64_t row = a.row0 + r;
+    const uint8_t* records = w.codes + static_cast<size_t>(row / 4) * w.row_group_bytes;
     for (int64_t t = 0; t < a.n; ++t) {
-      const BlockA8* x = a.x + t * nb;
-      float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      const BlockA8x4* x = a.x + t * nb;
+      float acc[2] = {0, 0};
       float mins = 0;
       for (int64_t g = 0; g < w.groups_per_row; ++g) {
-        float inner[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        float inner[2] = {0, 0};
         float act_sum = 0;
         for (int64_t b = g * w.group_blocks; b < std::min(nb, (g + 1) * w.group_blocks); ++b) {
-          const uint8_t* block = row + static_cast<size_t>(b) * block_bytes;
-          for (int k = 0; k < 8; ++k) {
-            int32_t lane = 0;
-            for (int i = 4 * k; i < 4 * k + 4; ++i) {
-              const int c = int_grid_weight(block, w.bits, i);
-              lane += (w.levels ? w.levels[c] : c) * x[b].qs[i];
+          const uint8_t* record = records + static_cast<size_t>(b) * record_bytes;
+          for (int h = 0; h < 2; ++h) {
+            int32_t half = 0;
+            for (int i = 0; i < 32; ++i) {
+              if (((i >> 2) & 1) != h) continue;
+              const int c = int_grid_weight(record, w.bits, static_cast<int>(row % 4), i);
+              half += (w.levels ? w.levels[c] : c) * x[b].qs[interleaved_register(i)][interleaved_pos(0, i % 16) % 32];
             }
-            inner[k] = std::fma(x[b].d, static_cast<float>(lane), inner[k]);
+            inner[h] = std::fma(x[b].d, static_cast<float>(half), inner[h]);
           }
           act_sum += x[b].s;
         }
-        const auto p = params + static_cast<size_t>(g);
-        for (int k = 0; k < 8; ++k) acc[k] = std::fma(w.scales[p], inner[k], acc[k]);
+        const size_t p = int_grid_param(row, g, w.groups_per_row);
+        for (int h = 0; h < 2; ++h) acc[h] = std::fma(w.scales[p], inner[h], acc[h]);
         if (w.mins) mins += w.mins[p] * act_sum;
       }
-      a.y[t * a.ldy + r] = w.levels ? reduce8(acc) / kLevelDenominator : reduce8(acc) + mins;
+      a.y[t * a.ldy + r] = w.levels ? (acc[0] + acc[1]) / kLevelDenominator : (acc[0] + acc[1]) + mins;
     }
   }
 }

@@ -4,6 +4,6 @@
 
 namespace qforge::kernels {
 
-void int_grid_matmul_avx2(const IntGridArgs& m) { int_grid_matmul<MaddubsDot, kIntGridRows, kIntGridTokens>(m); }
+void int_grid_matmul_avx2(const IntGridArgs& m) { int_grid_matmul<MaddubsDot, kIntGridGroups, kIntGridTokens>(m); }
 
 }  // namespace qforge::kernels

@@ -7,9 +7,11 @@
 namespace qforge::kernels {
 namespace {
 
-// 4 × 3 tiles (32 ymm registers). 4096² × 512 tokens, two threads, Zen 4 (bench_matmul --grids,
-// GOP/s): 4×2 int4 G=128 206, nf4 G=64 160, int3 G=128 157; 4×4 229, 180, 183; 4×3 231, 189, 185.
-void int_grid_matmul_avx512_vnni(const IntGridArgs& m) { int_grid_matmul<VnniDot, 4, 3>(m); }
+// 3 row groups × 3 tokens (32 ymm registers). 4096² × 512 tokens, two threads, Zen 4 (a scratch
+// program, GOP/s for int4 G=128, nf4 G=64, int3 G=128, int8 per channel): 2×2 249, 259, 245,
+// 307; 2×3 327–336, 322–345, 250–290, 318–345; 2×4 335, 311, 270, 313; 3×2 361, 325, 241, 323;
+// 3×3 341–353, 313–314, 277–289, 380–402; 4×2 354–359, 345–348, 220–222, 397–413.
+void int_grid_matmul_avx512_vnni(const IntGridArgs& m) { int_grid_matmul<VnniDot, 3, 3>(m); }
 
 }  // namespace
 

@@ -1,14 +1,15 @@
 // The integer path's matmul tile for qforge's integer grids, written once over the byte dot
-// product `Dot` (kernels/x86_byte_dot.h): each repacked block of 32 unpacks to bytes in element
-// order from its planes (grid_kernels.h) and meets the tokens' int8 activations like Q4_1; a
-// group's f32 scale and minimum are applied once per group, for all R rows of the tile.
-// Include only from ISA files (AVX2 flags or more); the unnamed namespace keeps each one's copy.
+// product `Dot` (kernels/x86_byte_dot.h): each record of four rows × 32 columns unpacks from its
+// planes into four registers laid out as the expanded activations (grid_kernels.h), one dot
+// gives the four rows' halves in eight int32 lanes, and one convert and one FMA by the token's
+// d_a add them to the group's sums; a group's f32 scales and minima, four rows in one load, are
+// applied once per group. Include only from ISA files (AVX2 flags or more); the unnamed
+// namespace keeps each one's copy.
 #pragma once
 
 #include <immintrin.h>
 
 #include <algorithm>
-#include <cstring>
 
 #include "kernels/dot/x86_avx2_tiling.h"
 #include "kernels/grid/grid_kernels.h"
@@ -16,76 +17,83 @@
 namespace qforge::kernels {
 namespace {
 
-// Decode tiles: four rows, four streams from memory.
-constexpr int kDecodeRows = 4;
-// Prompt tiles in 16 ymm registers (AVX2, AVX-VNNI): the block formats' 4 × 2.
-constexpr int kIntGridRows = 4, kIntGridTokens = 2;
+// Decode: four row groups at once, four streams from memory (the interleaved GGUF formats' choice).
+constexpr int kIntGridDecodeGroups = 4;
+// Prompt tiles in 16 ymm registers (AVX2, AVX-VNNI): row groups × tokens. AVX2, 4096² × 512
+// tokens, two threads, Zen 4 (GOP/s for int4 G=128, nf4 G=64, int3 G=128, int8 per channel):
+// 2×2 223, 168, 188, 214; 1×4 200, 166, 197, 193; 2×3 240, 174, 153, 201; 3×2 250, 171, 189, 175.
+constexpr int kIntGridGroups = 2, kIntGridTokens = 2;
 
-// The pairs plane: byte 8m + j of the result is bits 2m..2m+1 of byte j.
-__m256i pairs(const uint8_t* p) {
-  uint64_t u;
-  std::memcpy(&u, p, 8);
-  return _mm256_and_si256(_mm256_srlv_epi64(_mm256_set1_epi64x(static_cast<int64_t>(u)), _mm256_setr_epi64x(0, 2, 4, 6)),
-                          _mm256_set1_epi8(3));
-}
-
-// A block's 32 codes as bytes in element order (8 bits: c − 128, signed).
+// A record's four registers: register K holds the codes the activations' register K meets
+// (8 bits: c − 128, signed). Always inlined: as a call (GCC declined to inline 3 and 7 bits)
+// the four registers went through the stack, 3 bits in cache 2.5× slower.
 template <int kBits>
-__m256i unpack(const uint8_t* p) {
-  if constexpr (kBits == 2) return pairs(p);
-  if constexpr (kBits == 3) return _mm256_or_si256(pairs(p), _mm256_and_si256(bits_to_bytes(p + 8), _mm256_set1_epi8(4)));
-  if constexpr (kBits == 4) return nibbles(p);
-  if constexpr (kBits == 5) return _mm256_or_si256(nibbles(p), _mm256_and_si256(bits_to_bytes(p + 16), _mm256_set1_epi8(0x10)));
-  if constexpr (kBits == 6) return _mm256_or_si256(nibbles(p), _mm256_slli_epi16(pairs(p + 16), 4));  // pairs ≤ 3: no carry
-  if constexpr (kBits == 7)
-    return _mm256_or_si256(_mm256_or_si256(nibbles(p), _mm256_slli_epi16(pairs(p + 16), 4)),
-                           _mm256_and_si256(bits_to_bytes(p + 24), _mm256_set1_epi8(0x40)));
-  if constexpr (kBits == 8) return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+[[gnu::always_inline]] inline void unpack_record(const uint8_t* p, __m256i (&q)[4]) {
+  const auto* v = reinterpret_cast<const __m256i*>(p);
+  if constexpr (kBits == 8) {
+    for (int k = 0; k < 4; ++k) q[k] = _mm256_loadu_si256(v + k);
+    return;
+  }
+  if constexpr (kBits >= 4) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    const __m256i x0 = _mm256_loadu_si256(v), x1 = _mm256_loadu_si256(v + 1);
+    q[0] = _mm256_and_si256(x0, low4), q[1] = _mm256_and_si256(_mm256_srli_epi16(x0, 4), low4);
+    q[2] = _mm256_and_si256(x1, low4), q[3] = _mm256_and_si256(_mm256_srli_epi16(x1, 4), low4);
+  }
+  constexpr int kPairsAt = kBits >= 4 ? 64 : 0;
+  if constexpr (kBits % 4 >= 2) {  // register K's pair at bits 2K..2K+1 of its byte
+    const __m256i three = _mm256_set1_epi8(3);
+    const __m256i y = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + kPairsAt));
+    const __m256i pk[4] = {_mm256_and_si256(y, three), _mm256_and_si256(_mm256_srli_epi16(y, 2), three),
+                           _mm256_and_si256(_mm256_srli_epi16(y, 4), three), _mm256_and_si256(_mm256_srli_epi16(y, 6), three)};
+    for (int k = 0; k < 4; ++k) q[k] = kBits >= 4 ? _mm256_or_si256(q[k], _mm256_slli_epi16(pk[k], 4)) : pk[k];  // ≤ 3: no carry
+  }
+  if constexpr (kBits % 2 == 1) {  // register K's top bits: the 32-bit word K
+    constexpr int kBitAt = kPairsAt + (kBits % 4 >= 2 ? 32 : 0);
+    const __m256i top = _mm256_set1_epi8(static_cast<char>(1 << (kBits - 1)));
+    for (int k = 0; k < 4; ++k) q[k] = _mm256_or_si256(q[k], _mm256_and_si256(bits_to_bytes(p + kBitAt + 4 * k), top));
+  }
 }
 
-// Element g of R rows' parameter arrays (at[r] + g) in lanes 0..R−1 of a register, by inserts
-// (filling a stack array and loading it stalls on store forwarding: 2× slower at G = 32).
-template <int R>
-__m256 row_params(const float* p, const size_t (&at)[R], int64_t g) {
-  static_assert(R <= 4, "four rows' parameters per 128-bit half");
-  __m128 v = _mm_load_ss(p + at[0] + g);
-  if constexpr (R > 1) v = _mm_insert_ps(v, _mm_load_ss(p + at[1] + g), 0x10);
-  if constexpr (R > 2) v = _mm_insert_ps(v, _mm_load_ss(p + at[2] + g), 0x20);
-  if constexpr (R > 3) v = _mm_insert_ps(v, _mm_load_ss(p + at[3] + g), 0x30);
-  return _mm256_zextps128_ps256(v);  // lanes ≥ R: zero, never read
-}
+// Tiled's view of an IntGridArgs: its "rows" are groups of four.
+struct IntGridGroups {
+  const IntGridArgs& m;
+  int64_t rows, n;
+};
 
-// R rows × T tokens in the spec's order: per block, each row's lane sums scaled by d_a into
-// its group sums; per group, those scaled by the row's s into its accumulators, and the
-// tokens' activation sums times the R rows' minima (one vector) into the minimum terms.
+// R row groups × T tokens in the spec's order: per block, each group's lanes (four rows' two
+// halves) scaled by d_a into its group sums; per weight group, those scaled by the four rows'
+// s into the accumulators, and the tokens' activation sums times the four rows' minima beside.
 // kLevels: a 4-bit level grid, its nibbles looked up in the 16 levels by one byte shuffle.
 template <class Dot, int kBits, bool kLevels = false>
 struct IntGridTile {
   template <int R, int T>
-  static void run(const IntGridArgs& m, int64_t r0, int64_t t0) {
+  static void run(const IntGridGroups& gr, int64_t g0, int64_t t0) {
     static_assert(!kLevels || kBits == 4, "levels index 4-bit codes");
     constexpr bool kSigned = kBits == 8 || kLevels;
     // signed codes: biased to bytes c + 128 where Dot takes any byte, else |c| and signs
     constexpr bool kBias = kSigned && Dot::kAnyByte, kAbsSign = kSigned && !Dot::kAnyByte;
-    constexpr size_t kBlock = int_grid_block_bytes(kBits);
+    // maddubs' int16 pair sums of four registers fit for codes < 32; wider ones take a madd each
+    constexpr bool kDot4 = !kSigned && (kBits <= 5 || Dot::kAnyByte);
+    constexpr size_t kRecord = int_grid_record_bytes(kBits);
+    const IntGridArgs& m = gr.m;
     const IntGridMatrix& w = *m.w;
     [[maybe_unused]] __m256i levels;
     if constexpr (kLevels) levels = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w.levels)));
     if constexpr (kLevels && kBias) levels = _mm256_xor_si256(levels, _mm256_set1_epi8(-128));  // biased once, not per block
-    const int64_t nb = w.cols / 32;
-    const uint8_t* row[R];
-    size_t params[R];
-    const BlockA8* a[T];
+    const int64_t nb = w.cols / 32, first = m.row0 / 4 + g0;
+    const uint8_t* rec[R];
+    size_t params[R];  // group g's four scales (and minima) at params[r] + 4·g
     for (int r = 0; r < R; ++r) {
-      row[r] = w.codes + static_cast<size_t>(m.row0 + r0 + r) * w.row_bytes;
-      params[r] = static_cast<size_t>((m.row0 + r0 + r) * w.groups_per_row);
+      rec[r] = w.codes + static_cast<size_t>(first + r) * w.row_group_bytes;
+      params[r] = static_cast<size_t>((first + r) * w.groups_per_row) * 4;
     }
+    const BlockA8x4* a[T];
     for (int t = 0; t < T; ++t) a[t] = m.x + (t0 + t) * nb;
-    __m256 acc[R][T], mins[T];
-    for (int t = 0; t < T; ++t) {
-      mins[t] = _mm256_setzero_ps();
-      for (int r = 0; r < R; ++r) acc[r][t] = _mm256_setzero_ps();
-    }
+    __m256 acc[R][T];
+    __m128 mins[R][T];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps(), mins[r][t] = _mm_setzero_ps();
     for (int64_t g = 0; g < w.groups_per_row; ++g) {
       __m256 inner[R][T];
       float act_sum[T];
@@ -96,65 +104,83 @@ struct IntGridTile {
       const int64_t end = std::min(nb, (g + 1) * w.group_blocks);
       for (int64_t b = g * w.group_blocks; b < end; ++b) {
         __m256 da[T];
-        __m256i aq[T];
-        [[maybe_unused]] __m256i neg_offset_sums[T];
-        load_block_a8<T, kBias ? 128 : 0>(a, b, aq, neg_offset_sums);
         for (int t = 0; t < T; ++t) da[t] = _mm256_broadcast_ss(&a[t][b].d), act_sum[t] += a[t][b].s;
         for (int r = 0; r < R; ++r) {
-          const uint8_t* block = row[r] + static_cast<size_t>(b) * kBlock;
-          // decode streams R rows at once, which defeats the hardware prefetcher: fetch the same
-          // place R rows on (the next tile's)
-          if constexpr (T == 1) _mm_prefetch(reinterpret_cast<const char*>(block) + R * w.row_bytes, _MM_HINT_T0);
-          __m256i wq = unpack<kBits>(block);
-          if constexpr (kLevels) wq = _mm256_shuffle_epi8(levels, wq);
-          if constexpr (kBias && !kLevels) wq = _mm256_xor_si256(wq, _mm256_set1_epi8(-128));  // c + 128 as a byte
-          [[maybe_unused]] __m256i aw;
-          if constexpr (kAbsSign) aw = _mm256_abs_epi8(wq);
+          const uint8_t* record = rec[r] + static_cast<size_t>(b) * kRecord;
+          // decode: ask for the same record R row groups on, the next tile's
+          if constexpr (T == 1) _mm_prefetch(reinterpret_cast<const char*>(record) + R * w.row_group_bytes, _MM_HINT_T0);
+          __m256i q[4];
+          unpack_record<kBits>(record, q);
+          [[maybe_unused]] __m256i aw[4];
+          for (int k = 0; k < 4; ++k) {
+            if constexpr (kLevels) q[k] = _mm256_shuffle_epi8(levels, q[k]);
+            if constexpr (kBias && !kLevels) q[k] = _mm256_xor_si256(q[k], _mm256_set1_epi8(-128));  // c + 128 as a byte
+            if constexpr (kAbsSign) aw[k] = _mm256_abs_epi8(q[k]);
+          }
           for (int t = 0; t < T; ++t) {
+            const auto* xq = reinterpret_cast<const __m256i*>(a[t][b].qs);
             __m256i lanes;
-            if constexpr (kAbsSign) lanes = Dot::dot(aw, _mm256_sign_epi8(aq[t], wq));
-            else if constexpr (kBias) lanes = Dot::dot_add(neg_offset_sums[t], wq, aq[t]);  // Σ (c + 128)·a − 128·Σ a
-            else lanes = Dot::dot(wq, aq[t]);
+            if constexpr (kAbsSign) {
+              lanes = Dot::dot(aw[0], _mm256_sign_epi8(_mm256_load_si256(xq), q[0]));
+              for (int k = 1; k < 4; ++k) lanes = Dot::dot_add(lanes, aw[k], _mm256_sign_epi8(_mm256_load_si256(xq + k), q[k]));
+            } else if constexpr (kDot4) {
+              lanes = Dot::dot4(q[0], q[1], q[2], q[3], xq);
+            } else {
+              lanes = Dot::dot(q[0], _mm256_load_si256(xq));
+              for (int k = 1; k < 4; ++k) lanes = Dot::dot_add(lanes, q[k], _mm256_load_si256(xq + k));
+            }
+            if constexpr (kBias)  // Σ (c + 128)·a − 128·Σ a, exact in int32
+              lanes = _mm256_sub_epi32(lanes, _mm256_slli_epi32(_mm256_load_si256(reinterpret_cast<const __m256i*>(a[t][b].sums)), 7));
             inner[r][t] = _mm256_fmadd_ps(da[t], _mm256_cvtepi32_ps(lanes), inner[r][t]);
           }
         }
       }
       for (int r = 0; r < R; ++r) {
-        const __m256 s = _mm256_broadcast_ss(&w.scales[params[r] + static_cast<size_t>(g)]);
+        const size_t p = params[r] + 4 * static_cast<size_t>(g);
+        const __m256 s = _mm256_broadcast_ps(reinterpret_cast<const __m128*>(w.scales + p));  // the four rows' scales, lanes l and l + 4
         for (int t = 0; t < T; ++t) acc[r][t] = _mm256_fmadd_ps(s, inner[r][t], acc[r][t]);
-      }
-      if constexpr (!kLevels) {
-        const __m256 mw = row_params<R>(w.mins, params, g);
-        for (int t = 0; t < T; ++t) mins[t] = _mm256_add_ps(mins[t], _mm256_mul_ps(mw, _mm256_set1_ps(act_sum[t])));
+        if constexpr (!kLevels) {
+          const __m128 mw = _mm_loadu_ps(w.mins + p);
+          for (int t = 0; t < T; ++t) mins[r][t] = _mm_add_ps(mins[r][t], _mm_mul_ps(mw, _mm_set1_ps(act_sum[t])));
+        }
       }
     }
-    for (int t = 0; t < T; ++t) {
-      alignas(32) float mt[8];
-      _mm256_store_ps(mt, mins[t]);
-      for (int r = 0; r < R; ++r)
-        m.y[(t0 + t) * m.ldy + r0 + r] = kLevels ? reduce8_avx(acc[r][t]) / kLevelDenominator : reduce8_avx(acc[r][t]) + mt[r];
+    for (int r = 0; r < R; ++r) {
+      const int valid = static_cast<int>(std::min<int64_t>(4, m.rows - 4 * (g0 + r)));
+      for (int t = 0; t < T; ++t) {
+        __m128 y = _mm_add_ps(_mm256_castps256_ps128(acc[r][t]), _mm256_extractf128_ps(acc[r][t], 1));  // acc[0] + acc[1] per row
+        y = kLevels ? _mm_div_ps(y, _mm_set1_ps(kLevelDenominator)) : _mm_add_ps(y, mins[r][t]);
+        float* out = m.y + (t0 + t) * m.ldy + 4 * (g0 + r);
+        if (valid == 4) {
+          _mm_storeu_ps(out, y);
+        } else {
+          alignas(16) float v[4];
+          _mm_store_ps(v, y);
+          std::copy_n(v, valid, out);
+        }
+      }
     }
   }
 };
 
-template <class Dot, int kR, int kT, int kBits, bool kLevels = false>
+template <class Dot, int kG, int kT, int kBits, bool kLevels = false>
 void matmul(const IntGridArgs& m) {
-  Tiled<IntGridTile<Dot, kBits, kLevels>, kR, kT, kDecodeRows, IntGridArgs>::run(m, static_cast<size_t>(m.w->cols / 32) * sizeof(BlockA8),
-                                                                        m.w->row_bytes);
+  Tiled<IntGridTile<Dot, kBits, kLevels>, kG, kT, kIntGridDecodeGroups, IntGridGroups>::run(
+      {m, (m.rows + 3) / 4, m.n}, static_cast<size_t>(m.w->cols / 32) * sizeof(BlockA8x4), m.w->row_group_bytes);
 }
 
-// The matmul for m's bit width, on R × T tiles over `Dot`.
-template <class Dot, int kR, int kT>
+// The matmul for m's bit width, on G row groups × T tokens tiles over `Dot`.
+template <class Dot, int kG, int kT>
 void int_grid_matmul(const IntGridArgs& m) {
-  if (m.w->levels) return m.w->bits == 4 ? matmul<Dot, kR, kT, 4, true>(m) : void();  // the engine builds only 4-bit level grids
+  if (m.w->levels) return m.w->bits == 4 ? matmul<Dot, kG, kT, 4, true>(m) : void();  // the engine builds only 4-bit level grids
   switch (m.w->bits) {
-    case 2: return matmul<Dot, kR, kT, 2>(m);
-    case 3: return matmul<Dot, kR, kT, 3>(m);
-    case 4: return matmul<Dot, kR, kT, 4>(m);
-    case 5: return matmul<Dot, kR, kT, 5>(m);
-    case 6: return matmul<Dot, kR, kT, 6>(m);
-    case 7: return matmul<Dot, kR, kT, 7>(m);
-    case 8: return matmul<Dot, kR, kT, 8>(m);
+    case 2: return matmul<Dot, kG, kT, 2>(m);
+    case 3: return matmul<Dot, kG, kT, 3>(m);
+    case 4: return matmul<Dot, kG, kT, 4>(m);
+    case 5: return matmul<Dot, kG, kT, 5>(m);
+    case 6: return matmul<Dot, kG, kT, 6>(m);
+    case 7: return matmul<Dot, kG, kT, 7>(m);
+    case 8: return matmul<Dot, kG, kT, 8>(m);
     default: return;  // the engine builds only 2–8-bit matrices
   }
 }
@@ -165,7 +191,7 @@ template <class Dot>
 GridKernels avx_vnni_grid_table() {
   GridKernels k = grid_kernels_avx2();
   k.isa = Isa::AvxVnni;
-  k.int_matmul = int_grid_matmul<Dot, kIntGridRows, kIntGridTokens>;
+  k.int_matmul = int_grid_matmul<Dot, kIntGridGroups, kIntGridTokens>;
   return k;
 }
 
