@@ -137,6 +137,11 @@ struct IntGridTile {
       }
       for (int r = 0; r < R; ++r) {
         const size_t p = params[r] + 4 * static_cast<size_t>(g);
+        if constexpr (T == 1) {  // and the next tile's parameters, two more streams per row group
+          const size_t ahead = p + static_cast<size_t>(R * w.groups_per_row) * 4;
+          _mm_prefetch(reinterpret_cast<const char*>(w.scales + ahead), _MM_HINT_T0);
+          if constexpr (!kLevels) _mm_prefetch(reinterpret_cast<const char*>(w.mins + ahead), _MM_HINT_T0);
+        }
         const __m256 s = _mm256_broadcast_ps(reinterpret_cast<const __m128*>(w.scales + p));  // the four rows' scales, lanes l and l + 4
         for (int t = 0; t < T; ++t) acc[r][t] = _mm256_fmadd_ps(s, inner[r][t], acc[r][t]);
         if constexpr (!kLevels) {
