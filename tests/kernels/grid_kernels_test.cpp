@@ -50,7 +50,9 @@ std::vector<Case> cases() {
   v.push_back({WeightGrid::nf4(64, true), 320});
   v.push_back({WeightGrid::ternary(), 259});
   v.push_back({WeightGrid::fp8(0), 97});
+  v.push_back({WeightGrid::fp8(0), 105});  // six runs of 16, one of 8, a leftover
   v.push_back({WeightGrid::fp8(32), 128});
+  v.push_back({WeightGrid::fp8(24), 72});  // groups of 16 + 8
   return v;
 }
 
@@ -106,35 +108,41 @@ TEST_P(GridKernelsIsa, EveryTileReproducesTheSpec) {
 INSTANTIATE_TEST_SUITE_P(Table, GridKernelsIsa, kEveryTable, TableName{});
 
 // fp8 codes the quantizer never writes but a file may hold: 0x7F/0xFF decode to NaN, as
-// dequantize_packed's do, and subnormal codes exactly.
-TEST(GridKernels, Fp8NaNAndSubnormalCodes) {
+// dequantize_packed's do, and subnormal codes exactly; and a scale too large to carry the
+// kernels' 2^8 (row 2: codes up to 3.75 at s = 2^126, where s·2^8 overflows but every weight fits).
+TEST(GridKernels, Fp8NaNSubnormalCodesAndHugeScales) {
   PackedMatrix p;
   p.grid = WeightGrid::fp8(0);
-  p.rows = 2;
+  p.rows = 3;
   p.cols = 16;
-  p.codes = {0x01, 0x81, 0x07, 0x08, 0x7E, 0xFE, 0x00, 0x80, 0x38, 0xB8, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66,  // row 0
-             0x7F, 0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0};    // row 1: NaN first
-  const float scales[2] = {1.0f, 1.0f};
-  p.scales.resize(8);
-  std::memcpy(p.scales.data(), scales, 8);
+  const std::vector<uint8_t> row0 = {0x01, 0x81, 0x07, 0x08, 0x7E, 0xFE, 0x00, 0x80, 0x38, 0xB8, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66};
+  p.codes = row0;
+  p.codes.insert(p.codes.end(), {0x7F, 0, 0, 0, 0, 0xFF, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});  // row 1: NaN codes
+  p.codes.insert(p.codes.end(), {0x01, 0x81, 0x07, 0x08, 0x38, 0xB8, 0x00, 0x80, 0x30, 0xB0, 0x11, 0x22, 0x33, 0x44, 0x3F, 0xC4});
+  const float scales[3] = {1.0f, 1.0f, 0x1p126f};
+  p.scales.resize(sizeof scales);
+  std::memcpy(p.scales.data(), scales, sizeof scales);
   const auto g = engine::grid_weights_from(p.view(), false);
   ASSERT_TRUE(g);
-  std::vector<float> deq(32);
+  std::vector<float> deq(48);
   dequantize_packed(p.view(), deq);
-  for (const Isa isa : {Isa::Scalar, Isa::Avx2}) {
-    const auto k = grid_kernels_for(isa);
+  for (const Table table : {Table::Scalar, Table::Avx2, Table::AvxVnni, Table::AvxVnniOnEvex, Table::Avx512}) {
+    const auto k = grid_table(table);
     if (!k) continue;
     for (int i = 0; i < 16; ++i) {
       std::vector<float> x(16, 0.0f);
       x[static_cast<size_t>(i)] = 1.0f;
-      float y[2] = {0, 0};
-      k->matmul({&g->m, 0, 2, x.data(), 1, y, 2});
-      EXPECT_EQ(y[0], deq[static_cast<size_t>(i)]) << isa_name(isa) << " code " << int{p.codes[static_cast<size_t>(i)]};
-      EXPECT_TRUE(std::isnan(y[1])) << isa_name(isa) << ": 0x7F times anything is NaN";
+      float y[3] = {0, 0, 0};
+      k->matmul({&g->m, 0, 3, x.data(), 1, y, 3});
+      EXPECT_EQ(y[0], deq[static_cast<size_t>(i)]) << table_name(table) << " code " << int{p.codes[static_cast<size_t>(i)]};
+      EXPECT_TRUE(std::isnan(y[1])) << table_name(table) << ": 0x7F times anything is NaN";
+      EXPECT_EQ(y[2], deq[static_cast<size_t>(32 + i)]) << table_name(table) << " code " << int{p.codes[static_cast<size_t>(32 + i)]} << " at 2^126";
     }
   }
   EXPECT_EQ(deq[0], std::ldexp(1.0f, -9));  // the smallest subnormal, 2^−9
   EXPECT_TRUE(std::isnan(deq[16]));
+  EXPECT_EQ(deq[32 + 13], 3 * 0x1p126f);  // 0x44 = 3.0
+  EXPECT_EQ(deq[32 + 4], 0x1p126f);       // 0x38 = 1.0
 }
 
 }  // namespace

@@ -1,11 +1,13 @@
 // AVX2 + FMA grid kernels (compiled with those flags only): per row and group the f32 scale
 // and shift/minimum are broadcast once, then each run of 8 codes is pulled out of the packed
 // bits with variable shifts, decoded to exactly dequantize_packed's f32 values and fed to the
-// f32 dot's lane order. Leftover columns (cols % 8) take the spec's scalar decode.
+// f32 dot's lane order (e4m3 16 at a time through f16: Fp8Tile). Leftover columns (cols % 8)
+// take the spec's scalar decode.
 #include <immintrin.h>
 
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/dot/x86_avx2_tiling.h"
 #include "kernels/grid/grid_decode.h"
@@ -53,19 +55,12 @@ __m256 decode8(__m256i c, const Params& p) {
     return _mm256_mul_ps(p.scale, _mm256_cvtepi32_ps(_mm256_add_epi32(c, p.shift)));
   } else if constexpr (kCodec == GridCodec::IntMin) {
     return _mm256_add_ps(_mm256_mul_ps(p.scale, _mm256_cvtepi32_ps(c)), p.min);
-  } else if constexpr (kCodec == GridCodec::NF4) {
+  } else {
+    static_assert(kCodec == GridCodec::NF4, "e4m3 runs on Fp8Tile");
     // codes 0–7 from the low half of the table, 8–15 from the high half (bit 3 into the sign)
     const __m256 v = _mm256_blendv_ps(_mm256_permutevar8x32_ps(p.nf4_lo, c), _mm256_permutevar8x32_ps(p.nf4_hi, c),
                                       _mm256_castsi256_ps(_mm256_slli_epi32(c, 28)));
     return kScaledTable ? v : _mm256_mul_ps(p.scale, v);
-  } else {
-    // e4m3: exponent and mantissa moved into f32's fields as if biased by 127, then rescaled
-    // by 2^120 (exact, subnormals included); the sign on top; 0x7F/0xFF are NaN
-    const __m256i mag = _mm256_and_si256(c, _mm256_set1_epi32(0x7F));
-    __m256 v = _mm256_mul_ps(_mm256_castsi256_ps(_mm256_slli_epi32(mag, 20)), _mm256_set1_ps(0x1p120f));
-    v = _mm256_or_ps(v, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_and_si256(c, _mm256_set1_epi32(0x80)), 24)));
-    v = _mm256_blendv_ps(v, _mm256_set1_ps(NAN), _mm256_castsi256_ps(_mm256_cmpeq_epi32(mag, _mm256_set1_epi32(0x7F))));
-    return _mm256_mul_ps(p.scale, v);
   }
 }
 
@@ -117,10 +112,86 @@ struct GridTile {
   }
 };
 
+// e4m3 weights, 16 at a time in 16-bit lanes: each byte b becomes the f16 with the same sign,
+// exponent field and mantissa (b << 8, shifted right arithmetically by one, bit 14 cleared) —
+// exactly the e4m3 value times 2^−8, subnormals included — then F16C widens 8 at a time and one
+// product by s·2^8 gives s·e4m3(b) rounded once, as dequantize_packed rounds it. s·2^8 is exact
+// unless it overflows (|s| > 2^119 taken as that bound; the quantizer's s = max|w|/448 stays
+// below it); a row group with such an s multiplies by 2^8 and by s apart. 0x7F/0xFF (NaN)
+// become f16 NaN.
+struct Fp8Tile {
+  template <bool kFolded>
+  static __m256 widen(__m128i h, __m256 scale) {
+    const __m256 v = _mm256_cvtph_ps(h);
+    return kFolded ? _mm256_mul_ps(v, scale) : _mm256_mul_ps(_mm256_mul_ps(v, _mm256_set1_ps(256.0f)), scale);
+  }
+  // Sixteen bytes at p as f16 bits (e4m3 × 2^−8; NaN for 0x7F and 0xFF).
+  static __m256i halves(const uint8_t* p) {
+    const __m256i b = _mm256_slli_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))), 8);
+    const __m256i h = _mm256_and_si256(_mm256_srai_epi16(b, 1), _mm256_set1_epi16(static_cast<short>(0xBFFF)));
+    const __m256i nan = _mm256_cmpeq_epi16(_mm256_and_si256(h, _mm256_set1_epi16(0x7FFF)), _mm256_set1_epi16(0x3F80));
+    return _mm256_or_si256(h, _mm256_and_si256(nan, _mm256_set1_epi16(0x7C00)));
+  }
+
+  template <bool kFolded, int R, int T>
+  static void group(const uint8_t* const (&row)[R], const float* const (&x)[T], const __m256 (&scale)[R], int64_t begin,
+                    int64_t end, size_t row_bytes, __m256 (&acc)[R][T]) {
+    int64_t i = begin;
+    for (; i + 16 <= end; i += 16)
+      for (int r = 0; r < R; ++r) {
+        if constexpr (T == 1) _mm_prefetch(reinterpret_cast<const char*>(row[r] + i) + R * row_bytes, _MM_HINT_T0);
+        const __m256i h = halves(row[r] + i);
+        const __m256 lo = widen<kFolded>(_mm256_castsi256_si128(h), scale[r]), hi = widen<kFolded>(_mm256_extracti128_si256(h, 1), scale[r]);
+        for (int t = 0; t < T; ++t) {
+          acc[r][t] = _mm256_fmadd_ps(_mm256_loadu_ps(x[t] + i), lo, acc[r][t]);
+          acc[r][t] = _mm256_fmadd_ps(_mm256_loadu_ps(x[t] + i + 8), hi, acc[r][t]);
+        }
+      }
+    for (; i < end; i += 8)  // a group's last 8 (groups are multiples of 8)
+      for (int r = 0; r < R; ++r) {
+        uint8_t tail[16] = {};
+        std::memcpy(tail, row[r] + i, 8);
+        const __m256 lo = widen<kFolded>(_mm256_castsi256_si128(halves(tail)), scale[r]);
+        for (int t = 0; t < T; ++t) acc[r][t] = _mm256_fmadd_ps(_mm256_loadu_ps(x[t] + i), lo, acc[r][t]);
+      }
+  }
+
+  template <int R, int T>
+  static void run(const GridArgs& m, int64_t r0, int64_t t0) {
+    const GridMatrix& w = *m.w;
+    const uint8_t* row[R];
+    const float* x[T];
+    for (int r = 0; r < R; ++r) row[r] = w.codes + static_cast<size_t>(m.row0 + r0 + r) * w.code_row_bytes;
+    for (int t = 0; t < T; ++t) x[t] = m.x + (t0 + t) * w.cols;
+    __m256 acc[R][T];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
+    const int64_t whole = w.cols - w.cols % 8;
+    for (int64_t g = 0; g < w.groups_per_row; ++g) {
+      const int64_t begin = g * w.group, end = std::min(begin + w.group, whole);
+      __m256 folded[R], scale[R];
+      bool fits = true;
+      for (int r = 0; r < R; ++r) {
+        const float s = w.scales[static_cast<size_t>((m.row0 + r0 + r) * w.groups_per_row + g)];
+        fits = fits && std::fabs(s) <= 0x1p119f;  // s·2^8 finite, so exact
+        scale[r] = _mm256_set1_ps(s), folded[r] = _mm256_set1_ps(s * 256.0f);
+      }
+      if (fits) group<true>(row, x, folded, begin, end, w.code_row_bytes, acc);
+      else group<false>(row, x, scale, begin, end, w.code_row_bytes, acc);
+    }
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) {
+        float s = reduce8_avx(acc[r][t]);
+        for (int64_t i = whole; i < w.cols; ++i) s = std::fmaf(x[t][i], grid_value(w, m.row0 + r0 + r, i), s);
+        m.y[(t0 + t) * m.ldy + r0 + r] = s;
+      }
+  }
+};
+
 template <GridCodec kCodec>
 void matmul(const GridArgs& m) {
-  Tiled<GridTile<kCodec>, kRows, kTokens, kDecodeRows, GridArgs>::run(m, static_cast<size_t>(m.w->cols) * sizeof(float),
-                                                                      m.w->code_row_bytes);
+  using Tile = std::conditional_t<kCodec == GridCodec::Fp8, Fp8Tile, GridTile<kCodec>>;
+  Tiled<Tile, kRows, kTokens, kDecodeRows, GridArgs>::run(m, static_cast<size_t>(m.w->cols) * sizeof(float), m.w->code_row_bytes);
 }
 
 void matmul_avx2(const GridArgs& m) {
