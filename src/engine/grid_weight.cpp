@@ -112,6 +112,8 @@ std::shared_ptr<const GridWeights> grid_weights_from(const PackedView& v, bool i
   m.scales = w->scales.data();
   m.shifts = w->shifts.empty() ? nullptr : w->shifts.data();
   m.mins = w->mins.empty() ? nullptr : w->mins.data();
+  if (codec == kernels::GridCodec::Fp8)  // e4m3's NaN codes: the kernels map them only where a matrix has one
+    m.nan_codes = std::any_of(v.codes.begin(), v.codes.end(), [](uint8_t c) { return (c & 0x7F) == 0x7F; });
   if (integer_path && integer_path_takes(v)) make_integer(*w);
   return w;
 }

@@ -167,16 +167,15 @@ TEST(QuantizedEngineCheckpoint, SymmetricIntGroupsRunAsTheirGgufTwin) {
   }
 }
 
-// Grids the integer path does not take (fp8, groups that are not whole 32-blocks) run on
-// the grid kernels' f32 path, whose every weight is dequantize_packed's value and every dot the
-// f32 kernel's order: the model's logits equal the dequantized path's bit for bit, and memory
-// holds the packed codes, not f32.
+// Grids the integer path does not take (groups that are not whole 32-blocks) run on the grid
+// kernels' f32 path, whose every weight is dequantize_packed's value and every dot the f32
+// kernel's order: the model's logits equal the dequantized path's bit for bit, and memory holds
+// the packed codes, not f32.
 TEST(QuantizedEngineCheckpoint, OtherGridsRunOnTheGridKernelsBitExactly) {
   QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
   const ModelFile src = open_model(bin.string());
   testing::TempDir dir;
-  for (const WeightGrid& grid : {WeightGrid::integer(4, 16, false), WeightGrid::integer_min(3, 8), WeightGrid::nf4(16, false),
-                                 WeightGrid::fp8(0)}) {
+  for (const WeightGrid& grid : {WeightGrid::integer(4, 16, false), WeightGrid::integer_min(3, 8), WeightGrid::nf4(16, false)}) {
     const ModelFile f = rtn_checkpoint(src, grid, dir.file("q.safetensors"));
     int64_t on_grid = 0;
     for (const auto& t : f.tensors)
@@ -197,6 +196,30 @@ TEST(QuantizedEngineCheckpoint, OtherGridsRunOnTheGridKernelsBitExactly) {
     reference->reset();
     EXPECT_EQ(greedy(*native, 60), greedy(*reference, 60)) << grid.describe();
   }
+}
+
+// fp8 runs on the grid kernels in its own spec (the codes' values dotted per group, the scale
+// once per group and lane: grid_kernels.h), one rounding per group apart from the dequantized
+// matrix's dot: layer by layer within 1e-6 of the dequantized path, the same greedy text.
+TEST(QuantizedEngineCheckpoint, Fp8RunsOnTheGridKernelsWithinRounding) {
+  QFORGE_REQUIRE_SHARED(bin, "models/stories260K/stories260K.bin");
+  const ModelFile src = open_model(bin.string());
+  testing::TempDir dir;
+  engine::ThreadPool pool(2);
+  Gaussian noise{std::mt19937(4)};
+  const ModelFile f = rtn_checkpoint(src, WeightGrid::fp8(0), dir.file("q.safetensors"));
+  for (const auto& t : f.tensors)
+    if (t.packed) {
+      const auto fast = engine::load_matrix(f, t.name, t.shape[0], t.shape[1], true, false);
+      const auto slow = engine::load_matrix(f, t.name, t.shape[0], t.shape[1], true, true);
+      ASSERT_TRUE(fast.grid && !fast.grid->integer) << t.name;
+      const double moved = native_vs_emulated(pool, fast, slow, 3, noise);
+      EXPECT_LT(moved, 1e-6) << t.name;
+      EXPECT_GT(moved, 0.0) << t.name << ": the spec rounds differently, so some output moves";
+    }
+  auto native = Model::load(f);
+  auto reference = Model::load(f, {.dequantize = true});
+  EXPECT_EQ(greedy(*native, 60), greedy(*reference, 60));
 }
 
 // Integer grids of whole 32-blocks run on the integer path (int8 activations, repacked codes

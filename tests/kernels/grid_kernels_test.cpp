@@ -60,6 +60,7 @@ TEST(GridKernels, SpecIsTheF32DotOverTheDequantizedMatrix) {
   const GridKernels spec = grid_kernels_scalar();
   const DotKernels dot = dot_kernels_scalar();
   for (const Case& c : cases()) {
+    if (c.grid.kind == GridKind::Fp8E4M3) continue;  // its own spec: the next test
     const int64_t rows = 5, n = 3;
     const auto wf = normal(rows * c.cols, static_cast<uint32_t>(c.cols), 0.05f);
     const PackedMatrix p = pack_matrix(quantize_rtn(wf, rows, c.cols, c.grid));
@@ -77,6 +78,39 @@ TEST(GridKernels, SpecIsTheF32DotOverTheDequantizedMatrix) {
             << c.grid.describe() << " cols=" << c.cols << " row " << r << " token " << t;
       }
   }
+}
+
+// fp8's spec scales once per group and lane (grid_kernels.h): against a double-precision dot
+// of the dequantized matrix, within the rounding of f32 sums; and differing from the f32 dot's
+// order somewhere (or the spec would not be its own).
+TEST(GridKernels, Fp8SpecIsTheDotOfTheDequantizedMatrixWithinRounding) {
+  const GridKernels spec = grid_kernels_scalar();
+  const DotKernels dot = dot_kernels_scalar();
+  int differ = 0;
+  for (const Case& c : cases()) {
+    if (c.grid.kind != GridKind::Fp8E4M3) continue;
+    const int64_t rows = 7, n = 3;
+    const PackedMatrix p = pack_matrix(quantize_rtn(normal(rows * c.cols, static_cast<uint32_t>(c.cols), 0.05f), rows, c.cols, c.grid));
+    const auto g = engine::grid_weights_from(p.view(), false);
+    ASSERT_TRUE(g && !g->m.nan_codes) << c.grid.describe();
+    std::vector<float> deq(static_cast<size_t>(rows * c.cols));
+    dequantize_packed(p.view(), deq);
+    const auto x = normal(n * c.cols, 7, 1.0f);
+    std::vector<float> y(static_cast<size_t>(n * rows));
+    spec.matmul({&g->m, 0, rows, x.data(), n, y.data(), rows});
+    for (int64_t t = 0; t < n; ++t)
+      for (int64_t r = 0; r < rows; ++r) {
+        double want = 0, magnitude = 0;
+        for (int64_t i = 0; i < c.cols; ++i) {
+          const double v = static_cast<double>(x[static_cast<size_t>(t * c.cols + i)]) * deq[static_cast<size_t>(r * c.cols + i)];
+          want += v, magnitude += std::fabs(v);
+        }
+        const float got = y[static_cast<size_t>(t * rows + r)];
+        EXPECT_NEAR(got, want, 1e-6 * magnitude) << c.grid.describe() << " row " << r << " token " << t;
+        differ += got != dot.f32(&x[static_cast<size_t>(t * c.cols)], &deq[static_cast<size_t>(r * c.cols)], c.cols);
+      }
+  }
+  EXPECT_GT(differ, 0);
 }
 
 class GridKernelsIsa : public ::testing::TestWithParam<Table> {};
@@ -108,7 +142,8 @@ TEST_P(GridKernelsIsa, EveryTileReproducesTheSpec) {
 INSTANTIATE_TEST_SUITE_P(Table, GridKernelsIsa, kEveryTable, TableName{});
 
 // fp8 codes the quantizer never writes but a file may hold: 0x7F/0xFF decode to NaN, as
-// dequantize_packed's do, and subnormal codes exactly; and a scale too large to carry the
+// dequantize_packed's do (and mark the matrix, which takes the kernels' NaN-mapping variant),
+// and subnormal codes exactly; and a scale too large to carry the
 // kernels' 2^8 (row 2: codes up to 3.75 at s = 2^126, where s·2^8 overflows but every weight fits).
 TEST(GridKernels, Fp8NaNSubnormalCodesAndHugeScales) {
   PackedMatrix p;
@@ -123,7 +158,7 @@ TEST(GridKernels, Fp8NaNSubnormalCodesAndHugeScales) {
   p.scales.resize(sizeof scales);
   std::memcpy(p.scales.data(), scales, sizeof scales);
   const auto g = engine::grid_weights_from(p.view(), false);
-  ASSERT_TRUE(g);
+  ASSERT_TRUE(g && g->m.nan_codes);
   std::vector<float> deq(48);
   dequantize_packed(p.view(), deq);
   for (const Table table : {Table::Scalar, Table::Avx2, Table::AvxVnni, Table::AvxVnniOnEvex, Table::Avx512}) {

@@ -5,6 +5,12 @@
 // dequantize_packed gives, and every dot follows the f32 dot's spec (dot_kernels.h: eight lane
 // accumulators over the whole 8s, reduce8, then the leftovers one fma at a time), so a result
 // equals the f32 kernel's on the dequantized matrix bit for bit, on every ISA and tile.
+// Except fp8: its codes' own values times 2^−8 (exact: what an f16 with the code's fields
+// holds) go into the eight lanes per group, and the group's scale comes once per lane:
+//   inner[k] = fma(x_i, e4m3(c_i)·2^−8, inner[k]) over the group's whole 8s (k = i mod 8),
+//   acc[k] = fma(s, inner[k]·256, acc[k]);   y = reduce8(acc), then the leftovers as above
+// — one product by s per group and lane instead of one per weight (within rounding of the
+// dequantized matrix's dot, not bit-equal to it).
 // Integer grids of whole 32-blocks also have an integer path (int8 activations, below), which
 // the engine prefers.
 #pragma once
@@ -41,6 +47,7 @@ struct GridMatrix {
   const float* scales = nullptr;
   const int32_t* shifts = nullptr;  // IntShift
   const float* mins = nullptr;      // IntMin
+  bool nan_codes = false;           // Fp8: some code is 0x7F or 0xFF (NaN), which the kernels then map
 };
 
 // y[t·ldy + r] = W[row0 + r] · x_t for r < rows, t < n (x: n tokens of cols floats).

@@ -1,6 +1,6 @@
 // The grid kernels' spec: each weight decoded on its own, straight from the packed bits, then
-// the f32 dot's order (dot_kernels.h). SIMD versions are tested against this, and this against
-// dequantize_packed + the f32 dot.
+// the f32 dot's order (dot_kernels.h; fp8 scaled per group and lane: grid_kernels.h). SIMD
+// versions are tested against this, and this against dequantize_packed + the f32 dot.
 #include <algorithm>
 #include <cmath>
 
@@ -12,8 +12,31 @@
 namespace qforge::kernels {
 namespace {
 
+// fp8 (grid_kernels.h): the codes' values times 2^−8 into the lanes per group, then s once per
+// group and lane.
+void fp8_matmul_ref(const GridArgs& a) {
+  const GridMatrix& w = *a.w;
+  const int64_t whole = w.cols - w.cols % 8;
+  for (int64_t r = 0; r < a.rows; ++r)
+    for (int64_t t = 0; t < a.n; ++t) {
+      const float* x = a.x + t * w.cols;
+      float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      for (int64_t g = 0; g < w.groups_per_row; ++g) {
+        float inner[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        for (int64_t i = g * w.group; i < std::min((g + 1) * w.group, whole); ++i)
+          inner[i % 8] = std::fma(x[i], f8_e4m3_to_f32(static_cast<uint8_t>(grid_code(w, a.row0 + r, i))) * 0x1p-8f, inner[i % 8]);
+        const float s = w.scales[static_cast<size_t>((a.row0 + r) * w.groups_per_row + g)];
+        for (int k = 0; k < 8; ++k) acc[k] = std::fma(s, inner[k] * 256.0f, acc[k]);
+      }
+      float y = reduce8(acc);
+      for (int64_t i = whole; i < w.cols; ++i) y = std::fma(x[i], grid_value(w, a.row0 + r, i), y);
+      a.y[t * a.ldy + r] = y;
+    }
+}
+
 void matmul_ref(const GridArgs& a) {
   const GridMatrix& w = *a.w;
+  if (w.codec == GridCodec::Fp8) return fp8_matmul_ref(a);
   const int64_t whole = w.cols - w.cols % 8;
   for (int64_t r = 0; r < a.rows; ++r)
     for (int64_t t = 0; t < a.n; ++t) {

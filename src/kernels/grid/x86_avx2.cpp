@@ -1,7 +1,7 @@
 // AVX2 + FMA grid kernels (compiled with those flags only): per row and group the f32 scale
 // and shift/minimum are broadcast once, then each run of 8 codes is pulled out of the packed
 // bits with variable shifts, decoded to exactly dequantize_packed's f32 values and fed to the
-// f32 dot's lane order (e4m3 16 at a time through f16: Fp8Tile). Leftover columns (cols % 8)
+// f32 dot's lane order (e4m3 16 at a time through f16, in its own spec: Fp8Tile). Leftover columns (cols % 8)
 // take the spec's scalar decode.
 #include <immintrin.h>
 
@@ -112,47 +112,42 @@ struct GridTile {
   }
 };
 
-// e4m3 weights, 16 at a time in 16-bit lanes: each byte b becomes the f16 with the same sign,
-// exponent field and mantissa (b << 8, shifted right arithmetically by one, bit 14 cleared) —
-// exactly the e4m3 value times 2^−8, subnormals included — then F16C widens 8 at a time and one
-// product by s·2^8 gives s·e4m3(b) rounded once, as dequantize_packed rounds it. s·2^8 is exact
-// unless it overflows (|s| > 2^119 taken as that bound; the quantizer's s = max|w|/448 stays
-// below it); a row group with such an s multiplies by 2^8 and by s apart. 0x7F/0xFF (NaN)
-// become f16 NaN.
+// e4m3 weights in fp8's spec (grid_kernels.h), 16 at a time in 16-bit lanes: each byte b
+// becomes the f16 with the same sign, exponent field and mantissa (b << 8, shifted right
+// arithmetically by one, bit 14 cleared) — exactly e4m3(b)·2^−8, subnormals included — which
+// F16C widens 8 at a time into the group's lane sums; the group's scale comes once per lane.
+// kNan: the matrix holds 0x7F/0xFF, which then get f16's NaN exponent (two compares and masks
+// per 16 that NaN-free matrices skip).
 struct Fp8Tile {
-  template <bool kFolded>
-  static __m256 widen(__m128i h, __m256 scale) {
-    const __m256 v = _mm256_cvtph_ps(h);
-    return kFolded ? _mm256_mul_ps(v, scale) : _mm256_mul_ps(_mm256_mul_ps(v, _mm256_set1_ps(256.0f)), scale);
-  }
-  // Sixteen bytes at p as f16 bits (e4m3 × 2^−8; NaN for 0x7F and 0xFF).
+  template <bool kNan>
   static __m256i halves(const uint8_t* p) {
     const __m256i b = _mm256_slli_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))), 8);
     const __m256i h = _mm256_and_si256(_mm256_srai_epi16(b, 1), _mm256_set1_epi16(static_cast<short>(0xBFFF)));
+    if constexpr (!kNan) return h;
     const __m256i nan = _mm256_cmpeq_epi16(_mm256_and_si256(h, _mm256_set1_epi16(0x7FFF)), _mm256_set1_epi16(0x3F80));
     return _mm256_or_si256(h, _mm256_and_si256(nan, _mm256_set1_epi16(0x7C00)));
   }
 
-  template <bool kFolded, int R, int T>
-  static void group(const uint8_t* const (&row)[R], const float* const (&x)[T], const __m256 (&scale)[R], int64_t begin,
-                    int64_t end, size_t row_bytes, __m256 (&acc)[R][T]) {
+  template <bool kNan, int R, int T>
+  static void group(const uint8_t* const (&row)[R], const float* const (&x)[T], int64_t begin, int64_t end, size_t row_bytes,
+                    __m256 (&inner)[R][T]) {
     int64_t i = begin;
     for (; i + 16 <= end; i += 16)
       for (int r = 0; r < R; ++r) {
         if constexpr (T == 1) _mm_prefetch(reinterpret_cast<const char*>(row[r] + i) + R * row_bytes, _MM_HINT_T0);
-        const __m256i h = halves(row[r] + i);
-        const __m256 lo = widen<kFolded>(_mm256_castsi256_si128(h), scale[r]), hi = widen<kFolded>(_mm256_extracti128_si256(h, 1), scale[r]);
+        const __m256i h = halves<kNan>(row[r] + i);
+        const __m256 lo = _mm256_cvtph_ps(_mm256_castsi256_si128(h)), hi = _mm256_cvtph_ps(_mm256_extracti128_si256(h, 1));
         for (int t = 0; t < T; ++t) {
-          acc[r][t] = _mm256_fmadd_ps(_mm256_loadu_ps(x[t] + i), lo, acc[r][t]);
-          acc[r][t] = _mm256_fmadd_ps(_mm256_loadu_ps(x[t] + i + 8), hi, acc[r][t]);
+          inner[r][t] = _mm256_fmadd_ps(_mm256_loadu_ps(x[t] + i), lo, inner[r][t]);
+          inner[r][t] = _mm256_fmadd_ps(_mm256_loadu_ps(x[t] + i + 8), hi, inner[r][t]);
         }
       }
     for (; i < end; i += 8)  // a group's last 8 (groups are multiples of 8)
       for (int r = 0; r < R; ++r) {
         uint8_t tail[16] = {};
         std::memcpy(tail, row[r] + i, 8);
-        const __m256 lo = widen<kFolded>(_mm256_castsi256_si128(halves(tail)), scale[r]);
-        for (int t = 0; t < T; ++t) acc[r][t] = _mm256_fmadd_ps(_mm256_loadu_ps(x[t] + i), lo, acc[r][t]);
+        const __m256 lo = _mm256_cvtph_ps(_mm256_castsi256_si128(halves<kNan>(tail)));
+        for (int t = 0; t < T; ++t) inner[r][t] = _mm256_fmadd_ps(_mm256_loadu_ps(x[t] + i), lo, inner[r][t]);
       }
   }
 
@@ -169,15 +164,15 @@ struct Fp8Tile {
     const int64_t whole = w.cols - w.cols % 8;
     for (int64_t g = 0; g < w.groups_per_row; ++g) {
       const int64_t begin = g * w.group, end = std::min(begin + w.group, whole);
-      __m256 folded[R], scale[R];
-      bool fits = true;
+      __m256 inner[R][T];
+      for (int r = 0; r < R; ++r)
+        for (int t = 0; t < T; ++t) inner[r][t] = _mm256_setzero_ps();
+      if (w.nan_codes) group<true>(row, x, begin, end, w.code_row_bytes, inner);
+      else group<false>(row, x, begin, end, w.code_row_bytes, inner);
       for (int r = 0; r < R; ++r) {
-        const float s = w.scales[static_cast<size_t>((m.row0 + r0 + r) * w.groups_per_row + g)];
-        fits = fits && std::fabs(s) <= 0x1p119f;  // s·2^8 finite, so exact
-        scale[r] = _mm256_set1_ps(s), folded[r] = _mm256_set1_ps(s * 256.0f);
+        const __m256 s = _mm256_set1_ps(w.scales[static_cast<size_t>((m.row0 + r0 + r) * w.groups_per_row + g)]);
+        for (int t = 0; t < T; ++t) acc[r][t] = _mm256_fmadd_ps(s, _mm256_mul_ps(inner[r][t], _mm256_set1_ps(256.0f)), acc[r][t]);
       }
-      if (fits) group<true>(row, x, folded, begin, end, w.code_row_bytes, acc);
-      else group<false>(row, x, scale, begin, end, w.code_row_bytes, acc);
     }
     for (int r = 0; r < R; ++r)
       for (int t = 0; t < T; ++t) {
