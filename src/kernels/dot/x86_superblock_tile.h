@@ -202,8 +202,8 @@ struct SuperTile {
         for (int r = 0; r < R; ++r) {
           // decode streams R rows at once, which defeats the hardware prefetcher: ask for the same
           // place R rows on (the next tile's; 1.4–1.5× on one thread from memory)
-          if (T == 1 && j % 2 == 0)  // every 64-byte line of the block: 4 requests, 36 bytes apart for Q4_K
-            _mm_prefetch(reinterpret_cast<const char*>(&w[r][sb]) + R * m.row_bytes + j * (sizeof(Block) / 8), _MM_HINT_T0);
+          if (T == 1)  // every 64-byte line of the block: 8 requests from its first byte to its last
+            _mm_prefetch(reinterpret_cast<const char*>(&w[r][sb]) + R * m.row_bytes + j * ((sizeof(Block) - 1) / 7), _MM_HINT_T0);
           const __m256i wq = Unpack::weights(w[r][sb], j);
           [[maybe_unused]] __m256i aw, mult;
           if constexpr (Unpack::kSigned) aw = _mm256_abs_epi8(wq);
