@@ -62,6 +62,18 @@ inline void load_block_a8(const BlockA8* const (&a)[T], int64_t b, __m256i (&aq)
   }
 }
 
+// Four rows' outputs y (lanes 0..3) to out[0..valid), valid ≤ 4: the last group of four rows
+// of an interleaved matrix may hold fewer.
+inline void store_rows4(float* out, __m128 y, int valid) {
+  if (valid == 4) {
+    _mm_storeu_ps(out, y);
+    return;
+  }
+  alignas(16) float v[4];
+  _mm_store_ps(v, y);
+  std::copy_n(v, valid, out);
+}
+
 // Runs Tile::run<R, T> over the rows × tokens grid: kR × kT tiles, smaller ones at the edges;
 // a single token (decode) goes in tiles of kDecodeR rows. Rows go in bands of about 4 MB of
 // weights, which stay in L3 while every block of tokens passes over them; tokens go in blocks

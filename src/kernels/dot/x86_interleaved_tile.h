@@ -140,14 +140,7 @@ struct GroupTile {
       for (int t = 0; t < T; ++t) {
         __m128 y = _mm_add_ps(_mm256_castps256_ps128(acc[r][t]), _mm256_extractf128_ps(acc[r][t], 1));  // acc[0] + acc[1] per row
         if constexpr (Group::kMin) y = _mm_add_ps(y, mins[r][t]);
-        float* out = m.y + (t0 + t) * m.ldy + 4 * (g0 + r);
-        if (valid == 4) {
-          _mm_storeu_ps(out, y);
-        } else {
-          alignas(16) float v[4];
-          _mm_store_ps(v, y);
-          std::copy_n(v, valid, out);
-        }
+        store_rows4(m.y + (t0 + t) * m.ldy + 4 * (g0 + r), y, valid);
       }
     }
   }
