@@ -22,8 +22,10 @@ void make_integer(GridWeights& w) {
   for (int64_t rg = 0; rg < row_groups; ++rg)
     for (int64_t b = 0; b < nb; ++b) {
       for (int r = 0; r < 4; ++r)  // a missing last row: zero codes (and zero parameters)
-        for (int i = 0; i < 32; ++i)
-          codes[32 * r + i] = 4 * rg + r < m.rows ? static_cast<uint8_t>(kernels::grid_code(m, 4 * rg + r, 32 * b + i)) : static_cast<uint8_t>(o);
+        for (int i = 0; i < 32; ++i) {
+          const int64_t row = 4 * rg + r;
+          codes[32 * r + i] = static_cast<uint8_t>(row < m.rows ? kernels::grid_code(m, row, 32 * b + i) : static_cast<uint32_t>(o));
+        }
       kernels::pack_int_grid_record(codes, m.bits, &records[static_cast<size_t>(rg * nb + b) * record_bytes]);
     }
   const bool nf4 = m.codec == kernels::GridCodec::NF4;

@@ -171,7 +171,8 @@ TEST(GridKernels, Fp8NaNSubnormalCodesAndHugeScales) {
       k->matmul({&g->m, 0, 3, x.data(), 1, y, 3});
       EXPECT_EQ(y[0], deq[static_cast<size_t>(i)]) << table_name(table) << " code " << int{p.codes[static_cast<size_t>(i)]};
       EXPECT_TRUE(std::isnan(y[1])) << table_name(table) << ": 0x7F times anything is NaN";
-      EXPECT_EQ(y[2], deq[static_cast<size_t>(32 + i)]) << table_name(table) << " code " << int{p.codes[static_cast<size_t>(32 + i)]} << " at 2^126";
+      EXPECT_EQ(y[2], deq[static_cast<size_t>(32 + i)])
+          << table_name(table) << " code " << int{p.codes[static_cast<size_t>(32 + i)]} << " at 2^126";
     }
   }
   EXPECT_EQ(deq[0], std::ldexp(1.0f, -9));  // the smallest subnormal, 2^−9
