@@ -66,23 +66,45 @@ __m256 decode8(__m256i c, const Params& p) {
   }
 }
 
+// A tile's R rows of codes and T tokens, its eight-lane accumulators (zero), and the f32 spec's
+// finish: reduce8, the leftover columns one fma at a time with the spec's decode, the store.
+template <int R, int T>
+struct F32Tile {
+  const uint8_t* row[R];
+  const float* x[T];
+  __m256 acc[R][T];
+
+  F32Tile(const GridArgs& m, int64_t r0, int64_t t0) {
+    for (int r = 0; r < R; ++r) row[r] = m.w->codes + static_cast<size_t>(m.row0 + r0 + r) * m.w->code_row_bytes;
+    for (int t = 0; t < T; ++t) x[t] = m.x + (t0 + t) * m.w->cols;
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
+  }
+  void finish(const GridArgs& m, int64_t r0, int64_t t0) const {
+    const GridMatrix& w = *m.w;
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) {
+        float s = reduce8_avx(acc[r][t]);
+        for (int64_t i = w.cols - w.cols % 8; i < w.cols; ++i) s = std::fmaf(x[t][i], grid_value(w, m.row0 + r0 + r, i), s);
+        m.y[(t0 + t) * m.ldy + r0 + r] = s;
+      }
+  }
+};
+
 template <GridCodec kCodec>
 struct GridTile {
   template <int R, int T>
   static void run(const GridArgs& m, int64_t r0, int64_t t0) {
     constexpr bool kScaledTable = T == 1;
     const GridMatrix& w = *m.w;
-    const uint8_t* row[R];
-    const float* x[T];
-    for (int r = 0; r < R; ++r) row[r] = w.codes + static_cast<size_t>(m.row0 + r0 + r) * w.code_row_bytes;
-    for (int t = 0; t < T; ++t) x[t] = m.x + (t0 + t) * w.cols;
+    F32Tile<R, T> tile(m, r0, t0);
+    const auto& row = tile.row;
+    const auto& x = tile.x;
     const __m256i lane_shift = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(w.bits));
     const __m256i mask = _mm256_set1_epi32((1 << w.bits) - 1);
     const float* nf4 = nf4_values().data();
     const __m256 nf4_lo = _mm256_loadu_ps(nf4), nf4_hi = _mm256_loadu_ps(nf4 + 8);
-    __m256 acc[R][T];
-    for (int r = 0; r < R; ++r)
-      for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
+    auto& acc = tile.acc;
     const int64_t whole = w.cols - w.cols % 8;
     for (int64_t g = 0; g < w.groups_per_row; ++g) {
       const int64_t begin = g * w.group, end = std::min(begin + w.group, whole);
@@ -105,12 +127,7 @@ struct GridTile {
           for (int t = 0; t < T; ++t) acc[r][t] = _mm256_fmadd_ps(_mm256_loadu_ps(x[t] + i), v, acc[r][t]);
         }
     }
-    for (int r = 0; r < R; ++r)
-      for (int t = 0; t < T; ++t) {
-        float s = reduce8_avx(acc[r][t]);
-        for (int64_t i = whole; i < w.cols; ++i) s = std::fmaf(x[t][i], grid_value(w, m.row0 + r0 + r, i), s);
-        m.y[(t0 + t) * m.ldy + r0 + r] = s;
-      }
+    tile.finish(m, r0, t0);
   }
 };
 
@@ -156,13 +173,10 @@ struct Fp8Tile {
   template <int R, int T>
   static void run(const GridArgs& m, int64_t r0, int64_t t0) {
     const GridMatrix& w = *m.w;
-    const uint8_t* row[R];
-    const float* x[T];
-    for (int r = 0; r < R; ++r) row[r] = w.codes + static_cast<size_t>(m.row0 + r0 + r) * w.code_row_bytes;
-    for (int t = 0; t < T; ++t) x[t] = m.x + (t0 + t) * w.cols;
-    __m256 acc[R][T];
-    for (int r = 0; r < R; ++r)
-      for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
+    F32Tile<R, T> tile(m, r0, t0);
+    const auto& row = tile.row;
+    const auto& x = tile.x;
+    auto& acc = tile.acc;
     const int64_t whole = w.cols - w.cols % 8;
     for (int64_t g = 0; g < w.groups_per_row; ++g) {
       const int64_t begin = g * w.group, end = std::min(begin + w.group, whole);
@@ -176,12 +190,7 @@ struct Fp8Tile {
         for (int t = 0; t < T; ++t) acc[r][t] = _mm256_fmadd_ps(s, _mm256_mul_ps(inner[r][t], _mm256_set1_ps(256.0f)), acc[r][t]);
       }
     }
-    for (int r = 0; r < R; ++r)
-      for (int t = 0; t < T; ++t) {
-        float s = reduce8_avx(acc[r][t]);
-        for (int64_t i = whole; i < w.cols; ++i) s = std::fmaf(x[t][i], grid_value(w, m.row0 + r0 + r, i), s);
-        m.y[(t0 + t) * m.ldy + r0 + r] = s;
-      }
+    tile.finish(m, r0, t0);
   }
 };
 
