@@ -36,7 +36,6 @@ std::optional<GgmlType> plain_type(DType d) {
 // The matmul kernel for a storage type the kernels execute directly; nullptr for the others.
 kernels::MatmulKernel matmul_for(const kernels::DotKernels& k, GgmlType t) {
   switch (t) {
-    case GgmlType::Q4_K: return k.matmul.q4_k;
     case GgmlType::Q6_K: return k.matmul.q6_k;
     case GgmlType::TQ1_0: return k.matmul.tq1_0;
     case GgmlType::TQ2_0: return k.matmul.tq2_0;
@@ -240,6 +239,18 @@ void linear(ThreadPool& pool, const Weight& w, const float* x, int64_t n, const 
   if (emulate_a8 && (has_int8_dot(w.stored) || w.int8_inputs) && !has_int8_dot(w.type)) {
     rounded = round_through_int8(k, x, n, in, takes_a8k(w.stored));
     x = rounded.data();
+  }
+  if (w.interleaved && w.type == GgmlType::Q4_K) {  // groups of four rows against activations per 256
+    const std::vector<kernels::BlockA8K> a = quantize_tokens_a8k(k, x, n, in);
+    std::vector<kernels::BlockA8Kx4> ax(a.size());
+    k.expand_a8kx4(a.data(), ax.data(), static_cast<int64_t>(a.size()));  // every token's super-blocks, in order
+    const size_t group_bytes = kernels::interleaved_group_bytes(w.type, in);
+    pool.parallel_for((out + 3) / 4, [&](int64_t gb, int64_t ge) {
+      const int64_t begin = 4 * gb, end = std::min(out, 4 * ge);
+      k.matmul.q4_kx4({w.data + static_cast<size_t>(gb) * group_bytes, end - begin, ax.data(), n, in, y + begin, out});
+      add_bias(bias, n, out, begin, end, y);
+    });
+    return;
   }
   if (w.interleaved) {  // groups of four rows; each thread takes whole groups
     const std::vector<kernels::BlockA8x4> ax = expand_tokens_a8x4(k, x, n, in);

@@ -157,7 +157,6 @@ TEST_P(DotKernelsTest, IntegerDotsAreBitExact) {
   expect_integer_dot_exact(k.q4_1, ref.q4_1, ref, "q4_1");
   expect_integer_dot_exact(k.q5_0, ref.q5_0, ref, "q5_0");
   expect_integer_dot_exact(k.q5_1, ref.q5_1, ref, "q5_1");
-  expect_integer_dot_exact<256>(k.q4_k, ref.q4_k, ref, "q4_K");
   expect_integer_dot_exact<256>(k.q6_k, ref.q6_k, ref, "q6_K");
   expect_integer_dot_exact<256>(k.tq1_0, ref.tq1_0, ref, "tq1_0");
   expect_integer_dot_exact<256>(k.tq2_0, ref.tq2_0, ref, "tq2_0");
@@ -207,7 +206,7 @@ void expect_matmul_matches_dots(GgmlType type, MatmulKernel fast,
     }
 }
 
-// (Q8_0, Q4_0, Q4_1, Q5_0 and Q5_1 run interleaved: interleaved_kernels_test.cpp.)
+// (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 and Q4_K run interleaved: interleaved_kernels_test.cpp.)
 TEST_P(DotKernelsTest, MatmulTilesReproduceTheSpecForEveryShape) {
   const int64_t kRowCounts[] = {1, 2, 3, 4, 5, 7, 8, 9, 17};
   const int64_t kTokenCounts[] = {1, 2, 3, 4, 5, 7, 9};
@@ -223,8 +222,6 @@ TEST_P(DotKernelsTest, MatmulTilesReproduceTheSpecForEveryShape) {
          return dot_kernels_scalar().f16(x, reinterpret_cast<const uint16_t*>(w), kk); }},
       {GgmlType::BF16, k.matmul.bf16, [](const uint8_t* w, const void*, const float* x, int64_t kk) {
          return dot_kernels_scalar().bf16(x, reinterpret_cast<const uint16_t*>(w), kk); }},
-      {GgmlType::Q4_K, k.matmul.q4_k, [](const uint8_t* w, const void* a, const float*, int64_t kk) {
-         return dot_kernels_scalar().q4_k(reinterpret_cast<const ggml::BlockQ4_K*>(w), static_cast<const BlockA8K*>(a), kk / 256); }},
       {GgmlType::Q6_K, k.matmul.q6_k, [](const uint8_t* w, const void* a, const float*, int64_t kk) {
          return dot_kernels_scalar().q6_k(reinterpret_cast<const ggml::BlockQ6_K*>(w), static_cast<const BlockA8*>(a), kk / 256); }},
       {GgmlType::TQ1_0, k.matmul.tq1_0, [](const uint8_t* w, const void* a, const float*, int64_t kk) {

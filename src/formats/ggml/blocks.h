@@ -62,6 +62,19 @@ inline void unpack_scale_min(int j, const uint8_t* q, uint8_t* sc, uint8_t* m) {
   }
 }
 
+// The inverse of unpack_scale_min: j = 0..7 in order into zeroed bytes (j < 4 writes whole
+// bytes that j ≥ 4 then tops up).
+inline void pack_scale_min(int j, uint8_t sc, uint8_t m, uint8_t* q) {
+  if (j < 4) {
+    q[j] = sc;
+    q[j + 4] = m;
+  } else {
+    q[j + 4] = static_cast<uint8_t>((sc & 0xF) | ((m & 0xF) << 4));
+    q[j - 4] = static_cast<uint8_t>(q[j - 4] | ((sc >> 4) << 6));
+    q[j] = static_cast<uint8_t>(q[j] | ((m >> 4) << 6));
+  }
+}
+
 // Trit k (0 = most significant) of a TQ1_0 byte: multiplying by 3^k mod 256 brings it to the
 // top, and (v·3) >> 8 reads it.
 inline int unpack_trit(uint8_t byte, int k) {

@@ -19,17 +19,6 @@ std::pair<float, float> scale_and_min(int j, const uint8_t* scales, float d, flo
   return {d * sc, dmin * m};
 }
 
-void pack_scale_min(int j, uint8_t ls, uint8_t lm, uint8_t* q) {
-  if (j < 4) {
-    q[j] = ls;
-    q[j + 4] = lm;
-  } else {
-    q[j + 4] = static_cast<uint8_t>((ls & 0xF) | ((lm & 0xF) << 4));
-    q[j - 4] = static_cast<uint8_t>(q[j - 4] | ((ls >> 4) << 6));
-    q[j] = static_cast<uint8_t>(q[j] | ((lm >> 4) << 6));
-  }
-}
-
 // Affine fit of x ≈ scale·L + min (min ≤ 0) on levels 0..nmax, minimising the weighted
 // squared (or absolute) error over a small grid of candidate scales, each refined by least
 // squares. Returns the scale; *neg_min receives −min.

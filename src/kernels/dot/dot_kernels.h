@@ -9,16 +9,19 @@
 //    acc[k] = fma(d_w·d_a, lane[k], acc[k]) over blocks, then reduce8; Q4_0, Q4_1, Q5_0, Q5_1, whose
 //    kernels read four rows interleaved, take two lanes instead — lane h sums the 16 products
 //    of elements i with bit 2 of i equal to h — and end with acc[0] + acc[1];
-//  - integer over 256-element super-blocks (Q4_K, TQ1_0, TQ2_0): activations quantized
-//    to BlockA8K (one f32 scale per 256, as the super-block's own); per super-block, eight
-//    lanes of exact int32 sums over all its sub-blocks: lane k adds, for each sub-block j
-//    (elements 32j..32j+31), the sum of elements 32j+4k..32j+4k+3 times that sub-block's
-//    integer scale (Q4_K's 6-bit sc_j, Q6_K's int8 scale of the 16 elements, else 1; exact:
-//    |lane| < 2^24); then acc[k] = fma(d·d_a, lane[k], acc[k]), and Q4_K's minimum term adds
-//    (−dmin·d_a)·(Σ_j m_j·bsum_j, exact in int32), in super-block order;
+//  - integer over 256-element super-blocks (TQ1_0, TQ2_0): activations quantized to BlockA8K
+//    (one f32 scale per 256, as the super-block's own); per super-block, eight lanes of exact
+//    int32 sums over all its sub-blocks: lane k adds, for each sub-block j (elements
+//    32j..32j+31), the sum of elements 32j+4k..32j+4k+3 (exact: |lane| < 2^24); then
+//    acc[k] = fma(d·d_a, lane[k], acc[k]);
+//  - Q4_K, whose kernels read four rows interleaved, on BlockA8K too, in two lanes: per
+//    super-block, lane h sums over the sub-blocks j sc_j times the products of elements
+//    32j + i with bit 2 of i equal to h (|lane| < 2^24), and its minimum term
+//    min_h = Σ m_j·bsum_j over j = 4h..4h+3 (exact in int32); then
+//    acc[h] = fma(−(dmin·d_a), min_h, fma(d·d_a, lane_h, acc[h])), and acc[0] + acc[1];
 //  - Q6_K, whose own error is small enough for one activation scale per 256 to show (SmolLM2's
-//    KLD 0.0102 → 0.0123), keeps BlockA8: per sub-block j its lanes (times the int8 scale of
-//    their 16 elements) go into the super-block's sums as inner[k] = fma(d_a, lane[k], inner[k]),
+//    KLD 0.0102 → 0.0123), keeps BlockA8: per sub-block j its eight lanes as above (times the
+//    int8 scale of their 16 elements) go into the super-block's sums as inner[k] = fma(d_a, lane[k], inner[k]),
 //    activation block 8b + j; per super-block acc[k] = fma(d, inner[k], acc[k]).
 // The spec (reference.cpp) fixes every float operation, so every ISA and every tile shape returns
 // the same bits for an output element: results do not depend on the ISA, the tiling or the
@@ -105,6 +108,37 @@ struct alignas(32) BlockA8x4 {
 };
 static_assert(sizeof(BlockA8x4) == 192, "BlockA8x4 is 192 bytes");
 
+// Q4_K as its matmul kernels read it: four rows interleaved per super-block, the size of four
+// GGUF blocks (interleaved4.h repacks them at load). Sub-block j's codes sit in
+// qs[64j..64j+63] as BlockQ4_0x4's qs hold a block's (element p and p + 16 of the sub-block in
+// the low and high nibble of byte interleaved_pos(r, p)). The 6-bit scales and minimums are
+// split into a low-nibble plane (32 bytes) and a top-two-bits plane (16 bytes) so that one pass
+// unpacks the 32 of each, in two orders:
+//   scale order, entry 4j + r: sc of row r, sub-block j (the four rows of a sub-block side by side);
+//   minimum order, entry 16u + 2l + p (u, p < 2, l < 8): m of row l%4, sub-block 4(l/4) + 2u + p
+//     (entries 0–15 and 16–31 widened to int16 are madd's partners of BlockA8Kx4's bsums[0], [1]).
+// With sc_e and m_e the entries e of the two orders: scales_low[e] = (sc_e & 15) | (m_e & 15) << 4;
+// byte b of scales_high holds entry b in its low nibble and b + 16 in its high one, each nibble
+// (sc_e >> 4) | (m_e >> 4) << 2.
+struct BlockQ4_Kx4 {
+  uint16_t d[4], dmin[4];
+  uint8_t scales_low[32];
+  uint8_t scales_high[16];
+  uint8_t qs[512];
+};
+static_assert(sizeof(BlockQ4_Kx4) == 4 * sizeof(ggml::BlockQ4_K), "four Q4_K blocks");
+
+// One token's BlockA8K as the Q4_K kernels read it (built by expand_a8kx4): qs[j] is sub-block
+// j's 32 codes as BlockA8x4 lays a block out; bsums[u][2l + p] = bsum of sub-block
+// 4(l/4) + 2u + p, so madd by the minimum order's entries gives lane l row l%4's half of Σ m·bsum.
+struct alignas(32) BlockA8Kx4 {
+  int8_t qs[8][4][32];
+  int16_t bsums[2][16];
+  float d;
+  uint8_t pad[28];
+};
+static_assert(sizeof(BlockA8Kx4) == 1120, "BlockA8Kx4 is 1120 bytes");
+
 // One matmul over interleaved groups: y[t·ldy + r] = W[r] · x_t for r < rows, t < n, where w is
 // the first group of the range (k/32 blocks of BlockQ8_0x4 … BlockQ5_1x4 per group of four
 // rows) and x holds k/32 BlockA8x4 per token. Rows past `rows` in the last group are padding and
@@ -120,10 +154,21 @@ struct Matmul4Args {
 };
 using Matmul4Kernel = void (*)(const Matmul4Args&);
 
+// The same for Q4_K's groups (k/256 BlockQ4_Kx4 per group) against k/256 BlockA8Kx4 per token.
+struct MatmulK4Args {
+  const uint8_t* w;
+  int64_t rows;
+  const BlockA8Kx4* x;
+  int64_t n;
+  int64_t k;
+  float* y;
+  int64_t ldy;
+};
+using MatmulK4Kernel = void (*)(const MatmulK4Args&);
+
 // One matmul over a range of weight rows: y[t·ldy + r] = W[r] · x_t for r < rows, t < n.
-// x is token 0's activations: k floats per token, k/32 BlockA8 per token for the 32-element
-// integer formats and Q6_K (k a multiple of 32, of 256 for Q6_K), k/256 BlockA8K for Q4_K,
-// TQ1_0 and TQ2_0 (k a multiple of 256); rows are row_bytes apart.
+// x is token 0's activations: k floats per token, k/32 BlockA8 per token for Q6_K (k a
+// multiple of 256), k/256 BlockA8K for TQ1_0 and TQ2_0; rows are row_bytes apart.
 struct MatmulArgs {
   const uint8_t* w;
   size_t row_bytes;
@@ -138,8 +183,9 @@ using MatmulKernel = void (*)(const MatmulArgs&);
 
 struct MatmulKernels {
   MatmulKernel f32, f16, bf16;
-  MatmulKernel q4_k, q6_k, tq1_0, tq2_0;
-  Matmul4Kernel q8_0x4, q4_0x4, q4_1x4, q5_0x4, q5_1x4;  // these five formats run interleaved only
+  MatmulKernel q6_k, tq1_0, tq2_0;
+  Matmul4Kernel q8_0x4, q4_0x4, q4_1x4, q5_0x4, q5_1x4;  // these formats and Q4_K run interleaved only
+  MatmulK4Kernel q4_kx4;
 };
 
 struct DotKernels {
@@ -151,6 +197,8 @@ struct DotKernels {
   // nb blocks of one token laid out for the interleaved kernels (interleaved4.h's
   // expand_a8x4 is the spec)
   void (*expand_a8x4)(const BlockA8* a, BlockA8x4* out, int64_t nb);
+  // nsb super-blocks of one token laid out for the Q4_K kernels (interleaved4.h's expand_a8kx4)
+  void (*expand_a8kx4)(const BlockA8K* a, BlockA8Kx4* out, int64_t nsb);
   // integer dots over nb blocks of 32
   float (*q8_0)(const ggml::BlockQ8_0* w, const BlockA8* a, int64_t nb);
   float (*q4_0)(const ggml::BlockQ4_0* w, const BlockA8* a, int64_t nb);
@@ -158,7 +206,7 @@ struct DotKernels {
   float (*q5_0)(const ggml::BlockQ5_0* w, const BlockA8* a, int64_t nb);
   float (*q5_1)(const ggml::BlockQ5_1* w, const BlockA8* a, int64_t nb);
   // integer dots over nsb super-blocks of 256
-  float (*q4_k)(const ggml::BlockQ4_K* w, const BlockA8K* a, int64_t nsb);
+  float (*q4_k)(const ggml::BlockQ4_K* w, const BlockA8K* a, int64_t nsb);  // the spec in every table
   float (*q6_k)(const ggml::BlockQ6_K* w, const BlockA8* a, int64_t nsb);  // 8·nsb blocks of 32
   float (*tq1_0)(const ggml::BlockTQ1_0* w, const BlockA8K* a, int64_t nsb);
   float (*tq2_0)(const ggml::BlockTQ2_0* w, const BlockA8K* a, int64_t nsb);

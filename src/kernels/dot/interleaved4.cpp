@@ -67,10 +67,80 @@ void extract(const uint8_t* groups, int64_t r, int64_t k, uint8_t* out) {
   }
 }
 
+// Q4_K's GGUF block of row r into its group block (zeroed before the first row), or back.
+void move_q4_k(ggml::BlockQ4_K& row, BlockQ4_Kx4& group, int r, bool to_group) {
+  if (to_group) {
+    group.d[r] = row.d, group.dmin[r] = row.dmin;
+  } else {
+    row.d = group.d[r], row.dmin = group.dmin[r];
+    std::memset(row.scales, 0, sizeof(row.scales));
+  }
+  for (int j = 0; j < 8; ++j) {
+    const int es = q4_kx4_scale_entry(r, j), em = q4_kx4_min_entry(r, j);
+    uint8_t& high_s = group.scales_high[es % 16];
+    uint8_t& high_m = group.scales_high[em % 16];
+    const int shift_s = 4 * (es / 16), shift_m = 4 * (em / 16) + 2;
+    if (to_group) {
+      uint8_t sc, m;
+      ggml::unpack_scale_min(j, row.scales, &sc, &m);
+      group.scales_low[es] = static_cast<uint8_t>(group.scales_low[es] | (sc & 15));
+      group.scales_low[em] = static_cast<uint8_t>(group.scales_low[em] | (m & 15) << 4);
+      high_s = static_cast<uint8_t>(high_s | (sc >> 4) << shift_s);
+      high_m = static_cast<uint8_t>(high_m | (m >> 4) << shift_m);
+    } else {
+      const auto sc = static_cast<uint8_t>((group.scales_low[es] & 15) | ((high_s >> shift_s) & 3) << 4);
+      const auto m = static_cast<uint8_t>((group.scales_low[em] >> 4) | ((high_m >> shift_m) & 3) << 4);
+      ggml::pack_scale_min(j, sc, m, row.scales);
+    }
+    // element i of the sub-block: nibble j % 2 of the GGUF qs[32(j/2) + i]; in the group, the
+    // low (i < 16) or high nibble of byte interleaved_pos(r, i % 16) of the sub-block's 64
+    uint8_t* gguf = row.qs + 32 * (j / 2);
+    uint8_t* grouped = group.qs + 64 * j;
+    const int shift = 4 * (j % 2);
+    if (to_group) {
+      for (int p = 0; p < 16; ++p)
+        grouped[interleaved_pos(r, p)] = static_cast<uint8_t>(((gguf[p] >> shift) & 15) | ((gguf[p + 16] >> shift) & 15) << 4);
+    } else {
+      for (int p = 0; p < 16; ++p) {
+        const uint8_t b = grouped[interleaved_pos(r, p)];
+        if (j % 2 == 0) gguf[p] = b & 15, gguf[p + 16] = b >> 4;
+        else gguf[p] = static_cast<uint8_t>(gguf[p] | (b & 15) << 4), gguf[p + 16] = static_cast<uint8_t>(gguf[p + 16] | (b >> 4) << 4);
+      }
+    }
+  }
+}
+
+void interleave_q4_k(const uint8_t* rows, int64_t nrows, int64_t k, uint8_t* out) {
+  const int64_t nsb = k / 256, groups = (nrows + 3) / 4;
+  auto* g = reinterpret_cast<BlockQ4_Kx4*>(out);
+  for (int64_t gi = 0; gi < groups; ++gi)
+    for (int64_t sb = 0; sb < nsb; ++sb) {
+      BlockQ4_Kx4 group{};
+      for (int r = 0; r < 4; ++r) {
+        ggml::BlockQ4_K row{};  // a padding row: zero
+        if (4 * gi + r < nrows) std::memcpy(&row, rows + static_cast<size_t>((4 * gi + r) * nsb + sb) * sizeof(row), sizeof(row));
+        move_q4_k(row, group, r, true);
+      }
+      g[gi * nsb + sb] = group;
+    }
+}
+
+void extract_q4_k(const uint8_t* groups, int64_t r, int64_t k, uint8_t* out) {
+  const int64_t nsb = k / 256;
+  const auto* g = reinterpret_cast<const BlockQ4_Kx4*>(groups) + (r / 4) * nsb;
+  for (int64_t sb = 0; sb < nsb; ++sb) {
+    ggml::BlockQ4_K row;
+    BlockQ4_Kx4 group = g[sb];
+    move_q4_k(row, group, static_cast<int>(r % 4), false);
+    std::memcpy(out + static_cast<size_t>(sb) * sizeof(row), &row, sizeof(row));
+  }
+}
+
 }  // namespace
 
 bool runs_interleaved(GgmlType t) {
-  return t == GgmlType::Q8_0 || t == GgmlType::Q4_0 || t == GgmlType::Q4_1 || t == GgmlType::Q5_0 || t == GgmlType::Q5_1;
+  return t == GgmlType::Q8_0 || t == GgmlType::Q4_0 || t == GgmlType::Q4_1 || t == GgmlType::Q5_0 || t == GgmlType::Q5_1 ||
+         t == GgmlType::Q4_K;
 }
 
 Matmul4Kernel interleaved_kernel(const MatmulKernels& mm, GgmlType t) {
@@ -82,6 +152,7 @@ Matmul4Kernel interleaved_kernel(const MatmulKernels& mm, GgmlType t) {
 }
 
 size_t interleaved_group_bytes(GgmlType t, int64_t k) {
+  if (t == GgmlType::Q4_K) return static_cast<size_t>(k / 256) * sizeof(BlockQ4_Kx4);
   const size_t group = t == GgmlType::Q8_0   ? sizeof(BlockQ8_0x4)
                        : t == GgmlType::Q4_0 ? sizeof(BlockQ4_0x4)
                        : t == GgmlType::Q4_1 ? sizeof(BlockQ4_1x4)
@@ -91,7 +162,8 @@ size_t interleaved_group_bytes(GgmlType t, int64_t k) {
 }
 
 void interleave_rows(GgmlType t, const uint8_t* rows, int64_t nrows, int64_t k, uint8_t* out) {
-  if (t == GgmlType::Q8_0) interleave<ggml::BlockQ8_0, BlockQ8_0x4>(rows, nrows, k, out);
+  if (t == GgmlType::Q4_K) interleave_q4_k(rows, nrows, k, out);
+  else if (t == GgmlType::Q8_0) interleave<ggml::BlockQ8_0, BlockQ8_0x4>(rows, nrows, k, out);
   else if (t == GgmlType::Q4_0) interleave<ggml::BlockQ4_0, BlockQ4_0x4>(rows, nrows, k, out);
   else if (t == GgmlType::Q4_1) interleave<ggml::BlockQ4_1, BlockQ4_1x4>(rows, nrows, k, out);
   else if (t == GgmlType::Q5_0) interleave<ggml::BlockQ5_0, BlockQ5_0x4>(rows, nrows, k, out);
@@ -99,7 +171,8 @@ void interleave_rows(GgmlType t, const uint8_t* rows, int64_t nrows, int64_t k, 
 }
 
 void extract_row(GgmlType t, const uint8_t* groups, int64_t r, int64_t k, uint8_t* out) {
-  if (t == GgmlType::Q8_0) extract<ggml::BlockQ8_0, BlockQ8_0x4>(groups, r, k, out);
+  if (t == GgmlType::Q4_K) extract_q4_k(groups, r, k, out);
+  else if (t == GgmlType::Q8_0) extract<ggml::BlockQ8_0, BlockQ8_0x4>(groups, r, k, out);
   else if (t == GgmlType::Q4_0) extract<ggml::BlockQ4_0, BlockQ4_0x4>(groups, r, k, out);
   else if (t == GgmlType::Q4_1) extract<ggml::BlockQ4_1, BlockQ4_1x4>(groups, r, k, out);
   else if (t == GgmlType::Q5_0) extract<ggml::BlockQ5_0, BlockQ5_0x4>(groups, r, k, out);
@@ -119,6 +192,20 @@ void expand_a8x4(const BlockA8* a, BlockA8x4* out, int64_t nb) {
     for (int l = 0; l < 8; ++l) x.sums[l] = half[l / 4];
     x.d = a[b].d;
     x.s = a[b].s;
+  }
+}
+
+void expand_a8kx4(const BlockA8K* a, BlockA8Kx4* out, int64_t nsb) {
+  for (int64_t sb = 0; sb < nsb; ++sb) {
+    BlockA8Kx4& x = out[sb];
+    x = BlockA8Kx4{};
+    for (int j = 0; j < 8; ++j)
+      for (int i = 0; i < 32; ++i)
+        for (int r = 0; r < 4; ++r) x.qs[j][interleaved_register(i)][interleaved_pos(r, i % 16) % 32] = a[sb].qs[32 * j + i];
+    for (int u = 0; u < 2; ++u)
+      for (int l = 0; l < 8; ++l)
+        for (int p = 0; p < 2; ++p) x.bsums[u][2 * l + p] = a[sb].bsums[4 * (l / 4) + 2 * u + p];
+    x.d = a[sb].d;
   }
 }
 

@@ -106,29 +106,37 @@ float q5_1_ref(const ggml::BlockQ5_1* w, const BlockA8* a, int64_t nb) {
          mins;
 }
 
-// Super-block formats: each names element e's integer value (e < 256), the integer multiplier
-// of the lane holding element e (a sub-block scale), the super-block's f32 scale, and for
-// Q4_K the sub-block's integer minimum and the super-block's f32 minimum scale.
-struct SpecQ4_K {  // x = d·sc_j·q − dmin·m_j
-  using Block = ggml::BlockQ4_K;
-  static constexpr bool kMin = true;
-  static int weight(const Block& b, int e) { return (b.qs[32 * (e / 64) + e % 32] >> (4 * (e / 32 % 2))) & 0xF; }
-  static float scale(const Block& b) { return half(b.d); }
-  static int multiplier(const Block& b, int e) {
-    uint8_t sc, m;
-    ggml::unpack_scale_min(e / 32, b.scales, &sc, &m);
-    return sc;
+// Q4_K (x = d·sc_j·q − dmin·m_j) in two lanes: lane h sums over the sub-blocks j sc_j times the
+// products of elements 32j + i with bit 2 of i equal to h (the lanes its interleaved kernels
+// form), min_h sums m_j·bsum_j over j = 4h..4h+3; per super-block
+// acc[h] = fma(−(dmin·d_a), min_h, fma(d·d_a, lane_h, acc[h])); then acc[0] + acc[1].
+float q4_k_ref(const ggml::BlockQ4_K* w, const BlockA8K* a, int64_t nsb) {
+  float acc[2] = {0, 0};
+  for (int64_t sb = 0; sb < nsb; ++sb) {
+    int32_t lanes[2] = {0, 0}, mins[2] = {0, 0};
+    for (int j = 0; j < 8; ++j) {
+      uint8_t sc, m;
+      ggml::unpack_scale_min(j, w[sb].scales, &sc, &m);
+      for (int h = 0; h < 2; ++h) {
+        int32_t lane = 0;
+        for (int i = 0; i < 32; ++i) {
+          const int e = 32 * j + i, q = (w[sb].qs[32 * (e / 64) + e % 32] >> (4 * (e / 32 % 2))) & 0xF;
+          if (((i >> 2) & 1) == h) lane += q * a[sb].qs[e];
+        }
+        lanes[h] += sc * lane;
+      }
+      mins[j / 4] += m * a[sb].bsums[j];
+    }
+    const float d = half(w[sb].d) * a[sb].d, dmin = half(w[sb].dmin) * a[sb].d;
+    for (int h = 0; h < 2; ++h) acc[h] = std::fma(-dmin, static_cast<float>(mins[h]), std::fma(d, static_cast<float>(lanes[h]), acc[h]));
   }
-  static int min_int(const Block& b, int j) {
-    uint8_t sc, m;
-    ggml::unpack_scale_min(j, b.scales, &sc, &m);
-    return m;
-  }
-  static float min_scale(const Block& b) { return -half(b.dmin); }
-};
+  return acc[0] + acc[1];
+}
+
+// The other super-block formats: each names element e's integer value (e < 256), the integer
+// multiplier of the lane holding element e (a sub-block scale) and the super-block's f32 scale.
 struct SpecQ6_K {  // x = d·scales[e/16]·(q − 32), q = 4 low bits from ql, 2 high bits from qh
   using Block = ggml::BlockQ6_K;
-  static constexpr bool kMin = false;
   static int weight(const Block& b, int e) {
     const int half_ = e / 128, l = e % 128, g = l / 32, ll = l % 32;
     const int low = (b.ql[64 * half_ + 32 * (g % 2) + ll] >> (4 * (g / 2))) & 0xF;
@@ -140,14 +148,12 @@ struct SpecQ6_K {  // x = d·scales[e/16]·(q − 32), q = 4 low bits from ql, 2
 };
 struct SpecTQ2_0 {  // x = d·(q − 1); byte m of half h holds elements 128h + m + 32k at bits 2k
   using Block = ggml::BlockTQ2_0;
-  static constexpr bool kMin = false;
   static int weight(const Block& b, int e) { return ((b.qs[32 * (e / 128) + e % 32] >> (2 * (e % 128 / 32))) & 3) - 1; }
   static float scale(const Block& b) { return half(b.d); }
   static int multiplier(const Block&, int) { return 1; }
 };
 struct SpecTQ1_0 {  // x = d·(t − 1), trits packed five per byte (four in qh)
   using Block = ggml::BlockTQ1_0;
-  static constexpr bool kMin = false;
   static int weight(const Block& b, int e) {
     if (e < 160) return ggml::unpack_trit(b.qs[e % 32], e / 32) - 1;
     if (e < 240) return ggml::unpack_trit(b.qs[32 + (e - 160) % 16], (e - 160) / 16) - 1;
@@ -158,12 +164,10 @@ struct SpecTQ1_0 {  // x = d·(t − 1), trits packed five per byte (four in qh)
 };
 
 // Per super-block, the eight int32 lanes over all sub-blocks (times their multipliers) scaled
-// once by d·d_a into the accumulators, and Q4_K's Σ_j m_j·bsum_j once by −dmin·d_a into the
-// minimum term.
+// once by d·d_a into the accumulators.
 template <class Format>
 float superblock_dot(const typename Format::Block* w, const BlockA8K* a, int64_t nsb) {
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  float mins = 0;
   for (int64_t sb = 0; sb < nsb; ++sb) {
     int32_t lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     for (int j = 0; j < 8; ++j)
@@ -174,13 +178,8 @@ float superblock_dot(const typename Format::Block* w, const BlockA8K* a, int64_t
       }
     const float d = Format::scale(w[sb]) * a[sb].d;
     for (int k = 0; k < 8; ++k) acc[k] = std::fma(d, static_cast<float>(lanes[k]), acc[k]);
-    if constexpr (Format::kMin) {
-      int32_t min_sum = 0;
-      for (int j = 0; j < 8; ++j) min_sum += Format::min_int(w[sb], j) * a[sb].bsums[j];
-      mins += (Format::min_scale(w[sb]) * a[sb].d) * static_cast<float>(min_sum);
-    }
   }
-  return reduce8(acc) + mins;
+  return reduce8(acc);
 }
 
 // Q6_K keeps activations per 32 (its own error is small enough that one activation scale per
@@ -189,7 +188,6 @@ float superblock_dot(const typename Format::Block* w, const BlockA8K* a, int64_t
 // sums scaled by d into the accumulators.
 template <class Format>
 float superblock_dot_a8(const typename Format::Block* w, const BlockA8* a, int64_t nsb) {
-  static_assert(!Format::kMin, "a minimum would need the per-32 sums");
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   for (int64_t sb = 0; sb < nsb; ++sb) {
     float inner[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -260,6 +258,27 @@ void interleaved_matmul(const Matmul4Args& m) {
     for (int64_t tok = 0; tok < m.n; ++tok) m.y[tok * m.ldy + r] = Dot(row.data(), &a[static_cast<size_t>(tok * nb)], nb);
   }
 }
+// Q4_K's groups the same way, each token's BlockA8Kx4 back to BlockA8K.
+void q4_kx4_matmul(const MatmulK4Args& m) {
+  const int64_t nsb = m.k / 256;
+  std::vector<BlockA8K> a(static_cast<size_t>(m.n * nsb));
+  for (int64_t s = 0; s < m.n * nsb; ++s) {
+    const BlockA8Kx4& x = m.x[s];
+    BlockA8K& b = a[static_cast<size_t>(s)];
+    b = BlockA8K{};
+    b.d = x.d;
+    for (int j = 0; j < 8; ++j) {
+      const int e = q4_kx4_min_entry(0, j);  // bsums[u][q] meets entry 16u + q
+      b.bsums[j] = x.bsums[e / 16][e % 16];
+      for (int i = 0; i < 32; ++i) b.qs[32 * j + i] = x.qs[j][interleaved_register(i)][interleaved_pos(0, i % 16) % 32];
+    }
+  }
+  std::vector<ggml::BlockQ4_K> row(static_cast<size_t>(nsb));
+  for (int64_t r = 0; r < m.rows; ++r) {
+    extract_row(GgmlType::Q4_K, m.w, r, m.k, reinterpret_cast<uint8_t*>(row.data()));
+    for (int64_t tok = 0; tok < m.n; ++tok) m.y[tok * m.ldy + r] = q4_k_ref(row.data(), &a[static_cast<size_t>(tok * nsb)], nsb);
+  }
+}
 template <auto Dot, class Elem>
 void float_matmul(const MatmulArgs& m) {
   const auto* x = static_cast<const float*>(m.x);
@@ -276,8 +295,9 @@ DotKernels dot_kernels_scalar() {
   k.quantize_a8 = quantize_a8_ref;
   k.quantize_a8k = quantize_a8k_ref;
   k.expand_a8x4 = expand_a8x4;
+  k.expand_a8kx4 = expand_a8kx4;
   k.q8_0 = q8_0_ref, k.q4_0 = q4_0_ref, k.q4_1 = q4_1_ref, k.q5_0 = q5_0_ref, k.q5_1 = q5_1_ref;
-  k.q4_k = superblock_dot<SpecQ4_K>, k.q6_k = superblock_dot_a8<SpecQ6_K>;
+  k.q4_k = q4_k_ref, k.q6_k = superblock_dot_a8<SpecQ6_K>;
   k.tq1_0 = superblock_dot<SpecTQ1_0>, k.tq2_0 = superblock_dot<SpecTQ2_0>;
   k.f32 = f32_ref, k.f16 = f16_ref, k.bf16 = bf16_ref;
   MatmulKernels& mm = k.matmul;
@@ -287,7 +307,8 @@ DotKernels dot_kernels_scalar() {
   mm.q5_0x4 = interleaved_matmul<q5_0_ref, ggml::BlockQ5_0, GgmlType::Q5_0>;
   mm.q5_1x4 = interleaved_matmul<q5_1_ref, ggml::BlockQ5_1, GgmlType::Q5_1>;
   mm.f32 = float_matmul<f32_ref, float>, mm.f16 = float_matmul<f16_ref, uint16_t>, mm.bf16 = float_matmul<bf16_ref, uint16_t>;
-  mm.q4_k = superblock_matmul<SpecQ4_K>, mm.q6_k = superblock_matmul_a8<SpecQ6_K>;
+  mm.q6_k = superblock_matmul_a8<SpecQ6_K>;
+  mm.q4_kx4 = q4_kx4_matmul;
   mm.tq1_0 = superblock_matmul<SpecTQ1_0>, mm.tq2_0 = superblock_matmul<SpecTQ2_0>;
   return k;
 }

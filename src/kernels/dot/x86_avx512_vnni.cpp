@@ -7,13 +7,15 @@
 namespace qforge::kernels {
 namespace {
 
-// Prompt tiles: AVX-512VL has 32 ymm registers, so both tiles grow past AVX2's. One thread in
+// Prompt tiles: AVX-512VL has 32 ymm registers, so the tiles grow past AVX2's. One thread in
 // cache, 512 × 4096 × 128 tokens, Zen 4: Q8_0 4×2 98, 4×3 102, 6×3 102, 8×2 93, 4×4 107 GOP/s
 // (AVX2 83); Q4_0 in groups of four rows 2×4 221, 2×6 221, 3×3 224, 3×5 236, 4×4 223, 2×8 189,
 // 3×4 242 (AVX2 172); the super-block formats (Q4_K / Q6_K / TQ2_0 / TQ1_0) 4×2 114 / 74 / 242 /
 // 69, 4×3 132 / 82 / 250 / 91, 6×2 118 / 59 / 248 / 71, 4×4 138 / 85 / 248 / 90 (AVX2 4×2: 103 /
-// 63 / 143 / 63).
-constexpr VnniTileShapes kAvx512VnniShapes{3, 4, 4, 4};
+// 63 / 143 / 63); Q4_K in groups of four rows since, 2×2 199, 2×3 227, 2×4 246, 3×3 236, 3×4
+// 246, 4×2 212, 2×6 255 (AVX2 2×3 184). vpdpbusd's int32 sums times the scales by vpmulld ran
+// 3 % faster here than maddubs + vpdpwssd; not taken (vpmulld is two µops on Intel's cores).
+constexpr VnniTileShapes kAvx512VnniShapes{3, 4, 2, 4, 4, 4};
 
 }  // namespace
 

@@ -1,4 +1,4 @@
-// The matmul tile for the 256-element super-block formats Q4_K, Q6_K, TQ1_0 and TQ2_0, written
+// The matmul tile for the 256-element super-block formats Q6_K, TQ1_0 and TQ2_0, written
 // once over the byte dot-product policy `Dot` (kernels/x86_byte_dot.h). Each format says how to read
 // one super-block's sub-block scales (once per row and super-block) and how to unpack sub-block
 // j into 32 int8 lanes in element order; one tile body does the rest, bit for bit as
@@ -29,47 +29,9 @@ __m256i bit_field(const uint8_t* p, int bits, int mask) {
   return _mm256_and_si256(_mm256_srl_epi16(raw, _mm_cvtsi32_si128(bits)), _mm256_set1_epi8(static_cast<char>(mask)));
 }
 
-struct SuperQ4_K {
-  using Block = ggml::BlockQ4_K;
-  static constexpr bool kSigned = false, kMin = true, kMultiplier = true, kPer32 = false;
-  static constexpr int kOffset = 0;
-  static constexpr bool unroll(int /*tokens*/) { return false; }  // the sub-block loop (SuperTile)
-  struct Scales {
-    float d, dmin;  // d and −dmin
-    int16_t sc[8];  // the sub-blocks' 6-bit scales, madd's multipliers
-    __m128i m;      // their 6-bit minimums as int16, madd's multipliers of the bsums
-  };
-  static void scales(const Block& b, Scales& s) {
-    // the 16-byte head is d, dmin and the twelve scale bytes b0..b11: sub-block j < 4 holds sc_j
-    // and m_j in the low six bits of b_j and b_(j+4); j ≥ 4 in the nibbles of b_(j+4), topped by
-    // the high two bits of b_(j−4) (sc) and b_j (m). Bytes 0–7 of v become sc, 8–15 m.
-    const __m128i head = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&b));
-    const __m128i low = _mm_shuffle_epi8(head, _mm_setr_epi8(4, 5, 6, 7, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15));
-    const __m128i top = _mm_shuffle_epi8(head, _mm_setr_epi8(-1, -1, -1, -1, 4, 5, 6, 7, -1, -1, -1, -1, 8, 9, 10, 11));
-    const __m128i six = _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 0, 0, 0, 0);
-    const __m128i high_nibble = _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 15, 15, 15);
-    const __m128i two = _mm_setr_epi8(0, 0, 0, 0, 0x30, 0x30, 0x30, 0x30, 0, 0, 0, 0, 0x30, 0x30, 0x30, 0x30);
-    const __m128i v = _mm_or_si128(_mm_or_si128(_mm_and_si128(low, six), _mm_and_si128(_mm_srli_epi16(low, 4), high_nibble)),
-                                   _mm_and_si128(_mm_srli_epi16(top, 2), two));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(s.sc), _mm_cvtepu8_epi16(v));
-    s.m = _mm_cvtepu8_epi16(_mm_srli_si128(v, 8));
-    const __m128 f = _mm_cvtph_ps(head);  // d and dmin, exactly
-    s.d = _mm_cvtss_f32(f);
-    s.dmin = -_mm_cvtss_f32(_mm_movehdup_ps(f));
-  }
-  // sub-block 2i is the low nibbles of qs[32i..32i+31], 2i + 1 the high ones (no shift for the
-  // low ones: +10 % in cache against a shift by 4·(j mod 2))
-  static __m256i weights(const Block& b, int j) {
-    const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs + 32 * (j / 2)));
-    return _mm256_and_si256(j % 2 != 0 ? _mm256_srli_epi16(raw, 4) : raw, _mm256_set1_epi8(0x0F));
-  }
-  // sc_j in every int16 lane, a broadcast load (a byte shuffle of a register measured 8 % slower)
-  static __m256i multiplier(const Scales& s, int j) { return _mm256_set1_epi16(s.sc[j]); }
-};
-
 struct SuperQ6_K {
   using Block = ggml::BlockQ6_K;
-  static constexpr bool kSigned = true, kMin = false, kMultiplier = true, kPer32 = true;  // BlockA8 (dot_kernels.h)
+  static constexpr bool kSigned = true, kMultiplier = true, kPer32 = true;  // BlockA8 (dot_kernels.h)
   static constexpr int kOffset = 0;
   static constexpr bool unroll(int /*tokens*/) { return true; }  // the sub-block loop (SuperTile)
   struct Scales {
@@ -98,7 +60,7 @@ struct SuperQ6_K {
 
 struct SuperTQ2_0 {
   using Block = ggml::BlockTQ2_0;
-  static constexpr bool kSigned = false, kMin = false, kMultiplier = false, kPer32 = false;
+  static constexpr bool kSigned = false, kMultiplier = false, kPer32 = false;
   static constexpr int kOffset = 1;
   static constexpr bool unroll(int /*tokens*/) { return true; }  // the sub-block loop (SuperTile)
   struct Scales {
@@ -123,7 +85,7 @@ __m256i trits(__m256i bytes, __m256i pow) {
 
 struct SuperTQ1_0 {
   using Block = ggml::BlockTQ1_0;
-  static constexpr bool kSigned = false, kMin = false, kMultiplier = false, kPer32 = false;
+  static constexpr bool kSigned = false, kMultiplier = false, kPer32 = false;
   static constexpr int kOffset = 1;
   static constexpr bool unroll(int tokens) { return tokens == 1; }  // decode only: the 4×2 tile ran 1.4× slower unrolled
   struct Scales {
@@ -147,15 +109,13 @@ struct SuperTQ1_0 {
   }
 };
 
-// A register tile of R rows × T tokens over all k/256 super-blocks, in the spec's order: each
-// row's sub-block scales read once per super-block; per sub-block, maddubs's pair sums go into
-// the super-block's integer sums — through madd by the sub-block scales into int32 lanes
-// (Dot::madd_add), or, with no scales, straight into int16 pairs (|pair| ≤ 2·3·127 per
-// sub-block, 8 sub-blocks fit) that one madd by ones turns into lanes, less the offset's Σ a
-// pairs (where Dot::kFused, the byte dot product's int32 lanes instead: the same integers); per super-block the
-// lanes times d·d_a into the accumulators, and Q4_K's minimums times the bsums into its term.
-// Q6_K's per-32 activations (kPer32) take the float step per sub-block instead: its lanes
-// times d_a into float sums, those times d per super-block.
+// A register tile of R rows × T tokens over all k/256 super-blocks, in the spec's order. The
+// ternary formats: per sub-block, maddubs's pair sums go straight into the super-block's int16
+// pairs (|pair| ≤ 2·3·127 per sub-block, 8 sub-blocks fit) that one madd by ones turns into
+// lanes, less the offset's Σ a pairs (where Dot::kFused, the byte dot product's int32 lanes
+// instead: the same integers); per super-block the lanes times d·d_a into the accumulators.
+// Q6_K (kPer32): each row's sub-block scales read once per super-block; per sub-block, its
+// lanes (madd by the scales) times d_a into float sums, those times d per super-block.
 template <class Unpack, class Dot>
 struct SuperTile {
   using Act = std::conditional_t<Unpack::kPer32, BlockA8, BlockA8K>;
@@ -165,7 +125,7 @@ struct SuperTile {
   static void run(const MatmulArgs& m, int64_t r0, int64_t t0) {
     using Block = typename Unpack::Block;
     static_assert(!(Unpack::kMultiplier && Unpack::kOffset != 0), "an offset would need the multipliers too");
-    static_assert(!Unpack::kPer32 || (Unpack::kMultiplier && !Unpack::kMin), "per-32 activations: scaled lanes, no minimum");
+    static_assert(Unpack::kPer32 == Unpack::kMultiplier, "sub-block scales only with per-32 activations (Q6_K)");
     const int64_t nsb = m.k / 256;
     const Block* w[R];
     const Act* a[T];
@@ -173,9 +133,8 @@ struct SuperTile {
     for (int t = 0; t < T; ++t) a[t] = static_cast<const Act*>(m.x) + (t0 + t) * nsb * kActPerSuper;
     const __m256i ones = _mm256_set1_epi16(1);
     __m256 acc[R][T];
-    float mins[R][T];
     for (int r = 0; r < R; ++r)
-      for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps(), mins[r][t] = 0.0f;
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
     for (int64_t sb = 0; sb < nsb; ++sb) {
       typename Unpack::Scales s[R];
       for (int r = 0; r < R; ++r) Unpack::scales(w[r][sb], s[r]);
@@ -212,14 +171,13 @@ struct SuperTile {
             const __m256i pairs =
                 Unpack::kSigned ? _mm256_maddubs_epi16(aw, _mm256_sign_epi8(aq[t], wq)) : _mm256_maddubs_epi16(wq, aq[t]);
             if constexpr (Unpack::kPer32) inner[r][t] = _mm256_fmadd_ps(da[t], _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, mult)), inner[r][t]);
-            else if constexpr (Unpack::kMultiplier) sums[r][t] = Dot::madd_add(sums[r][t], pairs, mult);
             else if constexpr (Dot::kFused) sums[r][t] = Dot::dot_add(sums[r][t], wq, aq[t]);  // int32 lanes, no pairs
             else sums[r][t] = _mm256_add_epi16(sums[r][t], pairs);
           }
         }
       };
       // unrolled where it measured faster (decode in cache, one thread: Q6_K +24 %, TQ2_0 +20 %,
-      // TQ1_0 +8 %); Q4_K ran 6 % slower unrolled
+      // TQ1_0 +8 %)
       if constexpr (Unpack::unroll(T))
         [&]<int... J>(std::integer_sequence<int, J...>) { (sub_block(J), ...); }(std::make_integer_sequence<int, 8>{});
       else
@@ -234,17 +192,11 @@ struct SuperTile {
               lanes = Dot::kFused ? _mm256_sub_epi32(lanes, _mm256_madd_epi16(offset_pairs[t], ones))
                                   : _mm256_madd_epi16(_mm256_sub_epi16(lanes, offset_pairs[t]), ones);
             acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(s[r].d * a[t][sb].d), _mm256_cvtepi32_ps(lanes), acc[r][t]);
-            if constexpr (Unpack::kMin) {
-              __m128i q = _mm_madd_epi16(s[r].m, _mm_loadu_si128(reinterpret_cast<const __m128i*>(a[t][sb].bsums)));
-              q = _mm_add_epi32(q, _mm_shuffle_epi32(q, 0x4E));
-              q = _mm_add_epi32(q, _mm_shuffle_epi32(q, 0xB1));
-              mins[r][t] += (s[r].dmin * a[t][sb].d) * static_cast<float>(_mm_cvtsi128_si32(q));
-            }
           }
         }
     }
     for (int r = 0; r < R; ++r)
-      for (int t = 0; t < T; ++t) m.y[(t0 + t) * m.ldy + r0 + r] = reduce8_avx(acc[r][t]) + mins[r][t];
+      for (int t = 0; t < T; ++t) m.y[(t0 + t) * m.ldy + r0 + r] = reduce8_avx(acc[r][t]);
   }
 };
 
