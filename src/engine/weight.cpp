@@ -36,7 +36,6 @@ std::optional<GgmlType> plain_type(DType d) {
 // The matmul kernel for a storage type the kernels execute directly; nullptr for the others.
 kernels::MatmulKernel matmul_for(const kernels::DotKernels& k, GgmlType t) {
   switch (t) {
-    case GgmlType::Q6_K: return k.matmul.q6_k;
     case GgmlType::TQ1_0: return k.matmul.tq1_0;
     case GgmlType::TQ2_0: return k.matmul.tq2_0;
     case GgmlType::F32: return k.matmul.f32;

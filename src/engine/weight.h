@@ -1,6 +1,6 @@
 // A weight matrix as the engine executes it: rows of a storage type read in place (a GGUF
-// block type, f16, bf16 or f32), so a model runs at its own size — Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 and
-// Q4_K copied once into their kernels' four-row interleaved layout, the same size. Types with a dot kernel
+// block type, f16, bf16 or f32), so a model runs at its own size — Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,
+// Q4_K and Q6_K copied once into their kernels' four-row interleaved layout, the same size. Types with a dot kernel
 // run through it; other block types dequantize one row at a time into f32. A qforge
 // checkpoint's packed matrices run on the block kernels when they have an exact GGUF twin, on
 // the grid kernels otherwise (integer grids of whole 32-blocks on int8 activations, the others
@@ -36,7 +36,7 @@ struct Weight {
   // ternary types, per 32 otherwise — or a grid on the integer path, per 32); the reference
   // path's emulation follows it
   bool int8_inputs = false;
-  // Q8_0 / Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q4_K rows in the kernels' four-row interleaved layout (owned; row() is not valid)
+  // Q8_0 / Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q4_K / Q6_K rows in the kernels' four-row interleaved layout (owned; row() is not valid)
   bool interleaved = false;
 
   bool empty() const { return rows == 0; }
@@ -47,7 +47,7 @@ struct Weight {
 };
 
 // Repacks w's rows into the interleaved layout its kernels read, when its type runs so (Q8_0,
-// Q4_0, Q4_1, Q5_0, Q5_1, Q4_K; the file's bytes are copied once); other weights are left as they are.
+// Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q6_K; the file's bytes are copied once); other weights are left as they are.
 void interleave_for_kernels(Weight& w);
 
 // `name` in `file`, which must have shape `want`: nullptr when absent and not required,

@@ -157,7 +157,6 @@ TEST_P(DotKernelsTest, IntegerDotsAreBitExact) {
   expect_integer_dot_exact(k.q4_1, ref.q4_1, ref, "q4_1");
   expect_integer_dot_exact(k.q5_0, ref.q5_0, ref, "q5_0");
   expect_integer_dot_exact(k.q5_1, ref.q5_1, ref, "q5_1");
-  expect_integer_dot_exact<256>(k.q6_k, ref.q6_k, ref, "q6_K");
   expect_integer_dot_exact<256>(k.tq1_0, ref.tq1_0, ref, "tq1_0");
   expect_integer_dot_exact<256>(k.tq2_0, ref.tq2_0, ref, "tq2_0");
 }
@@ -206,7 +205,8 @@ void expect_matmul_matches_dots(GgmlType type, MatmulKernel fast,
     }
 }
 
-// (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 and Q4_K run interleaved: interleaved_kernels_test.cpp.)
+// (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 and Q6_K run interleaved: interleaved_kernels_test.cpp; Q4_K:
+// q4_k_interleaved_test.cpp.)
 TEST_P(DotKernelsTest, MatmulTilesReproduceTheSpecForEveryShape) {
   const int64_t kRowCounts[] = {1, 2, 3, 4, 5, 7, 8, 9, 17};
   const int64_t kTokenCounts[] = {1, 2, 3, 4, 5, 7, 9};
@@ -222,8 +222,6 @@ TEST_P(DotKernelsTest, MatmulTilesReproduceTheSpecForEveryShape) {
          return dot_kernels_scalar().f16(x, reinterpret_cast<const uint16_t*>(w), kk); }},
       {GgmlType::BF16, k.matmul.bf16, [](const uint8_t* w, const void*, const float* x, int64_t kk) {
          return dot_kernels_scalar().bf16(x, reinterpret_cast<const uint16_t*>(w), kk); }},
-      {GgmlType::Q6_K, k.matmul.q6_k, [](const uint8_t* w, const void* a, const float*, int64_t kk) {
-         return dot_kernels_scalar().q6_k(reinterpret_cast<const ggml::BlockQ6_K*>(w), static_cast<const BlockA8*>(a), kk / 256); }},
       {GgmlType::TQ1_0, k.matmul.tq1_0, [](const uint8_t* w, const void* a, const float*, int64_t kk) {
          return dot_kernels_scalar().tq1_0(reinterpret_cast<const ggml::BlockTQ1_0*>(w), static_cast<const BlockA8K*>(a), kk / 256); }},
       {GgmlType::TQ2_0, k.matmul.tq2_0, [](const uint8_t* w, const void* a, const float*, int64_t kk) {
@@ -233,25 +231,19 @@ TEST_P(DotKernelsTest, MatmulTilesReproduceTheSpecForEveryShape) {
   for (const int64_t kk : {int64_t{32}, int64_t{96}, int64_t{256}, int64_t{544}, int64_t{768}})
     for (const int64_t n : kTokenCounts) {
       const auto x = activations(n * kk, static_cast<uint32_t>(n * 1000 + kk));
-      std::vector<BlockA8> a8(static_cast<size_t>(n * kk / 32));
-      ref.quantize_a8(x.data(), a8.data(), n * kk);
       std::vector<BlockA8K> a8k(static_cast<size_t>(n * kk / 256));
       if (kk % 256 == 0) ref.quantize_a8k(x.data(), a8k.data(), n * kk);
       for (const Format& f : formats) {
-        const bool super = super_block(f.type);
+        const bool super = super_block(f.type);  // the ternary formats, on activations per 256
         if (super != (kk % 256 == 0)) continue;  // k = 32, 96, 544 or 256, 768 by block size
-        const bool integer = f.type != GgmlType::F32 && f.type != GgmlType::F16 && f.type != GgmlType::BF16;
-        const bool per_256 = super && f.type != GgmlType::Q6_K;  // Q6_K keeps per-32 activations
-        const void* act = !integer ? nullptr : per_256 ? static_cast<const void*>(a8k.data()) : a8.data();
         for (const int64_t rows : kRowCounts)
           expect_matmul_matches_dots(
               f.type, f.fast,
               [&](const uint8_t* row, int64_t t, int64_t len) {
-                const void* at = per_256 ? static_cast<const void*>(&a8k[static_cast<size_t>(t * len / 256)])
-                                       : &a8[static_cast<size_t>(t * len / 32)];
+                const void* at = super ? &a8k[static_cast<size_t>(t * len / 256)] : nullptr;
                 return f.spec(row, at, &x[static_cast<size_t>(t * len)], len);
               },
-              act, x, rows, n, kk);
+              super ? a8k.data() : nullptr, x, rows, n, kk);
       }
     }
   // odd k for the float formats: leftovers after the last whole 8

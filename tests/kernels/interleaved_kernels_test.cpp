@@ -1,24 +1,37 @@
-// Q8_0, Q4_0, Q4_1, Q5_0 and Q5_1 in the four-row interleaved layout: the layout round-trips, and
-// every ISA's matmul over it equals the row spec (the scalar table's dot on the GGUF row) bit
-// for bit, for every tile shape, group range and cache block.
+// Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 and Q6_K in the four-row interleaved layout: the layout
+// round-trips, and every ISA's matmul over it equals the row spec (the scalar table's dot on
+// the GGUF row) bit for bit, for every tile shape, group range and cache block.
 #include <gtest/gtest.h>
 
 #include <bit>
 #include <cstring>
 #include <random>
+#include <span>
 #include <vector>
 
 #include "kernels/dot/dot_kernels.h"
 #include "kernels/dot/interleaved4.h"
 #include "kernels/kernel_tables.h"
+#include "qforge/float_convert.h"
 #include "qforge/ggml_types.h"
 
 namespace qforge::kernels {
 namespace {
 
-// Rows like an LLM's weights, quantized to `type` by ggml's rule: GGUF bytes.
-std::vector<uint8_t> gguf_rows(GgmlType type, int64_t rows, int64_t k, uint32_t seed) {
+// Rows like an LLM's weights, quantized to `type` by ggml's rule: GGUF bytes. For Q6_K, `random`
+// makes every byte random but d: scales of −128 and 127, codes up to 63 everywhere.
+std::vector<uint8_t> gguf_rows(GgmlType type, int64_t rows, int64_t k, uint32_t seed, bool random = false) {
   std::mt19937 rng(seed);
+  if (random && type == GgmlType::Q6_K) {
+    std::vector<ggml::BlockQ6_K> blocks(static_cast<size_t>(rows * k / 256));
+    std::uniform_real_distribution<float> scale(-0.05f, 0.05f);
+    for (auto& b : blocks) {
+      for (auto& byte : std::span(reinterpret_cast<uint8_t*>(&b), sizeof(b))) byte = static_cast<uint8_t>(rng());
+      b.d = f32_to_f16(scale(rng));
+    }
+    const auto* bytes = reinterpret_cast<const uint8_t*>(blocks.data());
+    return {bytes, bytes + blocks.size() * sizeof(ggml::BlockQ6_K)};
+  }
   std::normal_distribution<float> g(0.0f, 0.02f);
   const size_t row_bytes = static_cast<size_t>(ggml_row_bytes(type, static_cast<uint64_t>(k)));
   std::vector<uint8_t> w(row_bytes * static_cast<size_t>(rows));
@@ -53,17 +66,21 @@ float row_dot(const DotKernels& k, GgmlType type, const uint8_t* row, const Bloc
     case GgmlType::Q4_0: return k.q4_0(reinterpret_cast<const ggml::BlockQ4_0*>(row), a, nb);
     case GgmlType::Q4_1: return k.q4_1(reinterpret_cast<const ggml::BlockQ4_1*>(row), a, nb);
     case GgmlType::Q5_0: return k.q5_0(reinterpret_cast<const ggml::BlockQ5_0*>(row), a, nb);
+    case GgmlType::Q6_K: return k.q6_k(reinterpret_cast<const ggml::BlockQ6_K*>(row), a, nb / 8);
     default: return k.q5_1(reinterpret_cast<const ggml::BlockQ5_1*>(row), a, nb);
   }
 }
 float spec_dot(GgmlType type, const uint8_t* row, const BlockA8* a, int64_t nb) { return row_dot(dot_kernels_scalar(), type, row, a, nb); }
 
-const GgmlType kTypes[] = {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1};
+const GgmlType kTypes[] = {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q6_K};
+
+// Row lengths that are whole blocks of `type`: the 32-element formats' `k32`, Q6_K's `k256`.
+int64_t whole(GgmlType type, int64_t k32, int64_t k256) { return ggml_type_info(type).block_elems == 256 ? k256 : k32; }
 
 TEST(InterleavedLayout, RoundTripsEveryRowAndZeroesThePadding) {
   for (const GgmlType type : kTypes)
     for (const int64_t rows : {1, 2, 3, 4, 5, 7, 9}) {
-      const int64_t k = 96;
+      const int64_t k = whole(type, 96, 768);
       const auto w = gguf_rows(type, rows, k, 3);
       const size_t row_bytes = w.size() / static_cast<size_t>(rows), group_bytes = interleaved_group_bytes(type, k);
       ASSERT_EQ(group_bytes, 4 * row_bytes);
@@ -93,6 +110,12 @@ TEST(InterleavedLayout, ExpandedActivationsMeetTheirRowLanes) {
       for (int r = 0; r < 4; ++r) EXPECT_EQ(x.qs[reg][interleaved_pos(r, j) % 32], a.qs[i]) << "element " << i << " row " << r;
     }
     for (int l = 0; l < 8; ++l) EXPECT_EQ(x.sums[l], half[l / 4]);
+    for (int h = 0; h < 2; ++h)
+      for (int u = 0; u < 2; ++u) {
+        int32_t quarter = 0;
+        for (int i = 16 * u; i < 16 * u + 16; ++i) quarter += ((i >> 2) & 1) == h ? a.qs[i] : 0;
+        EXPECT_EQ(x.quarters[2 * h + u], quarter) << "half " << h << ", elements from " << 16 * u;
+      }
     EXPECT_EQ(x.d, a.d);
     EXPECT_EQ(x.s, a.s);
   }
@@ -116,6 +139,31 @@ TEST(InterleavedLayout, Q8_0BytesSitWhereTheirActivationsDo) {
   }
 }
 
+// Q6_K's records, read back by hand: element i of sub-block j of row r has its low four bits in
+// nibble i/16 of ql[interleaved_pos(r, i % 16)], its top two in bits 2g..2g+1 of qh[p] (g, p:
+// the register and byte that hold it), its scale in scales[j][r] (i < 16) or scales[j][4 + r].
+TEST(InterleavedLayout, Q6_KCodesAndScalesSitWhereDocumented) {
+  const auto w = gguf_rows(GgmlType::Q6_K, 4, 256, 7);
+  BlockQ6_Kx4 g;
+  interleave_rows(GgmlType::Q6_K, w.data(), 4, 256, reinterpret_cast<uint8_t*>(&g));
+  const auto* rows = reinterpret_cast<const ggml::BlockQ6_K*>(w.data());
+  for (int r = 0; r < 4; ++r) {
+    EXPECT_EQ(g.d[r], rows[r].d);
+    for (int j = 0; j < 8; ++j) {
+      EXPECT_EQ(g.scales[j][r], rows[r].scales[2 * j]);
+      EXPECT_EQ(g.scales[j][4 + r], rows[r].scales[2 * j + 1]);
+      for (int i = 0; i < 32; ++i) {
+        const int e = 32 * j + i, half = e / 128, quarter = e % 128 / 32;  // ggml's own reading of element e
+        const int want = ((rows[r].ql[64 * half + 32 * (quarter % 2) + e % 32] >> (4 * (quarter / 2))) & 15) |
+                         ((rows[r].qh[32 * half + e % 32] >> (2 * quarter)) & 3) << 4;
+        const int pos = interleaved_pos(r, i % 16), reg = interleaved_register(i);
+        const int got = ((g.sub[j].ql[pos] >> (4 * (i / 16))) & 15) | ((g.sub[j].qh[pos % 32] >> (2 * reg)) & 3) << 4;
+        EXPECT_EQ(got, want) << "row " << r << " element " << e;
+      }
+    }
+  }
+}
+
 class InterleavedKernelsTest : public ::testing::TestWithParam<Table> {
  protected:
   void SetUp() override {
@@ -125,8 +173,8 @@ class InterleavedKernelsTest : public ::testing::TestWithParam<Table> {
   }
   // Every output of the matmul over groups [g0, ⌈rows/4⌉) against the spec, ldy > rows so that
   // stray writes show.
-  void expect_matches_spec(GgmlType type, int64_t rows, int64_t n, int64_t kk, int64_t g0 = 0) const {
-    const auto w = gguf_rows(type, rows, kk, static_cast<uint32_t>(rows * 131 + kk));
+  void expect_matches_spec(GgmlType type, int64_t rows, int64_t n, int64_t kk, int64_t g0 = 0, bool random = false) const {
+    const auto w = gguf_rows(type, rows, kk, static_cast<uint32_t>(rows * 131 + kk), random);
     const size_t row_bytes = w.size() / static_cast<size_t>(rows), group_bytes = interleaved_group_bytes(type, kk);
     std::vector<uint8_t> groups(static_cast<size_t>((rows + 3) / 4) * group_bytes);
     interleave_rows(type, w.data(), rows, kk, groups.data());
@@ -160,6 +208,7 @@ TEST_P(InterleavedKernelsTest, SingleDotsReproduceTheSpec) {
   for (const int64_t nb : {1, 2, 3, 7, 17, 33, 257}) {
     const Tokens t = tokens(1, nb * 32, static_cast<uint32_t>(nb));
     for (const GgmlType type : kTypes) {
+      if (type == GgmlType::Q6_K) continue;  // its single-row dot is the spec in every table
       const auto w = gguf_rows(type, 1, nb * 32, static_cast<uint32_t>(nb + 5));
       const float got = row_dot(k, type, w.data(), t.a.data(), nb);
       EXPECT_EQ(std::bit_cast<uint32_t>(got), std::bit_cast<uint32_t>(spec_dot(type, w.data(), t.a.data(), nb)))
@@ -170,14 +219,20 @@ TEST_P(InterleavedKernelsTest, SingleDotsReproduceTheSpec) {
 
 TEST_P(InterleavedKernelsTest, EveryTileShapeReproducesTheSpec) {
   for (const GgmlType type : kTypes)
-    for (const int64_t kk : {32, 96, 544})
+    for (const int64_t kk : {whole(type, 32, 256), whole(type, 96, 768), whole(type, 544, 2304)})
       for (const int64_t rows : {1, 2, 3, 4, 5, 7, 8, 9, 17})
         for (const int64_t n : {1, 2, 3, 4, 5, 7, 9}) expect_matches_spec(type, rows, n, kk);
 }
 
+// Q6_K's scales of −128 and 127 and codes up to 63 everywhere: the int16 sums' bound.
+TEST_P(InterleavedKernelsTest, Q6_KExtremeBytesReproduceTheSpec) {
+  for (const int64_t rows : {4, 9})
+    for (const int64_t n : {1, 4, 5}) expect_matches_spec(GgmlType::Q6_K, rows, n, 2304, 0, true);
+}
+
 TEST_P(InterleavedKernelsTest, ARangeOfGroupsWritesOnlyItsRows) {
   for (const GgmlType type : kTypes)
-    for (const int64_t g0 : {1, 2}) expect_matches_spec(type, 11, 3, 64, g0);
+    for (const int64_t g0 : {1, 2}) expect_matches_spec(type, 11, 3, whole(type, 64, 512), g0);
 }
 
 // 1900 rows of 4096: more than one 4 MB band of groups; 9 tokens: more than one 192 KB token

@@ -20,9 +20,10 @@
 //    min_h = Σ m_j·bsum_j over j = 4h..4h+3 (exact in int32); then
 //    acc[h] = fma(−(dmin·d_a), min_h, fma(d·d_a, lane_h, acc[h])), and acc[0] + acc[1];
 //  - Q6_K, whose own error is small enough for one activation scale per 256 to show (SmolLM2's
-//    KLD 0.0102 → 0.0123), keeps BlockA8: per sub-block j its eight lanes as above (times the
-//    int8 scale of their 16 elements) go into the super-block's sums as inner[k] = fma(d_a, lane[k], inner[k]),
-//    activation block 8b + j; per super-block acc[k] = fma(d, inner[k], acc[k]).
+//    KLD 0.0102 → 0.0123), keeps BlockA8 and runs interleaved too: per sub-block j, lane h sums
+//    sc·(q − 32)·a over the elements 32j + i with bit 2 of i equal to h (sc the int8 scale of
+//    the element's 16), and inner[h] = fma(d_a, lane_h, inner[h]) with activation block 8b + j;
+//    per super-block acc[h] = fma(d, inner[h], acc[h]); then acc[0] + acc[1].
 // The spec (reference.cpp) fixes every float operation, so every ISA and every tile shape returns
 // the same bits for an output element: results do not depend on the ISA, the tiling or the
 // thread count.
@@ -99,12 +100,15 @@ static_assert(sizeof(BlockQ8_0x4) == 136, "four Q8_0 blocks");
 // One token's BlockA8 as the interleaved kernels read it (built by expand_a8x4): qs[g] meets
 // unpacked weight register g (low nibbles of qs half 0, high nibbles of half 0, low and high of
 // half 1), the 4 codes of each row lane repeated for the four rows; sums[l] = Σ of the block's
-// codes i with bit 2 of i equal to l/4 (the offset of Q4_0's codes: Σ (q − 8)·a = Σ q·a − 8·sums).
+// codes i with bit 2 of i equal to l/4 (the offset of Q4_0's codes: Σ (q − 8)·a = Σ q·a − 8·sums);
+// quarters[2h + u] = Σ of the codes i with bit 2 of i equal to h and i/16 = u (Q6_K's offset,
+// whose scales change at i = 16).
 struct alignas(32) BlockA8x4 {
   int8_t qs[4][32];
   int32_t sums[8];
   float d, s;
-  uint8_t pad[24];
+  int16_t quarters[4];
+  uint8_t pad[16];
 };
 static_assert(sizeof(BlockA8x4) == 192, "BlockA8x4 is 192 bytes");
 
@@ -128,6 +132,21 @@ struct BlockQ4_Kx4 {
 };
 static_assert(sizeof(BlockQ4_Kx4) == 4 * sizeof(ggml::BlockQ4_K), "four Q4_K blocks");
 
+// Q6_K the same way, four rows interleaved per super-block, the size of four GGUF blocks: sub-block
+// j's 6-bit codes q (x = d·sc·(q − 32)) as a low-nibble plane laid out as BlockQ4_0x4's qs and a
+// top-bits plane in which byte p holds, in bits 2g..2g+1, the top bits of the code that unpacked
+// register g holds at byte p; scales[j][r] and scales[j][4 + r] are row r's int8 scales of the
+// sub-block's elements 0–15 and 16–31.
+struct BlockQ6_Kx4 {
+  uint16_t d[4];
+  int8_t scales[8][8];
+  struct Sub {
+    uint8_t ql[64];
+    uint8_t qh[32];
+  } sub[8];
+};
+static_assert(sizeof(BlockQ6_Kx4) == 4 * sizeof(ggml::BlockQ6_K), "four Q6_K blocks");
+
 // One token's BlockA8K as the Q4_K kernels read it (built by expand_a8kx4): qs[j] is sub-block
 // j's 32 codes as BlockA8x4 lays a block out; bsums[u][2l + p] = bsum of sub-block
 // 4(l/4) + 2u + p, so madd by the minimum order's entries gives lane l row l%4's half of Σ m·bsum.
@@ -140,8 +159,8 @@ struct alignas(32) BlockA8Kx4 {
 static_assert(sizeof(BlockA8Kx4) == 1120, "BlockA8Kx4 is 1120 bytes");
 
 // One matmul over interleaved groups: y[t·ldy + r] = W[r] · x_t for r < rows, t < n, where w is
-// the first group of the range (k/32 blocks of BlockQ8_0x4 … BlockQ5_1x4 per group of four
-// rows) and x holds k/32 BlockA8x4 per token. Rows past `rows` in the last group are padding and
+// the first group of the range (k/32 blocks of BlockQ8_0x4 … BlockQ5_1x4, or k/256
+// BlockQ6_Kx4, per group of four rows) and x holds k/32 BlockA8x4 per token. Rows past `rows` in the last group are padding and
 // are not written.
 struct Matmul4Args {
   const uint8_t* w;
@@ -167,8 +186,8 @@ struct MatmulK4Args {
 using MatmulK4Kernel = void (*)(const MatmulK4Args&);
 
 // One matmul over a range of weight rows: y[t·ldy + r] = W[r] · x_t for r < rows, t < n.
-// x is token 0's activations: k floats per token, k/32 BlockA8 per token for Q6_K (k a
-// multiple of 256), k/256 BlockA8K for TQ1_0 and TQ2_0; rows are row_bytes apart.
+// x is token 0's activations: k floats per token, k/256 BlockA8K for TQ1_0 and TQ2_0; rows are
+// row_bytes apart.
 struct MatmulArgs {
   const uint8_t* w;
   size_t row_bytes;
@@ -183,8 +202,8 @@ using MatmulKernel = void (*)(const MatmulArgs&);
 
 struct MatmulKernels {
   MatmulKernel f32, f16, bf16;
-  MatmulKernel q6_k, tq1_0, tq2_0;
-  Matmul4Kernel q8_0x4, q4_0x4, q4_1x4, q5_0x4, q5_1x4;  // these formats and Q4_K run interleaved only
+  MatmulKernel tq1_0, tq2_0;
+  Matmul4Kernel q8_0x4, q4_0x4, q4_1x4, q5_0x4, q5_1x4, q6_kx4;  // these formats and Q4_K run interleaved only
   MatmulK4Kernel q4_kx4;
 };
 
@@ -207,7 +226,7 @@ struct DotKernels {
   float (*q5_1)(const ggml::BlockQ5_1* w, const BlockA8* a, int64_t nb);
   // integer dots over nsb super-blocks of 256
   float (*q4_k)(const ggml::BlockQ4_K* w, const BlockA8K* a, int64_t nsb);  // the spec in every table
-  float (*q6_k)(const ggml::BlockQ6_K* w, const BlockA8* a, int64_t nsb);  // 8·nsb blocks of 32
+  float (*q6_k)(const ggml::BlockQ6_K* w, const BlockA8* a, int64_t nsb);  // 8·nsb blocks of 32; the spec in every table
   float (*tq1_0)(const ggml::BlockTQ1_0* w, const BlockA8K* a, int64_t nsb);
   float (*tq2_0)(const ggml::BlockTQ2_0* w, const BlockA8K* a, int64_t nsb);
   // float dots over n elements (any n)

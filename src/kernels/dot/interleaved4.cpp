@@ -110,28 +110,69 @@ void move_q4_k(ggml::BlockQ4_K& row, BlockQ4_Kx4& group, int r, bool to_group) {
   }
 }
 
-void interleave_q4_k(const uint8_t* rows, int64_t nrows, int64_t k, uint8_t* out) {
+// Q6_K's GGUF block of row r into its group block (zeroed before the first row), or back.
+// Element i of sub-block j = 4h + g: low bits nibble g/2 of ql[64h + 32(g%2) + i], top bits
+// 2g..2g+1 of qh[32h + i]; scale scales[2j + i/16].
+void move_q6_k(ggml::BlockQ6_K& row, BlockQ6_Kx4& group, int r, bool to_group) {
+  if (to_group) {
+    group.d[r] = row.d;
+  } else {
+    row.d = group.d[r];
+    std::memset(row.ql, 0, sizeof(row.ql));
+    std::memset(row.qh, 0, sizeof(row.qh));
+  }
+  for (int j = 0; j < 8; ++j) {
+    const int h = j / 4, g = j % 4;
+    for (int u = 0; u < 2; ++u) {
+      if (to_group) group.scales[j][4 * u + r] = row.scales[2 * j + u];
+      else row.scales[2 * j + u] = group.scales[j][4 * u + r];
+    }
+    BlockQ6_Kx4::Sub& sub = group.sub[j];
+    for (int i = 0; i < 32; ++i) {
+      uint8_t& ql = row.ql[64 * h + 32 * (g % 2) + i];
+      uint8_t& qh = row.qh[32 * h + i];
+      const int ql_shift = 4 * (g / 2), qh_shift = 2 * g;
+      uint8_t& low = sub.ql[interleaved_pos(r, i % 16)];
+      const int low_shift = 4 * (i / 16);
+      uint8_t& top = sub.qh[interleaved_pos(r, i % 16) % 32];
+      const int top_shift = 2 * interleaved_register(i);
+      if (to_group) {
+        low = static_cast<uint8_t>(low | ((ql >> ql_shift) & 15) << low_shift);
+        top = static_cast<uint8_t>(top | ((qh >> qh_shift) & 3) << top_shift);
+      } else {
+        ql = static_cast<uint8_t>(ql | ((low >> low_shift) & 15) << ql_shift);
+        qh = static_cast<uint8_t>(qh | ((top >> top_shift) & 3) << qh_shift);
+      }
+    }
+  }
+}
+
+// The super-block formats' groups: block sb of the four rows (zero blocks past nrows) into
+// group block sb, and back.
+template <class Block, class Group, auto Move>
+void interleave_super(const uint8_t* rows, int64_t nrows, int64_t k, uint8_t* out) {
   const int64_t nsb = k / 256, groups = (nrows + 3) / 4;
-  auto* g = reinterpret_cast<BlockQ4_Kx4*>(out);
+  auto* g = reinterpret_cast<Group*>(out);
   for (int64_t gi = 0; gi < groups; ++gi)
     for (int64_t sb = 0; sb < nsb; ++sb) {
-      BlockQ4_Kx4 group{};
+      Group group{};
       for (int r = 0; r < 4; ++r) {
-        ggml::BlockQ4_K row{};  // a padding row: zero
+        Block row{};  // a padding row: zero
         if (4 * gi + r < nrows) std::memcpy(&row, rows + static_cast<size_t>((4 * gi + r) * nsb + sb) * sizeof(row), sizeof(row));
-        move_q4_k(row, group, r, true);
+        Move(row, group, r, true);
       }
       g[gi * nsb + sb] = group;
     }
 }
 
-void extract_q4_k(const uint8_t* groups, int64_t r, int64_t k, uint8_t* out) {
+template <class Block, class Group, auto Move>
+void extract_super(const uint8_t* groups, int64_t r, int64_t k, uint8_t* out) {
   const int64_t nsb = k / 256;
-  const auto* g = reinterpret_cast<const BlockQ4_Kx4*>(groups) + (r / 4) * nsb;
+  const auto* g = reinterpret_cast<const Group*>(groups) + (r / 4) * nsb;
   for (int64_t sb = 0; sb < nsb; ++sb) {
-    ggml::BlockQ4_K row;
-    BlockQ4_Kx4 group = g[sb];
-    move_q4_k(row, group, static_cast<int>(r % 4), false);
+    Block row;
+    Group group = g[sb];
+    Move(row, group, static_cast<int>(r % 4), false);
     std::memcpy(out + static_cast<size_t>(sb) * sizeof(row), &row, sizeof(row));
   }
 }
@@ -140,7 +181,7 @@ void extract_q4_k(const uint8_t* groups, int64_t r, int64_t k, uint8_t* out) {
 
 bool runs_interleaved(GgmlType t) {
   return t == GgmlType::Q8_0 || t == GgmlType::Q4_0 || t == GgmlType::Q4_1 || t == GgmlType::Q5_0 || t == GgmlType::Q5_1 ||
-         t == GgmlType::Q4_K;
+         t == GgmlType::Q4_K || t == GgmlType::Q6_K;
 }
 
 Matmul4Kernel interleaved_kernel(const MatmulKernels& mm, GgmlType t) {
@@ -148,11 +189,13 @@ Matmul4Kernel interleaved_kernel(const MatmulKernels& mm, GgmlType t) {
          : t == GgmlType::Q4_0 ? mm.q4_0x4
          : t == GgmlType::Q4_1 ? mm.q4_1x4
          : t == GgmlType::Q5_0 ? mm.q5_0x4
-                               : mm.q5_1x4;
+         : t == GgmlType::Q5_1 ? mm.q5_1x4
+                               : mm.q6_kx4;
 }
 
 size_t interleaved_group_bytes(GgmlType t, int64_t k) {
   if (t == GgmlType::Q4_K) return static_cast<size_t>(k / 256) * sizeof(BlockQ4_Kx4);
+  if (t == GgmlType::Q6_K) return static_cast<size_t>(k / 256) * sizeof(BlockQ6_Kx4);
   const size_t group = t == GgmlType::Q8_0   ? sizeof(BlockQ8_0x4)
                        : t == GgmlType::Q4_0 ? sizeof(BlockQ4_0x4)
                        : t == GgmlType::Q4_1 ? sizeof(BlockQ4_1x4)
@@ -162,7 +205,8 @@ size_t interleaved_group_bytes(GgmlType t, int64_t k) {
 }
 
 void interleave_rows(GgmlType t, const uint8_t* rows, int64_t nrows, int64_t k, uint8_t* out) {
-  if (t == GgmlType::Q4_K) interleave_q4_k(rows, nrows, k, out);
+  if (t == GgmlType::Q4_K) interleave_super<ggml::BlockQ4_K, BlockQ4_Kx4, move_q4_k>(rows, nrows, k, out);
+  else if (t == GgmlType::Q6_K) interleave_super<ggml::BlockQ6_K, BlockQ6_Kx4, move_q6_k>(rows, nrows, k, out);
   else if (t == GgmlType::Q8_0) interleave<ggml::BlockQ8_0, BlockQ8_0x4>(rows, nrows, k, out);
   else if (t == GgmlType::Q4_0) interleave<ggml::BlockQ4_0, BlockQ4_0x4>(rows, nrows, k, out);
   else if (t == GgmlType::Q4_1) interleave<ggml::BlockQ4_1, BlockQ4_1x4>(rows, nrows, k, out);
@@ -171,7 +215,8 @@ void interleave_rows(GgmlType t, const uint8_t* rows, int64_t nrows, int64_t k, 
 }
 
 void extract_row(GgmlType t, const uint8_t* groups, int64_t r, int64_t k, uint8_t* out) {
-  if (t == GgmlType::Q4_K) extract_q4_k(groups, r, k, out);
+  if (t == GgmlType::Q4_K) extract_super<ggml::BlockQ4_K, BlockQ4_Kx4, move_q4_k>(groups, r, k, out);
+  else if (t == GgmlType::Q6_K) extract_super<ggml::BlockQ6_K, BlockQ6_Kx4, move_q6_k>(groups, r, k, out);
   else if (t == GgmlType::Q8_0) extract<ggml::BlockQ8_0, BlockQ8_0x4>(groups, r, k, out);
   else if (t == GgmlType::Q4_0) extract<ggml::BlockQ4_0, BlockQ4_0x4>(groups, r, k, out);
   else if (t == GgmlType::Q4_1) extract<ggml::BlockQ4_1, BlockQ4_1x4>(groups, r, k, out);
@@ -187,9 +232,10 @@ void expand_a8x4(const BlockA8* a, BlockA8x4* out, int64_t nb) {
     for (int i = 0; i < 32; ++i) {
       for (int r = 0; r < 4; ++r) x.qs[interleaved_register(i)][interleaved_pos(r, i % 16) % 32] = a[b].qs[i];
     }
-    int32_t half[2] = {0, 0};
-    for (int i = 0; i < 32; ++i) half[(i >> 2) & 1] += a[b].qs[i];
+    int32_t half[2] = {0, 0}, quarter[4] = {0, 0, 0, 0};
+    for (int i = 0; i < 32; ++i) half[(i >> 2) & 1] += a[b].qs[i], quarter[2 * ((i >> 2) & 1) + i / 16] += a[b].qs[i];
     for (int l = 0; l < 8; ++l) x.sums[l] = half[l / 4];
+    for (int q = 0; q < 4; ++q) x.quarters[q] = static_cast<int16_t>(quarter[q]);
     x.d = a[b].d;
     x.s = a[b].s;
   }

@@ -1,5 +1,5 @@
-// The four-row interleaved layout of Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 and Q4_K (dot_kernels.h's
-// BlockQ8_0x4 … BlockQ4_Kx4) and the activation blocks its kernels read: plain data movement,
+// The four-row interleaved layout of Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K and Q6_K (dot_kernels.h's
+// BlockQ8_0x4 … BlockQ6_Kx4) and the activation blocks its kernels read: plain data movement,
 // the same for every ISA. Writers still produce GGUF rows; the engine interleaves them once at load.
 #pragma once
 
@@ -11,11 +11,11 @@
 
 namespace qforge::kernels {
 
-// Whether `t` runs interleaved (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K).
+// Whether `t` runs interleaved (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q6_K).
 bool runs_interleaved(GgmlType t);
 
-// The table's matmul kernel for interleaved rows of type t, one of the 32-element formats
-// (Q4_K's is MatmulKernels::q4_kx4).
+// The table's matmul kernel for interleaved rows of type t, one of those whose activations go
+// per 32 (all but Q4_K, whose kernel is MatmulKernels::q4_kx4).
 Matmul4Kernel interleaved_kernel(const MatmulKernels& mm, GgmlType t);
 
 // Bytes of one group of four rows of k columns (k a multiple of the type's block).

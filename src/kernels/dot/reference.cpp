@@ -133,24 +133,41 @@ float q4_k_ref(const ggml::BlockQ4_K* w, const BlockA8K* a, int64_t nsb) {
   return acc[0] + acc[1];
 }
 
-// The other super-block formats: each names element e's integer value (e < 256), the integer
-// multiplier of the lane holding element e (a sub-block scale) and the super-block's f32 scale.
-struct SpecQ6_K {  // x = d·scales[e/16]·(q − 32), q = 4 low bits from ql, 2 high bits from qh
-  using Block = ggml::BlockQ6_K;
-  static int weight(const Block& b, int e) {
-    const int half_ = e / 128, l = e % 128, g = l / 32, ll = l % 32;
-    const int low = (b.ql[64 * half_ + 32 * (g % 2) + ll] >> (4 * (g / 2))) & 0xF;
-    const int high = (b.qh[32 * half_ + ll] >> (2 * g)) & 3;
-    return (low | high << 4) - 32;
+// Q6_K (x = d·sc·(q − 32), sc the int8 scale of the element's 16) keeps activations per 32
+// (its own error is small enough that one activation scale per 256 showed: SmolLM2's KLD
+// 0.0102 → 0.0123), in two lanes as Q4_K: per sub-block j, lane h sums sc·(q − 32)·a over the
+// elements i with bit 2 of i equal to h, and inner[h] = fma(d_a, lane_h, inner[h]) with d_a
+// of activation block 8b + j; per super-block acc[h] = fma(d, inner[h], acc[h]).
+int q6_k_weight(const ggml::BlockQ6_K& b, int e) {  // q − 32: 4 low bits from ql, 2 high bits from qh
+  const int half_ = e / 128, l = e % 128, g = l / 32, ll = l % 32;
+  const int low = (b.ql[64 * half_ + 32 * (g % 2) + ll] >> (4 * (g / 2))) & 0xF;
+  const int high = (b.qh[32 * half_ + ll] >> (2 * g)) & 3;
+  return (low | high << 4) - 32;
+}
+float q6_k_ref(const ggml::BlockQ6_K* w, const BlockA8* a, int64_t nsb) {
+  float acc[2] = {0, 0};
+  for (int64_t sb = 0; sb < nsb; ++sb) {
+    float inner[2] = {0, 0};
+    for (int j = 0; j < 8; ++j) {
+      const BlockA8& ab = a[sb * 8 + j];
+      for (int h = 0; h < 2; ++h) {
+        int32_t lane = 0;
+        for (int i = 0; i < 32; ++i)
+          if (((i >> 2) & 1) == h) lane += w[sb].scales[2 * j + i / 16] * q6_k_weight(w[sb], 32 * j + i) * ab.qs[i];
+        inner[h] = std::fma(ab.d, static_cast<float>(lane), inner[h]);
+      }
+    }
+    const float d = half(w[sb].d);
+    for (int h = 0; h < 2; ++h) acc[h] = std::fma(d, inner[h], acc[h]);
   }
-  static float scale(const Block& b) { return half(b.d); }
-  static int multiplier(const Block& b, int e) { return b.scales[e / 16]; }
-};
+  return acc[0] + acc[1];
+}
+
+// The ternary formats: each names element e's integer value (e < 256) and the super-block's f32 scale.
 struct SpecTQ2_0 {  // x = d·(q − 1); byte m of half h holds elements 128h + m + 32k at bits 2k
   using Block = ggml::BlockTQ2_0;
   static int weight(const Block& b, int e) { return ((b.qs[32 * (e / 128) + e % 32] >> (2 * (e % 128 / 32))) & 3) - 1; }
   static float scale(const Block& b) { return half(b.d); }
-  static int multiplier(const Block&, int) { return 1; }
 };
 struct SpecTQ1_0 {  // x = d·(t − 1), trits packed five per byte (four in qh)
   using Block = ggml::BlockTQ1_0;
@@ -160,11 +177,9 @@ struct SpecTQ1_0 {  // x = d·(t − 1), trits packed five per byte (four in qh)
     return ggml::unpack_trit(b.qh[(e - 240) % 4], (e - 240) / 4) - 1;
   }
   static float scale(const Block& b) { return half(b.d); }
-  static int multiplier(const Block&, int) { return 1; }
 };
 
-// Per super-block, the eight int32 lanes over all sub-blocks (times their multipliers) scaled
-// once by d·d_a into the accumulators.
+// Per super-block, the eight int32 lanes over all sub-blocks scaled once by d·d_a into the accumulators.
 template <class Format>
 float superblock_dot(const typename Format::Block* w, const BlockA8K* a, int64_t nsb) {
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -174,34 +189,10 @@ float superblock_dot(const typename Format::Block* w, const BlockA8K* a, int64_t
       for (int k = 0; k < 8; ++k) {
         int32_t lane = 0;
         for (int i = 32 * j + 4 * k; i < 32 * j + 4 * k + 4; ++i) lane += Format::weight(w[sb], i) * a[sb].qs[i];
-        lanes[k] += lane * Format::multiplier(w[sb], 32 * j + 4 * k);
+        lanes[k] += lane;
       }
     const float d = Format::scale(w[sb]) * a[sb].d;
     for (int k = 0; k < 8; ++k) acc[k] = std::fma(d, static_cast<float>(lanes[k]), acc[k]);
-  }
-  return reduce8(acc);
-}
-
-// Q6_K keeps activations per 32 (its own error is small enough that one activation scale per
-// 256 showed: SmolLM2's KLD 0.0102 → 0.0123): per sub-block j, the lanes (times their
-// multipliers) scaled by d_a of block 8b + j into the super-block's sums; per super-block, the
-// sums scaled by d into the accumulators.
-template <class Format>
-float superblock_dot_a8(const typename Format::Block* w, const BlockA8* a, int64_t nsb) {
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  for (int64_t sb = 0; sb < nsb; ++sb) {
-    float inner[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    for (int j = 0; j < 8; ++j) {
-      const BlockA8& ab = a[sb * 8 + j];
-      for (int k = 0; k < 8; ++k) {
-        int32_t lane = 0;
-        for (int i = 4 * k; i < 4 * k + 4; ++i) lane += Format::weight(w[sb], 32 * j + i) * ab.qs[i];
-        lane *= Format::multiplier(w[sb], 32 * j + 4 * k);
-        inner[k] = std::fma(ab.d, static_cast<float>(lane), inner[k]);
-      }
-    }
-    const float d = Format::scale(w[sb]);
-    for (int k = 0; k < 8; ++k) acc[k] = std::fma(d, inner[k], acc[k]);
   }
   return reduce8(acc);
 }
@@ -237,25 +228,22 @@ template <class Format>
 void superblock_matmul(const MatmulArgs& m) {
   int_matmul<superblock_dot<Format>, typename Format::Block, BlockA8K, 256, 256>(m);
 }
-template <class Format>
-void superblock_matmul_a8(const MatmulArgs& m) {
-  int_matmul<superblock_dot_a8<Format>, typename Format::Block, BlockA8, 32, 256>(m);
-}
-// The interleaved layout through the row spec: each row taken back to GGUF blocks, each
-// token's activations back to BlockA8 (expand_a8x4 keeps d, s and every code).
-template <auto Dot, class Block, GgmlType t>
+// The interleaved layout through the row spec: each row taken back to GGUF blocks (of
+// kBlockElems elements), each token's activations back to BlockA8 (expand_a8x4 keeps d, s and
+// every code).
+template <auto Dot, class Block, GgmlType t, int kBlockElems = 32>
 void interleaved_matmul(const Matmul4Args& m) {
-  const int64_t nb = m.k / 32;
+  const int64_t nb = m.k / 32, blocks = m.k / kBlockElems;
   std::vector<BlockA8> a(static_cast<size_t>(m.n * nb));
   for (int64_t i = 0; i < m.n * nb; ++i) {
     const BlockA8x4& x = m.x[i];
     a[static_cast<size_t>(i)].d = x.d, a[static_cast<size_t>(i)].s = x.s;
     for (int e = 0; e < 32; ++e) a[static_cast<size_t>(i)].qs[e] = x.qs[interleaved_register(e)][interleaved_pos(0, e % 16) % 32];
   }
-  std::vector<Block> row(static_cast<size_t>(nb));
+  std::vector<Block> row(static_cast<size_t>(blocks));
   for (int64_t r = 0; r < m.rows; ++r) {
     extract_row(t, m.w, r, m.k, reinterpret_cast<uint8_t*>(row.data()));
-    for (int64_t tok = 0; tok < m.n; ++tok) m.y[tok * m.ldy + r] = Dot(row.data(), &a[static_cast<size_t>(tok * nb)], nb);
+    for (int64_t tok = 0; tok < m.n; ++tok) m.y[tok * m.ldy + r] = Dot(row.data(), &a[static_cast<size_t>(tok * nb)], blocks);
   }
 }
 // Q4_K's groups the same way, each token's BlockA8Kx4 back to BlockA8K.
@@ -297,7 +285,7 @@ DotKernels dot_kernels_scalar() {
   k.expand_a8x4 = expand_a8x4;
   k.expand_a8kx4 = expand_a8kx4;
   k.q8_0 = q8_0_ref, k.q4_0 = q4_0_ref, k.q4_1 = q4_1_ref, k.q5_0 = q5_0_ref, k.q5_1 = q5_1_ref;
-  k.q4_k = q4_k_ref, k.q6_k = superblock_dot_a8<SpecQ6_K>;
+  k.q4_k = q4_k_ref, k.q6_k = q6_k_ref;
   k.tq1_0 = superblock_dot<SpecTQ1_0>, k.tq2_0 = superblock_dot<SpecTQ2_0>;
   k.f32 = f32_ref, k.f16 = f16_ref, k.bf16 = bf16_ref;
   MatmulKernels& mm = k.matmul;
@@ -306,8 +294,8 @@ DotKernels dot_kernels_scalar() {
   mm.q4_1x4 = interleaved_matmul<q4_1_ref, ggml::BlockQ4_1, GgmlType::Q4_1>;
   mm.q5_0x4 = interleaved_matmul<q5_0_ref, ggml::BlockQ5_0, GgmlType::Q5_0>;
   mm.q5_1x4 = interleaved_matmul<q5_1_ref, ggml::BlockQ5_1, GgmlType::Q5_1>;
+  mm.q6_kx4 = interleaved_matmul<q6_k_ref, ggml::BlockQ6_K, GgmlType::Q6_K, 256>;
   mm.f32 = float_matmul<f32_ref, float>, mm.f16 = float_matmul<f16_ref, uint16_t>, mm.bf16 = float_matmul<bf16_ref, uint16_t>;
-  mm.q6_k = superblock_matmul_a8<SpecQ6_K>;
   mm.q4_kx4 = q4_kx4_matmul;
   mm.tq1_0 = superblock_matmul<SpecTQ1_0>, mm.tq2_0 = superblock_matmul<SpecTQ2_0>;
   return k;

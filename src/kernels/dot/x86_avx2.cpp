@@ -164,7 +164,8 @@ DotKernels dot_kernels_avx2() {
   k.quantize_a8k = quantize_a8k_avx2;
   k.q8_0 = halves_dot<UnpackQ8_0>, k.q4_0 = halves_dot<UnpackQ4_0>, k.q4_1 = halves_dot<UnpackQ4_1>;
   k.q5_0 = halves_dot<UnpackQ5_0>, k.q5_1 = halves_dot<UnpackQ5_1>;
-  k.q4_k = dot_kernels_scalar().q4_k;  // Q4_K runs interleaved only (q4_kx4); its single-row dot is the spec
+  // Q4_K and Q6_K run interleaved only (q4_kx4, q6_kx4); their single-row dots are the spec
+  k.q4_k = dot_kernels_scalar().q4_k, k.q6_k = dot_kernels_scalar().q6_k;
   k.f32 = float_dot<LoadF32>, k.f16 = float_dot<LoadF16>, k.bf16 = float_dot<LoadBF16>;
   MatmulKernels& mm = k.matmul;
   mm.f32 = float_matmul<LoadF32, kFloatRows, kFloatTokens>, mm.f16 = float_matmul<LoadF16, kFloatRows, kFloatTokens>;

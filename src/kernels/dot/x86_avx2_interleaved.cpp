@@ -1,6 +1,6 @@
-// AVX2 matmul kernels for Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 and Q4_K in the four-row interleaved
-// layout: the tiles of x86_interleaved_tile.h and x86_q4_k_tile.h on maddubs, and the
-// activations' expansion to their layouts.
+// AVX2 matmul kernels for Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K and Q6_K in the four-row
+// interleaved layout: the tiles of x86_interleaved_tile.h, x86_q4_k_tile.h and x86_q6_k_tile.h
+// on maddubs, and the activations' expansion to their layouts.
 // Four maddubs and three int16 adds (|sum| ≤ 4·2·31·127 < 2^15) feed one madd per block, group
 // and token. Before the layout, each row paid its own unpack, madd, convert and FMA, and the
 // scales were gathered from four rows with scalar loads (a third of the decode time).
@@ -12,6 +12,7 @@
 #include "kernels/dot/x86_avx2_tiling.h"
 #include "kernels/dot/x86_interleaved_tile.h"
 #include "kernels/dot/x86_q4_k_tile.h"
+#include "kernels/dot/x86_q6_k_tile.h"
 
 namespace qforge::kernels {
 namespace {
@@ -36,10 +37,16 @@ void expand_a8x4_avx2(const BlockA8* a, BlockA8x4* out, int64_t nb) {
     // Σ of codes 4k..4k+3 in lane k; the even lanes are half 0, the odd ones half 1
     const __m256i codes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[b].qs));
     const __m256i quads = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), codes), _mm256_set1_epi16(1));
-    __m128i h = _mm_add_epi32(_mm256_castsi256_si128(quads), _mm256_extracti128_si256(quads, 1));
+    const __m128i lo = _mm256_castsi256_si128(quads), hi = _mm256_extracti128_si256(quads, 1);
+    __m128i h = _mm_add_epi32(lo, hi);
     h = _mm_add_epi32(h, _mm_shuffle_epi32(h, _MM_SHUFFLE(1, 0, 3, 2)));
     _mm256_store_si256(reinterpret_cast<__m256i*>(out[b].sums),
                        _mm256_permutevar8x32_epi32(_mm256_castsi128_si256(h), _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1)));
+    // quarters: lanes 0 + 2, 4 + 6, 1 + 3, 5 + 7 (|sum| ≤ 16·127 fits int16)
+    const __m128i lo2 = _mm_add_epi32(lo, _mm_shuffle_epi32(lo, _MM_SHUFFLE(1, 0, 3, 2)));
+    const __m128i hi2 = _mm_add_epi32(hi, _mm_shuffle_epi32(hi, _MM_SHUFFLE(1, 0, 3, 2)));
+    const __m128i quarters = _mm_unpacklo_epi32(lo2, hi2);
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(out[b].quarters), _mm_packs_epi32(quarters, quarters));
     out[b].d = a[b].d;
     out[b].s = a[b].s;
     std::fill_n(out[b].pad, sizeof(out[b].pad), uint8_t{0});
@@ -72,6 +79,7 @@ void add_interleaved_kernels_avx2(DotKernels& k) {
   k.matmul.q5_0x4 = group_matmul<GroupQ5_0, MaddubsDot>;
   k.matmul.q5_1x4 = group_matmul<GroupQ5_1, MaddubsDot>;
   k.matmul.q4_kx4 = q4_k_matmul<MaddubsDot>;
+  k.matmul.q6_kx4 = q6_k_matmul<MaddubsDot>;
 }
 
 }  // namespace qforge::kernels

@@ -1,4 +1,4 @@
-// AVX2 dot and matmul kernels for the 256-element super-block formats Q6_K, TQ1_0 and TQ2_0
+// AVX2 dot and matmul kernels for the ternary super-block formats TQ1_0 and TQ2_0
 // (compiled with AVX2 + FMA + F16C only): the tile of x86_superblock_tile.h on maddubs, 4 rows ×
 // 2 tokens as the 32-element formats (the same register budget).
 #include "kernels/dot/x86_superblock_tile.h"
@@ -7,10 +7,8 @@ namespace qforge::kernels {
 
 void add_superblock_kernels_avx2(DotKernels& k) {
   using D = MaddubsDot;
-  k.q6_k = superblock_dot<SuperQ6_K, D>;
   k.tq1_0 = superblock_dot<SuperTQ1_0, D>, k.tq2_0 = superblock_dot<SuperTQ2_0, D>;
   constexpr int kR = kSuperRows, kT = kSuperTokens;
-  k.matmul.q6_k = superblock_matmul<SuperQ6_K, D, kR, kT>;
   k.matmul.tq1_0 = superblock_matmul<SuperTQ1_0, D, kR, kT>, k.matmul.tq2_0 = superblock_matmul<SuperTQ2_0, D, kR, kT>;
 }
 

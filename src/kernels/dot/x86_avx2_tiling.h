@@ -74,6 +74,14 @@ inline void store_rows4(float* out, __m128 y, int valid) {
   std::copy_n(v, valid, out);
 }
 
+// Tiled's view of an interleaved matmul's arguments (Matmul4Args, MatmulK4Args): its "rows"
+// are groups of four.
+template <class Args>
+struct GroupsOf {
+  const Args& m;
+  int64_t rows, n;
+};
+
 // Runs Tile::run<R, T> over the rows × tokens grid: kR × kT tiles, smaller ones at the edges;
 // a single token (decode) goes in tiles of kDecodeR rows. Rows go in bands of about 4 MB of
 // weights, which stay in L3 while every block of tokens passes over them; tokens go in blocks

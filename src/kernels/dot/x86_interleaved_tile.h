@@ -53,11 +53,7 @@ struct GroupQ5_1 {
   static constexpr int kOffsetShift = -1;
 };
 
-// Tiled's view of a Matmul4Args: its "rows" are groups of four.
-struct GroupArgs {
-  const Matmul4Args& m;
-  int64_t rows, n;
-};
+using GroupArgs = GroupsOf<Matmul4Args>;
 
 template <class Group, class Dot>
 struct GroupTile {

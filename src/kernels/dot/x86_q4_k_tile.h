@@ -24,11 +24,7 @@ namespace {
 // from memory, as the 32-element formats).
 constexpr int kQ4KGroups = 2, kQ4KTokens = 3, kQ4KDecodeGroups = 4;
 
-// Tiled's view of a MatmulK4Args: its "rows" are groups of four.
-struct GroupK4Args {
-  const MatmulK4Args& m;
-  int64_t rows, n;
-};
+using GroupK4Args = GroupsOf<MatmulK4Args>;
 
 // A group's super-block unpacked: sc in the scale order (byte 4j + r), the minimums widened to
 // int16 in the minimum order (m0: entries 0–15, m1: 16–31), d and dmin of row l % 4 in lane l.

@@ -1,17 +1,16 @@
-// The matmul tile for the 256-element super-block formats Q6_K, TQ1_0 and TQ2_0, written
-// once over the byte dot-product policy `Dot` (kernels/x86_byte_dot.h). Each format says how to read
-// one super-block's sub-block scales (once per row and super-block) and how to unpack sub-block
-// j into 32 int8 lanes in element order; one tile body does the rest, bit for bit as
-// reference.cpp's superblock_dot: a super-block's sums stay integer (int32, or int16 pairs for
-// the formats without sub-block scales) until its end, where one float multiply-add takes them.
-// Include only from ISA files (AVX2 flags or more); the unnamed namespace keeps each one's copy.
+// The matmul tile for the ternary super-block formats TQ1_0 and TQ2_0, written once over the
+// byte dot-product policy `Dot` (kernels/x86_byte_dot.h). Each format says how to unpack
+// sub-block j into 32 bytes in element order; one tile body does the rest, bit for bit as
+// reference.cpp's superblock_dot: a super-block's sums stay integer (int16 pairs, or int32
+// lanes where the byte dot product is one instruction) until its end, where one float
+// multiply-add takes them. Include only from ISA files (AVX2 flags or more); the unnamed
+// namespace keeps each one's copy.
 #pragma once
 
 #include <immintrin.h>
 
 #include <cstdint>
 #include <cstring>
-#include <type_traits>
 #include <utility>
 
 #include "kernels/dot/dot_kernels.h"
@@ -29,44 +28,10 @@ __m256i bit_field(const uint8_t* p, int bits, int mask) {
   return _mm256_and_si256(_mm256_srl_epi16(raw, _mm_cvtsi32_si128(bits)), _mm256_set1_epi8(static_cast<char>(mask)));
 }
 
-struct SuperQ6_K {
-  using Block = ggml::BlockQ6_K;
-  static constexpr bool kSigned = true, kMultiplier = true, kPer32 = true;  // BlockA8 (dot_kernels.h)
-  static constexpr int kOffset = 0;
-  static constexpr bool unroll(int /*tokens*/) { return true; }  // the sub-block loop (SuperTile)
-  struct Scales {
-    float d;
-    __m128i sc;  // the sixteen int8 sub-scales
-  };
-  static void scales(const Block& b, Scales& s) {
-    s.d = half(b.d);
-    s.sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales));
-  }
-  // elements 32j..32j+31 = 128h + 32g + l: low nibbles (g < 2) or high ones of ql[64h + 32(g%2) + l],
-  // bits 2g..2g+1 of qh[32h + l] on top, minus 32
-  static __m256i weights(const Block& b, int j) {
-    const int h = j / 4, g = j % 4;
-    const __m256i low = bit_field(b.ql + 64 * h + 32 * (g % 2), 4 * (g / 2), 0x0F);
-    const __m256i high = _mm256_slli_epi16(bit_field(b.qh + 32 * h, 2 * g, 0x03), 4);
-    return _mm256_sub_epi8(_mm256_or_si256(low, high), _mm256_set1_epi8(32));
-  }
-  // int16 multipliers for madd: scale 2j for the pairs of elements 0–15, 2j + 1 for 16–31
-  static __m256i multiplier(const Scales& s, int j) {
-    const __m128i pick = _mm_add_epi8(_mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1),
-                                      _mm_set1_epi8(static_cast<char>(2 * j)));
-    return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(s.sc, pick));
-  }
-};
-
 struct SuperTQ2_0 {
   using Block = ggml::BlockTQ2_0;
-  static constexpr bool kSigned = false, kMultiplier = false, kPer32 = false;
   static constexpr int kOffset = 1;
   static constexpr bool unroll(int /*tokens*/) { return true; }  // the sub-block loop (SuperTile)
-  struct Scales {
-    float d;
-  };
-  static void scales(const Block& b, Scales& s) { s.d = half(b.d); }
   // sub-block j = 4h + k is bits 2k..2k+1 of qs[32h..32h+31]
   static __m256i weights(const Block& b, int j) { return bit_field(b.qs + 32 * (j / 4), 2 * (j % 4), 0x03); }
 };
@@ -85,13 +50,8 @@ __m256i trits(__m256i bytes, __m256i pow) {
 
 struct SuperTQ1_0 {
   using Block = ggml::BlockTQ1_0;
-  static constexpr bool kSigned = false, kMultiplier = false, kPer32 = false;
   static constexpr int kOffset = 1;
   static constexpr bool unroll(int tokens) { return tokens == 1; }  // decode only: the 4×2 tile ran 1.4× slower unrolled
-  struct Scales {
-    float d;
-  };
-  static void scales(const Block& b, Scales& s) { s.d = half(b.d); }
   // sub-blocks 0–4: trit j of qs[0..31]; 5 and 6: trits 0–1 and 2–3 of qs[32..47], sixteen each;
   // 7: trit 4 of qs[32..47], then trits 0–3 of qh[0..3] (element 240 + i + 4k is trit k of qh[i])
   static __m256i weights(const Block& b, int j) {
@@ -109,54 +69,36 @@ struct SuperTQ1_0 {
   }
 };
 
-// A register tile of R rows × T tokens over all k/256 super-blocks, in the spec's order. The
-// ternary formats: per sub-block, maddubs's pair sums go straight into the super-block's int16
-// pairs (|pair| ≤ 2·3·127 per sub-block, 8 sub-blocks fit) that one madd by ones turns into
-// lanes, less the offset's Σ a pairs (where Dot::kFused, the byte dot product's int32 lanes
-// instead: the same integers); per super-block the lanes times d·d_a into the accumulators.
-// Q6_K (kPer32): each row's sub-block scales read once per super-block; per sub-block, its
-// lanes (madd by the scales) times d_a into float sums, those times d per super-block.
+// A register tile of R rows × T tokens over all k/256 super-blocks, in the spec's order: per
+// sub-block, maddubs's pair sums go straight into the super-block's int16 pairs (|pair| ≤
+// 2·3·127 per sub-block, 8 sub-blocks fit) that one madd by ones turns into lanes, less the
+// offset's Σ a pairs (where Dot::kFused, the byte dot product's int32 lanes instead: the same
+// integers); per super-block the lanes times d·d_a into the accumulators.
 template <class Unpack, class Dot>
 struct SuperTile {
-  using Act = std::conditional_t<Unpack::kPer32, BlockA8, BlockA8K>;
-  static constexpr int kActPerSuper = Unpack::kPer32 ? 8 : 1;
-
   template <int R, int T>
   static void run(const MatmulArgs& m, int64_t r0, int64_t t0) {
     using Block = typename Unpack::Block;
-    static_assert(!(Unpack::kMultiplier && Unpack::kOffset != 0), "an offset would need the multipliers too");
-    static_assert(Unpack::kPer32 == Unpack::kMultiplier, "sub-block scales only with per-32 activations (Q6_K)");
     const int64_t nsb = m.k / 256;
     const Block* w[R];
-    const Act* a[T];
+    const BlockA8K* a[T];
     for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const Block*>(m.w + static_cast<size_t>(r0 + r) * m.row_bytes);
-    for (int t = 0; t < T; ++t) a[t] = static_cast<const Act*>(m.x) + (t0 + t) * nsb * kActPerSuper;
+    for (int t = 0; t < T; ++t) a[t] = static_cast<const BlockA8K*>(m.x) + (t0 + t) * nsb;
     const __m256i ones = _mm256_set1_epi16(1);
     __m256 acc[R][T];
     for (int r = 0; r < R; ++r)
       for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
     for (int64_t sb = 0; sb < nsb; ++sb) {
-      typename Unpack::Scales s[R];
-      for (int r = 0; r < R; ++r) Unpack::scales(w[r][sb], s[r]);
-      [[maybe_unused]] __m256i sums[R][T];
-      [[maybe_unused]] __m256 inner[R][T];
-      [[maybe_unused]] __m256i offset_pairs[T];
+      __m256i sums[R][T], offset_pairs[T];
       for (int t = 0; t < T; ++t) {
         offset_pairs[t] = _mm256_setzero_si256();
-        for (int r = 0; r < R; ++r) sums[r][t] = _mm256_setzero_si256(), inner[r][t] = _mm256_setzero_ps();
+        for (int r = 0; r < R; ++r) sums[r][t] = _mm256_setzero_si256();
       }
       const auto sub_block = [&](int j) {
         __m256i aq[T];
-        [[maybe_unused]] __m256 da[T];
         for (int t = 0; t < T; ++t) {
-          if constexpr (Unpack::kPer32) {
-            aq[t] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[t][sb * 8 + j].qs));
-            da[t] = _mm256_broadcast_ss(&a[t][sb * 8 + j].d);
-          } else {
-            aq[t] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[t][sb].qs + 32 * j));
-          }
-          if constexpr (Unpack::kOffset != 0)
-            offset_pairs[t] = _mm256_add_epi16(offset_pairs[t], _mm256_maddubs_epi16(_mm256_set1_epi8(Unpack::kOffset), aq[t]));
+          aq[t] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[t][sb].qs + 32 * j));
+          offset_pairs[t] = _mm256_add_epi16(offset_pairs[t], _mm256_maddubs_epi16(_mm256_set1_epi8(Unpack::kOffset), aq[t]));
         }
         for (int r = 0; r < R; ++r) {
           // decode streams R rows at once, which defeats the hardware prefetcher: ask for the same
@@ -164,36 +106,25 @@ struct SuperTile {
           if (T == 1)  // every 64-byte line of the block: 8 requests from its first byte to its last
             _mm_prefetch(reinterpret_cast<const char*>(&w[r][sb]) + R * m.row_bytes + j * ((sizeof(Block) - 1) / 7), _MM_HINT_T0);
           const __m256i wq = Unpack::weights(w[r][sb], j);
-          [[maybe_unused]] __m256i aw, mult;
-          if constexpr (Unpack::kSigned) aw = _mm256_abs_epi8(wq);
-          if constexpr (Unpack::kMultiplier) mult = Unpack::multiplier(s[r], j);
           for (int t = 0; t < T; ++t) {
-            const __m256i pairs =
-                Unpack::kSigned ? _mm256_maddubs_epi16(aw, _mm256_sign_epi8(aq[t], wq)) : _mm256_maddubs_epi16(wq, aq[t]);
-            if constexpr (Unpack::kPer32) inner[r][t] = _mm256_fmadd_ps(da[t], _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, mult)), inner[r][t]);
-            else if constexpr (Dot::kFused) sums[r][t] = Dot::dot_add(sums[r][t], wq, aq[t]);  // int32 lanes, no pairs
-            else sums[r][t] = _mm256_add_epi16(sums[r][t], pairs);
+            if constexpr (Dot::kFused) sums[r][t] = Dot::dot_add(sums[r][t], wq, aq[t]);  // int32 lanes, no pairs
+            else sums[r][t] = _mm256_add_epi16(sums[r][t], _mm256_maddubs_epi16(wq, aq[t]));
           }
         }
       };
-      // unrolled where it measured faster (decode in cache, one thread: Q6_K +24 %, TQ2_0 +20 %,
-      // TQ1_0 +8 %)
+      // unrolled where it measured faster (decode in cache, one thread: TQ2_0 +20 %, TQ1_0 +8 %)
       if constexpr (Unpack::unroll(T))
         [&]<int... J>(std::integer_sequence<int, J...>) { (sub_block(J), ...); }(std::make_integer_sequence<int, 8>{});
       else
         for (int j = 0; j < 8; ++j) sub_block(j);
-      for (int r = 0; r < R; ++r)
+      for (int r = 0; r < R; ++r) {
+        const float d = half(w[r][sb].d);
         for (int t = 0; t < T; ++t) {
-          if constexpr (Unpack::kPer32) {
-            acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(s[r].d), inner[r][t], acc[r][t]);
-          } else {
-            __m256i lanes = sums[r][t];
-            if constexpr (!Unpack::kMultiplier)
-              lanes = Dot::kFused ? _mm256_sub_epi32(lanes, _mm256_madd_epi16(offset_pairs[t], ones))
-                                  : _mm256_madd_epi16(_mm256_sub_epi16(lanes, offset_pairs[t]), ones);
-            acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(s[r].d * a[t][sb].d), _mm256_cvtepi32_ps(lanes), acc[r][t]);
-          }
+          const __m256i lanes = Dot::kFused ? _mm256_sub_epi32(sums[r][t], _mm256_madd_epi16(offset_pairs[t], ones))
+                                            : _mm256_madd_epi16(_mm256_sub_epi16(sums[r][t], offset_pairs[t]), ones);
+          acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(d * a[t][sb].d), _mm256_cvtepi32_ps(lanes), acc[r][t]);
         }
+      }
     }
     for (int r = 0; r < R; ++r)
       for (int t = 0; t < T; ++t) m.y[(t0 + t) * m.ldy + r0 + r] = reduce8_avx(acc[r][t]);
@@ -202,12 +133,11 @@ struct SuperTile {
 
 template <class Unpack, class Dot, int kR, int kT>
 void superblock_matmul(const MatmulArgs& m) {
-  using Tile = SuperTile<Unpack, Dot>;
-  Tiled<Tile, kR, kT, kSuperDecodeRows>::run(m, static_cast<size_t>(m.k / 256 * Tile::kActPerSuper) * sizeof(typename Tile::Act), m.row_bytes);
+  Tiled<SuperTile<Unpack, Dot>, kR, kT, kSuperDecodeRows>::run(m, static_cast<size_t>(m.k / 256) * sizeof(BlockA8K), m.row_bytes);
 }
 
 template <class Unpack, class Dot>
-float superblock_dot(const typename Unpack::Block* w, const typename SuperTile<Unpack, Dot>::Act* a, int64_t nsb) {
+float superblock_dot(const typename Unpack::Block* w, const BlockA8K* a, int64_t nsb) {
   float y;
   SuperTile<Unpack, Dot>::template run<1, 1>({reinterpret_cast<const uint8_t*>(w), 0, 1, a, 1, nsb * 256, &y, 1}, 0, 0);
   return y;

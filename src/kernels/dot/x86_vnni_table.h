@@ -1,6 +1,6 @@
 // The dot table of a CPU whose byte dot product is one 256-bit vpdpbusd: AVX2's table with the
 // integer formats' matmuls — the tiles of x86_interleaved_tile.h (Q8_0, Q4_0 … Q5_1),
-// x86_q4_k_tile.h (Q4_K) and x86_superblock_tile.h (Q6_K, TQ1_0, TQ2_0) — on Dot, in the given
+// x86_q4_k_tile.h, x86_q6_k_tile.h and x86_superblock_tile.h (TQ1_0, TQ2_0) — on Dot, in the given
 // prompt tile shapes. The lanes are the same integers, so every output equals the spec bit for
 // bit; the float formats' kernels stay AVX2's. Include only from files compiled with Dot's
 // instructions enabled.
@@ -10,6 +10,7 @@
 #include "kernels/dot/x86_avx2_tiling.h"
 #include "kernels/dot/x86_interleaved_tile.h"
 #include "kernels/dot/x86_q4_k_tile.h"
+#include "kernels/dot/x86_q6_k_tile.h"
 #include "kernels/dot/x86_superblock_tile.h"
 #include "kernels/x86_byte_dot.h"
 
@@ -19,8 +20,8 @@ namespace {
 // Rows × tokens of each tile family's prompt tile (the interleaved one counts groups of four rows).
 struct VnniTileShapes {
   int groups, group_tokens;      // Q8_0, Q4_0, Q4_1, Q5_0, Q5_1
-  int k_groups, k_tokens;        // Q4_K (groups of four rows)
-  int super_rows, super_tokens;  // Q6_K, TQ1_0, TQ2_0
+  int k_groups, k_tokens;        // Q4_K, Q6_K (groups of four rows)
+  int super_rows, super_tokens;  // TQ1_0, TQ2_0
 };
 
 // AVX-VNNI's shapes: AVX2's, drawn for the same 16 ymm registers (vpdpbusd needs fewer
@@ -38,9 +39,8 @@ DotKernels vnni_dot_table(Isa isa) {
   mm.q5_0x4 = group_matmul<GroupQ5_0, Dot, kS.groups, kS.group_tokens>;
   mm.q5_1x4 = group_matmul<GroupQ5_1, Dot, kS.groups, kS.group_tokens>;
   mm.q4_kx4 = q4_k_matmul<Dot, kS.k_groups, kS.k_tokens>;
-  k.q6_k = superblock_dot<SuperQ6_K, Dot>;
+  mm.q6_kx4 = q6_k_matmul<Dot, kS.k_groups, kS.k_tokens>;
   k.tq1_0 = superblock_dot<SuperTQ1_0, Dot>, k.tq2_0 = superblock_dot<SuperTQ2_0, Dot>;
-  mm.q6_k = superblock_matmul<SuperQ6_K, Dot, kS.super_rows, kS.super_tokens>;
   mm.tq1_0 = superblock_matmul<SuperTQ1_0, Dot, kS.super_rows, kS.super_tokens>;
   mm.tq2_0 = superblock_matmul<SuperTQ2_0, Dot, kS.super_rows, kS.super_tokens>;
   return k;
