@@ -159,30 +159,24 @@ struct alignas(32) BlockA8Kx4 {
 static_assert(sizeof(BlockA8Kx4) == 1120, "BlockA8Kx4 is 1120 bytes");
 
 // One matmul over interleaved groups: y[t·ldy + r] = W[r] · x_t for r < rows, t < n, where w is
-// the first group of the range (k/32 blocks of BlockQ8_0x4 … BlockQ5_1x4, or k/256
-// BlockQ6_Kx4, per group of four rows) and x holds k/32 BlockA8x4 per token. Rows past `rows` in the last group are padding and
-// are not written.
-struct Matmul4Args {
+// the first group of the range and x token 0's activations. Rows past `rows` in the last group
+// are padding and are not written.
+template <class Act>
+struct GroupMatmulArgs {
   const uint8_t* w;
   int64_t rows;
-  const BlockA8x4* x;
+  const Act* x;
   int64_t n;
   int64_t k;
   float* y;
   int64_t ldy;
 };
+// k/32 blocks of BlockQ8_0x4 … BlockQ5_1x4, or k/256 BlockQ6_Kx4, per group of four rows;
+// k/32 BlockA8x4 per token.
+using Matmul4Args = GroupMatmulArgs<BlockA8x4>;
 using Matmul4Kernel = void (*)(const Matmul4Args&);
-
-// The same for Q4_K's groups (k/256 BlockQ4_Kx4 per group) against k/256 BlockA8Kx4 per token.
-struct MatmulK4Args {
-  const uint8_t* w;
-  int64_t rows;
-  const BlockA8Kx4* x;
-  int64_t n;
-  int64_t k;
-  float* y;
-  int64_t ldy;
-};
+// Q4_K's: k/256 BlockQ4_Kx4 per group, k/256 BlockA8Kx4 per token.
+using MatmulK4Args = GroupMatmulArgs<BlockA8Kx4>;
 using MatmulK4Kernel = void (*)(const MatmulK4Args&);
 
 // One matmul over a range of weight rows: y[t·ldy + r] = W[r] · x_t for r < rows, t < n.

@@ -74,6 +74,18 @@ inline void store_rows4(float* out, __m128 y, int valid) {
   std::copy_n(v, valid, out);
 }
 
+// A tile's R groups × T tokens of accumulators, lanes l and l + 4 row l's two halves, summed
+// (acc[0] + acc[1] of the spec) and stored for the group's valid rows: y[t·ldy + 4g + l].
+template <int R, int T>
+inline void store_group_halves(const __m256 (&acc)[R][T], float* y, int64_t ldy, int64_t rows, int64_t g0, int64_t t0) {
+  for (int r = 0; r < R; ++r) {
+    const int valid = static_cast<int>(std::min<int64_t>(4, rows - 4 * (g0 + r)));
+    for (int t = 0; t < T; ++t)
+      store_rows4(y + (t0 + t) * ldy + 4 * (g0 + r), _mm_add_ps(_mm256_castps256_ps128(acc[r][t]), _mm256_extractf128_ps(acc[r][t], 1)),
+                  valid);
+  }
+}
+
 // Tiled's view of an interleaved matmul's arguments (Matmul4Args, MatmulK4Args): its "rows"
 // are groups of four.
 template <class Args>

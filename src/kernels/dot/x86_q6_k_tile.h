@@ -11,8 +11,6 @@
 
 #include <immintrin.h>
 
-#include <algorithm>
-
 #include "kernels/dot/dot_kernels.h"
 #include "kernels/dot/x86_avx2_tiling.h"
 
@@ -100,12 +98,7 @@ struct Q6KGroupTile {
         for (int t = 0; t < T; ++t) acc[r][t] = _mm256_fmadd_ps(d, inner[r][t], acc[r][t]);
       }
     }
-    for (int r = 0; r < R; ++r) {
-      const int valid = static_cast<int>(std::min<int64_t>(4, m.rows - 4 * (g0 + r)));
-      for (int t = 0; t < T; ++t)
-        store_rows4(m.y + (t0 + t) * m.ldy + 4 * (g0 + r),
-                    _mm_add_ps(_mm256_castps256_ps128(acc[r][t]), _mm256_extractf128_ps(acc[r][t], 1)), valid);
-    }
+    store_group_halves(acc, m.y, m.ldy, m.rows, g0, t0);
   }
 };
 
