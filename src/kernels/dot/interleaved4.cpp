@@ -40,33 +40,6 @@ void move_block(Block& row, Group& group, int r, bool to_group) {
   }
 }
 
-template <class Block, class Group>
-void interleave(const uint8_t* rows, int64_t nrows, int64_t k, uint8_t* out) {
-  const int64_t nb = k / 32, groups = (nrows + 3) / 4;
-  auto* g = reinterpret_cast<Group*>(out);
-  // group by group, writing in order and reading four rows side by side; a padding row is
-  // a zero block
-  for (int64_t gi = 0; gi < groups; ++gi)
-    for (int64_t b = 0; b < nb; ++b)
-      for (int r = 0; r < 4; ++r) {
-        Block row_block{};
-        if (4 * gi + r < nrows) std::memcpy(&row_block, rows + static_cast<size_t>((4 * gi + r) * nb + b) * sizeof(Block), sizeof(Block));
-        move_block(row_block, g[gi * nb + b], r, true);
-      }
-}
-
-template <class Block, class Group>
-void extract(const uint8_t* groups, int64_t r, int64_t k, uint8_t* out) {
-  const int64_t nb = k / 32;
-  const auto* g = reinterpret_cast<const Group*>(groups) + (r / 4) * nb;
-  for (int64_t b = 0; b < nb; ++b) {
-    Block row_block;
-    Group group = g[b];
-    move_block(row_block, group, static_cast<int>(r % 4), false);
-    std::memcpy(out + static_cast<size_t>(b) * sizeof(Block), &row_block, sizeof(Block));
-  }
-}
-
 // Q4_K's GGUF block of row r into its group block (zeroed before the first row), or back.
 void move_q4_k(ggml::BlockQ4_K& row, BlockQ4_Kx4& group, int r, bool to_group) {
   if (to_group) {
@@ -147,33 +120,33 @@ void move_q6_k(ggml::BlockQ6_K& row, BlockQ6_Kx4& group, int r, bool to_group) {
   }
 }
 
-// The super-block formats' groups: block sb of the four rows (zero blocks past nrows) into
-// group block sb, and back.
-template <class Block, class Group, auto Move>
-void interleave_super(const uint8_t* rows, int64_t nrows, int64_t k, uint8_t* out) {
-  const int64_t nsb = k / 256, groups = (nrows + 3) / 4;
-  auto* g = reinterpret_cast<Group*>(out);
+// `nrows` GGUF rows into groups of four, group by group, writing in order and reading four
+// rows side by side (a padding row is a zero block); kElems elements per block, Move copies
+// one row's block into the group's or back.
+template <class Block, class Group, int kElems, auto Move>
+void interleave(const uint8_t* rows, int64_t nrows, int64_t k, uint8_t* out) {
+  const int64_t nb = k / kElems, groups = (nrows + 3) / 4;
   for (int64_t gi = 0; gi < groups; ++gi)
-    for (int64_t sb = 0; sb < nsb; ++sb) {
+    for (int64_t b = 0; b < nb; ++b) {
       Group group{};
       for (int r = 0; r < 4; ++r) {
-        Block row{};  // a padding row: zero
-        if (4 * gi + r < nrows) std::memcpy(&row, rows + static_cast<size_t>((4 * gi + r) * nsb + sb) * sizeof(row), sizeof(row));
+        Block row{};
+        if (4 * gi + r < nrows) std::memcpy(&row, rows + static_cast<size_t>((4 * gi + r) * nb + b) * sizeof(Block), sizeof(Block));
         Move(row, group, r, true);
       }
-      g[gi * nsb + sb] = group;
+      std::memcpy(out + static_cast<size_t>(gi * nb + b) * sizeof(Group), &group, sizeof(Group));
     }
 }
 
-template <class Block, class Group, auto Move>
-void extract_super(const uint8_t* groups, int64_t r, int64_t k, uint8_t* out) {
-  const int64_t nsb = k / 256;
-  const auto* g = reinterpret_cast<const Group*>(groups) + (r / 4) * nsb;
-  for (int64_t sb = 0; sb < nsb; ++sb) {
+template <class Block, class Group, int kElems, auto Move>
+void extract(const uint8_t* groups, int64_t r, int64_t k, uint8_t* out) {
+  const int64_t nb = k / kElems;
+  for (int64_t b = 0; b < nb; ++b) {
     Block row;
-    Group group = g[sb];
+    Group group;
+    std::memcpy(&group, groups + static_cast<size_t>((r / 4) * nb + b) * sizeof(Group), sizeof(Group));
     Move(row, group, static_cast<int>(r % 4), false);
-    std::memcpy(out + static_cast<size_t>(sb) * sizeof(row), &row, sizeof(row));
+    std::memcpy(out + static_cast<size_t>(b) * sizeof(Block), &row, sizeof(Block));
   }
 }
 
@@ -205,23 +178,23 @@ size_t interleaved_group_bytes(GgmlType t, int64_t k) {
 }
 
 void interleave_rows(GgmlType t, const uint8_t* rows, int64_t nrows, int64_t k, uint8_t* out) {
-  if (t == GgmlType::Q4_K) interleave_super<ggml::BlockQ4_K, BlockQ4_Kx4, move_q4_k>(rows, nrows, k, out);
-  else if (t == GgmlType::Q6_K) interleave_super<ggml::BlockQ6_K, BlockQ6_Kx4, move_q6_k>(rows, nrows, k, out);
-  else if (t == GgmlType::Q8_0) interleave<ggml::BlockQ8_0, BlockQ8_0x4>(rows, nrows, k, out);
-  else if (t == GgmlType::Q4_0) interleave<ggml::BlockQ4_0, BlockQ4_0x4>(rows, nrows, k, out);
-  else if (t == GgmlType::Q4_1) interleave<ggml::BlockQ4_1, BlockQ4_1x4>(rows, nrows, k, out);
-  else if (t == GgmlType::Q5_0) interleave<ggml::BlockQ5_0, BlockQ5_0x4>(rows, nrows, k, out);
-  else interleave<ggml::BlockQ5_1, BlockQ5_1x4>(rows, nrows, k, out);
+  if (t == GgmlType::Q4_K) interleave<ggml::BlockQ4_K, BlockQ4_Kx4, 256, move_q4_k>(rows, nrows, k, out);
+  else if (t == GgmlType::Q6_K) interleave<ggml::BlockQ6_K, BlockQ6_Kx4, 256, move_q6_k>(rows, nrows, k, out);
+  else if (t == GgmlType::Q8_0) interleave<ggml::BlockQ8_0, BlockQ8_0x4, 32, move_block<ggml::BlockQ8_0, BlockQ8_0x4>>(rows, nrows, k, out);
+  else if (t == GgmlType::Q4_0) interleave<ggml::BlockQ4_0, BlockQ4_0x4, 32, move_block<ggml::BlockQ4_0, BlockQ4_0x4>>(rows, nrows, k, out);
+  else if (t == GgmlType::Q4_1) interleave<ggml::BlockQ4_1, BlockQ4_1x4, 32, move_block<ggml::BlockQ4_1, BlockQ4_1x4>>(rows, nrows, k, out);
+  else if (t == GgmlType::Q5_0) interleave<ggml::BlockQ5_0, BlockQ5_0x4, 32, move_block<ggml::BlockQ5_0, BlockQ5_0x4>>(rows, nrows, k, out);
+  else interleave<ggml::BlockQ5_1, BlockQ5_1x4, 32, move_block<ggml::BlockQ5_1, BlockQ5_1x4>>(rows, nrows, k, out);
 }
 
 void extract_row(GgmlType t, const uint8_t* groups, int64_t r, int64_t k, uint8_t* out) {
-  if (t == GgmlType::Q4_K) extract_super<ggml::BlockQ4_K, BlockQ4_Kx4, move_q4_k>(groups, r, k, out);
-  else if (t == GgmlType::Q6_K) extract_super<ggml::BlockQ6_K, BlockQ6_Kx4, move_q6_k>(groups, r, k, out);
-  else if (t == GgmlType::Q8_0) extract<ggml::BlockQ8_0, BlockQ8_0x4>(groups, r, k, out);
-  else if (t == GgmlType::Q4_0) extract<ggml::BlockQ4_0, BlockQ4_0x4>(groups, r, k, out);
-  else if (t == GgmlType::Q4_1) extract<ggml::BlockQ4_1, BlockQ4_1x4>(groups, r, k, out);
-  else if (t == GgmlType::Q5_0) extract<ggml::BlockQ5_0, BlockQ5_0x4>(groups, r, k, out);
-  else extract<ggml::BlockQ5_1, BlockQ5_1x4>(groups, r, k, out);
+  if (t == GgmlType::Q4_K) extract<ggml::BlockQ4_K, BlockQ4_Kx4, 256, move_q4_k>(groups, r, k, out);
+  else if (t == GgmlType::Q6_K) extract<ggml::BlockQ6_K, BlockQ6_Kx4, 256, move_q6_k>(groups, r, k, out);
+  else if (t == GgmlType::Q8_0) extract<ggml::BlockQ8_0, BlockQ8_0x4, 32, move_block<ggml::BlockQ8_0, BlockQ8_0x4>>(groups, r, k, out);
+  else if (t == GgmlType::Q4_0) extract<ggml::BlockQ4_0, BlockQ4_0x4, 32, move_block<ggml::BlockQ4_0, BlockQ4_0x4>>(groups, r, k, out);
+  else if (t == GgmlType::Q4_1) extract<ggml::BlockQ4_1, BlockQ4_1x4, 32, move_block<ggml::BlockQ4_1, BlockQ4_1x4>>(groups, r, k, out);
+  else if (t == GgmlType::Q5_0) extract<ggml::BlockQ5_0, BlockQ5_0x4, 32, move_block<ggml::BlockQ5_0, BlockQ5_0x4>>(groups, r, k, out);
+  else extract<ggml::BlockQ5_1, BlockQ5_1x4, 32, move_block<ggml::BlockQ5_1, BlockQ5_1x4>>(groups, r, k, out);
 }
 
 void expand_a8x4(const BlockA8* a, BlockA8x4* out, int64_t nb) {
