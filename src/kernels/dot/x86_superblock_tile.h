@@ -36,16 +36,16 @@ struct SuperTQ2_0 {
   static __m256i weights(const Block& b, int j) { return bit_field(b.qs + 32 * (j / 4), 2 * (j % 4), 0x03); }
 };
 
-// Byte i of `pow` is 3^k for the trit k that byte i of `bytes` holds for this sub-block:
-// multiplying by it (mod 256) brings that trit to the top, where v ≥ 86 and v ≥ 171 count it
-// ((v·3) >> 8 without widening).
-__m256i trits(__m256i bytes, __m256i pow) {
-  const __m256i even = _mm256_mullo_epi16(bytes, pow);
-  const __m256i odd = _mm256_mullo_epi16(_mm256_srli_epi16(bytes, 8), _mm256_srli_epi16(pow, 8));
-  const __m256i v = _mm256_or_si256(_mm256_and_si256(even, _mm256_set1_epi16(0x00FF)), _mm256_slli_epi16(odd, 8));
-  const __m256i ge86 = _mm256_cmpeq_epi8(_mm256_max_epu8(v, _mm256_set1_epi8(86)), v);
-  const __m256i ge171 = _mm256_cmpeq_epi8(_mm256_max_epu8(v, _mm256_set1_epi8(static_cast<char>(171))), v);
-  return _mm256_sub_epi8(_mm256_setzero_si256(), _mm256_add_epi8(ge86, ge171));
+// The trits that 32 bytes hold for one sub-block: byte i of `bytes` times 3^k, k its trit for
+// this sub-block, brings that trit to the top (mod 256), where (v·3) >> 8 reads it. In 16-bit
+// lanes with the byte in the high half, the product keeps exactly v·3^k mod 256 there and
+// mulhi by 3 is (v·3) >> 8: two multiplies per 16 trits. pow_lo and pow_hi are 3^k for bytes
+// 0–7 and 8–15 of each 128-bit lane (unpacklo / unpackhi's); packus puts them back in order.
+inline __m256i trits(__m256i bytes, __m256i pow_lo, __m256i pow_hi) {
+  const __m256i zero = _mm256_setzero_si256(), three = _mm256_set1_epi16(3);
+  const __m256i lo = _mm256_mulhi_epu16(_mm256_mullo_epi16(_mm256_unpacklo_epi8(zero, bytes), pow_lo), three);
+  const __m256i hi = _mm256_mulhi_epu16(_mm256_mullo_epi16(_mm256_unpackhi_epi8(zero, bytes), pow_hi), three);
+  return _mm256_packus_epi16(lo, hi);
 }
 
 struct SuperTQ1_0 {
@@ -55,17 +55,21 @@ struct SuperTQ1_0 {
   // sub-blocks 0–4: trit j of qs[0..31]; 5 and 6: trits 0–1 and 2–3 of qs[32..47], sixteen each;
   // 7: trit 4 of qs[32..47], then trits 0–3 of qh[0..3] (element 240 + i + 4k is trit k of qh[i])
   static __m256i weights(const Block& b, int j) {
-    static constexpr uint8_t kPow3[5] = {1, 3, 9, 27, 81};
-    if (j < 5)
-      return trits(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs)), _mm256_set1_epi8(static_cast<char>(kPow3[j])));
+    static constexpr int16_t kPow3[5] = {1, 3, 9, 27, 81};
+    if (j < 5) {
+      const __m256i pow = _mm256_set1_epi16(kPow3[j]);
+      return trits(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs)), pow, pow);
+    }
     const __m128i tail = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs + 32));
-    if (j < 7)
-      return trits(_mm256_set_m128i(tail, tail),
-                   _mm256_set_m128i(_mm_set1_epi8(static_cast<char>(kPow3[2 * j - 9])), _mm_set1_epi8(static_cast<char>(kPow3[2 * j - 10]))));
+    if (j < 7) {
+      const __m256i pow = _mm256_set_m128i(_mm_set1_epi16(kPow3[2 * j - 9]), _mm_set1_epi16(kPow3[2 * j - 10]));
+      return trits(_mm256_set_m128i(tail, tail), pow, pow);
+    }
     uint32_t qh;
     std::memcpy(&qh, b.qh, 4);
     return trits(_mm256_set_m128i(_mm_set1_epi32(static_cast<int>(qh)), tail),
-                 _mm256_set_m128i(_mm_setr_epi8(1, 1, 1, 1, 3, 3, 3, 3, 9, 9, 9, 9, 27, 27, 27, 27), _mm_set1_epi8(81)));
+                 _mm256_set_m128i(_mm_setr_epi16(1, 1, 1, 1, 3, 3, 3, 3), _mm_set1_epi16(81)),
+                 _mm256_set_m128i(_mm_setr_epi16(9, 9, 9, 9, 27, 27, 27, 27), _mm_set1_epi16(81)));
   }
 };
 
