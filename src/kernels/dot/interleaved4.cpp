@@ -85,7 +85,8 @@ void move_q4_k(ggml::BlockQ4_K& row, BlockQ4_Kx4& group, int r, bool to_group) {
 
 // Q6_K's GGUF block of row r into its group block (zeroed before the first row), or back.
 // Element i of sub-block j = 4h + g: low bits nibble g/2 of ql[64h + 32(g%2) + i], top bits
-// 2g..2g+1 of qh[32h + i]; scale scales[2j + i/16].
+// 2g..2g+1 of qh[32h + i]; scale scales[2j + i/16]. Elements p and p + 16 share group byte
+// interleaved_pos(r, p) (low and high nibble; registers 2(p/8) and 2(p/8) + 1 of the top bits).
 void move_q6_k(ggml::BlockQ6_K& row, BlockQ6_Kx4& group, int r, bool to_group) {
   if (to_group) {
     group.d[r] = row.d;
@@ -100,21 +101,22 @@ void move_q6_k(ggml::BlockQ6_K& row, BlockQ6_Kx4& group, int r, bool to_group) {
       if (to_group) group.scales[j][4 * u + r] = row.scales[2 * j + u];
       else row.scales[2 * j + u] = group.scales[j][4 * u + r];
     }
+    uint8_t* ql = row.ql + 64 * h + 32 * (g % 2);
+    uint8_t* qh = row.qh + 32 * h;
+    const int ql_shift = 4 * (g / 2), qh_shift = 2 * g;
     BlockQ6_Kx4::Sub& sub = group.sub[j];
-    for (int i = 0; i < 32; ++i) {
-      uint8_t& ql = row.ql[64 * h + 32 * (g % 2) + i];
-      uint8_t& qh = row.qh[32 * h + i];
-      const int ql_shift = 4 * (g / 2), qh_shift = 2 * g;
-      uint8_t& low = sub.ql[interleaved_pos(r, i % 16)];
-      const int low_shift = 4 * (i / 16);
-      uint8_t& top = sub.qh[interleaved_pos(r, i % 16) % 32];
-      const int top_shift = 2 * interleaved_register(i);
+    for (int p = 0; p < 16; ++p) {
+      const int pos = interleaved_pos(r, p), top_shift = 4 * (p / 8);  // 2·register of element p
       if (to_group) {
-        low = static_cast<uint8_t>(low | ((ql >> ql_shift) & 15) << low_shift);
-        top = static_cast<uint8_t>(top | ((qh >> qh_shift) & 3) << top_shift);
+        sub.ql[pos] = static_cast<uint8_t>(((ql[p] >> ql_shift) & 15) | ((ql[p + 16] >> ql_shift) & 15) << 4);
+        sub.qh[pos % 32] = static_cast<uint8_t>(sub.qh[pos % 32] | ((qh[p] >> qh_shift) & 3) << top_shift |
+                                                ((qh[p + 16] >> qh_shift) & 3) << (top_shift + 2));
       } else {
-        ql = static_cast<uint8_t>(ql | ((low >> low_shift) & 15) << ql_shift);
-        qh = static_cast<uint8_t>(qh | ((top >> top_shift) & 3) << qh_shift);
+        const uint8_t low = sub.ql[pos], top = sub.qh[pos % 32];
+        ql[p] = static_cast<uint8_t>(ql[p] | (low & 15) << ql_shift);
+        ql[p + 16] = static_cast<uint8_t>(ql[p + 16] | (low >> 4) << ql_shift);
+        qh[p] = static_cast<uint8_t>(qh[p] | ((top >> top_shift) & 3) << qh_shift);
+        qh[p + 16] = static_cast<uint8_t>(qh[p + 16] | ((top >> (top_shift + 2)) & 3) << qh_shift);
       }
     }
   }
