@@ -88,6 +88,17 @@ void add_bias(const float* bias, int64_t n, int64_t out, int64_t begin, int64_t 
     for (int64_t o = begin; o < end; ++o) y[t * out + o] += bias[o];
 }
 
+// The output rows in groups of four over the pool, each thread taking whole groups:
+// run(gb, begin, end) computes rows [begin, end), group gb first, then the bias is added.
+template <class Run>
+void over_row_groups(ThreadPool& pool, int64_t out, int64_t n, const float* bias, float* y, Run run) {
+  pool.parallel_for((out + 3) / 4, [&](int64_t gb, int64_t ge) {
+    const int64_t begin = 4 * gb, end = std::min(out, 4 * ge);
+    run(gb, begin, end);
+    add_bias(bias, n, out, begin, end, y);
+  });
+}
+
 }  // namespace
 
 void Weight::dequantize_row(int64_t r, float* out) const {
@@ -220,10 +231,8 @@ void linear(ThreadPool& pool, const Weight& w, const float* x, int64_t n, const 
   if (w.grid && w.grid->integer) {  // four-row records against int8 activations; each thread takes whole row groups
     const std::vector<kernels::BlockA8x4> ax = expand_tokens_a8x4(k, x, n, in);
     const kernels::GridKernels& g = kernels::grid_kernels();
-    pool.parallel_for((out + 3) / 4, [&](int64_t gb, int64_t ge) {
-      const int64_t begin = 4 * gb, end = std::min(out, 4 * ge);
+    over_row_groups(pool, out, n, bias, y, [&](int64_t, int64_t begin, int64_t end) {
       g.int_matmul({&w.grid->im, begin, end - begin, ax.data(), n, y + begin, out});
-      add_bias(bias, n, out, begin, end, y);
     });
     return;
   }
@@ -244,10 +253,8 @@ void linear(ThreadPool& pool, const Weight& w, const float* x, int64_t n, const 
     std::vector<kernels::BlockA8Kx4> ax(a.size());
     k.expand_a8kx4(a.data(), ax.data(), static_cast<int64_t>(a.size()));  // every token's super-blocks, in order
     const size_t group_bytes = kernels::interleaved_group_bytes(w.type, in);
-    pool.parallel_for((out + 3) / 4, [&](int64_t gb, int64_t ge) {
-      const int64_t begin = 4 * gb, end = std::min(out, 4 * ge);
+    over_row_groups(pool, out, n, bias, y, [&](int64_t gb, int64_t begin, int64_t end) {
       k.matmul.q4_kx4({w.data + static_cast<size_t>(gb) * group_bytes, end - begin, ax.data(), n, in, y + begin, out});
-      add_bias(bias, n, out, begin, end, y);
     });
     return;
   }
@@ -255,10 +262,8 @@ void linear(ThreadPool& pool, const Weight& w, const float* x, int64_t n, const 
     const std::vector<kernels::BlockA8x4> ax = expand_tokens_a8x4(k, x, n, in);
     const kernels::Matmul4Kernel fn = kernels::interleaved_kernel(k.matmul, w.type);
     const size_t group_bytes = kernels::interleaved_group_bytes(w.type, in);
-    pool.parallel_for((out + 3) / 4, [&](int64_t gb, int64_t ge) {
-      const int64_t begin = 4 * gb, end = std::min(out, 4 * ge);
+    over_row_groups(pool, out, n, bias, y, [&](int64_t gb, int64_t begin, int64_t end) {
       fn({w.data + static_cast<size_t>(gb) * group_bytes, end - begin, ax.data(), n, in, y + begin, out});
-      add_bias(bias, n, out, begin, end, y);
     });
     return;
   }

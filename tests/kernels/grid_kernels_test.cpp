@@ -56,21 +56,29 @@ std::vector<Case> cases() {
   return v;
 }
 
+// The spec's matmul of `rows` RTN-quantized rows of case c against n tokens, beside the
+// dequantized matrix and the activations (g is null when the grid kernels refuse the grid).
+struct SpecRun {
+  std::shared_ptr<const engine::GridWeights> g;
+  std::vector<float> deq, x, y;
+};
+SpecRun spec_run(const Case& c, int64_t rows, int64_t n) {
+  const PackedMatrix p = pack_matrix(quantize_rtn(normal(rows * c.cols, static_cast<uint32_t>(c.cols), 0.05f), rows, c.cols, c.grid));
+  SpecRun run{engine::grid_weights_from(p.view(), false), std::vector<float>(static_cast<size_t>(rows * c.cols)),
+              normal(n * c.cols, 7, 1.0f), std::vector<float>(static_cast<size_t>(n * rows))};
+  if (!run.g) return run;
+  dequantize_packed(p.view(), run.deq);
+  grid_kernels_scalar().matmul({&run.g->m, 0, rows, run.x.data(), n, run.y.data(), rows});
+  return run;
+}
+
 TEST(GridKernels, SpecIsTheF32DotOverTheDequantizedMatrix) {
-  const GridKernels spec = grid_kernels_scalar();
   const DotKernels dot = dot_kernels_scalar();
   for (const Case& c : cases()) {
     if (c.grid.kind == GridKind::Fp8E4M3) continue;  // its own spec: the next test
     const int64_t rows = 5, n = 3;
-    const auto wf = normal(rows * c.cols, static_cast<uint32_t>(c.cols), 0.05f);
-    const PackedMatrix p = pack_matrix(quantize_rtn(wf, rows, c.cols, c.grid));
-    const auto g = engine::grid_weights_from(p.view(), false);
+    const auto [g, deq, x, y] = spec_run(c, rows, n);
     ASSERT_TRUE(g) << c.grid.describe();
-    std::vector<float> deq(static_cast<size_t>(rows * c.cols));
-    dequantize_packed(p.view(), deq);
-    const auto x = normal(n * c.cols, 7, 1.0f);
-    std::vector<float> y(static_cast<size_t>(n * rows));
-    spec.matmul({&g->m, 0, rows, x.data(), n, y.data(), rows});
     for (int64_t t = 0; t < n; ++t)
       for (int64_t r = 0; r < rows; ++r) {
         const float want = dot.f32(&x[static_cast<size_t>(t * c.cols)], &deq[static_cast<size_t>(r * c.cols)], c.cols);
@@ -84,20 +92,13 @@ TEST(GridKernels, SpecIsTheF32DotOverTheDequantizedMatrix) {
 // of the dequantized matrix, within the rounding of f32 sums; and differing from the f32 dot's
 // order somewhere (or the spec would not be its own).
 TEST(GridKernels, Fp8SpecIsTheDotOfTheDequantizedMatrixWithinRounding) {
-  const GridKernels spec = grid_kernels_scalar();
   const DotKernels dot = dot_kernels_scalar();
   int differ = 0;
   for (const Case& c : cases()) {
     if (c.grid.kind != GridKind::Fp8E4M3) continue;
     const int64_t rows = 7, n = 3;
-    const PackedMatrix p = pack_matrix(quantize_rtn(normal(rows * c.cols, static_cast<uint32_t>(c.cols), 0.05f), rows, c.cols, c.grid));
-    const auto g = engine::grid_weights_from(p.view(), false);
+    const auto [g, deq, x, y] = spec_run(c, rows, n);
     ASSERT_TRUE(g && !g->m.nan_codes) << c.grid.describe();
-    std::vector<float> deq(static_cast<size_t>(rows * c.cols));
-    dequantize_packed(p.view(), deq);
-    const auto x = normal(n * c.cols, 7, 1.0f);
-    std::vector<float> y(static_cast<size_t>(n * rows));
-    spec.matmul({&g->m, 0, rows, x.data(), n, y.data(), rows});
     for (int64_t t = 0; t < n; ++t)
       for (int64_t r = 0; r < rows; ++r) {
         double want = 0, magnitude = 0;

@@ -37,6 +37,15 @@ inline __m256i nibbles(const uint8_t* qs) {
   return _mm256_and_si256(_mm256_srlv_epi64(raw, _mm256_setr_epi64x(0, 0, 4, 4)), _mm256_set1_epi8(0x0F));
 }
 
+// The four registers of a four-row record's 64 bytes of nibbles (BlockQ4_0x4's qs, and the records
+// laid out like it): the low and high nibbles of bytes 0–31, then of bytes 32–63.
+[[gnu::always_inline]] inline void unpack_nibbles(const uint8_t* p, __m256i (&q)[4]) {
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)), x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
+  q[0] = _mm256_and_si256(x0, low4), q[1] = _mm256_and_si256(_mm256_srli_epi16(x0, 4), low4);
+  q[2] = _mm256_and_si256(x1, low4), q[3] = _mm256_and_si256(_mm256_srli_epi16(x1, 4), low4);
+}
+
 // 0xFF in byte j where bit j of the 32-bit field qh is set.
 inline __m256i bits_to_bytes(const uint8_t* qh) {
   uint32_t bits;

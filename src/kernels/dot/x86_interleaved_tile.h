@@ -95,10 +95,9 @@ struct GroupTile {
             aw0 = _mm256_abs_epi8(q0), aw1 = _mm256_abs_epi8(q1), aw2 = _mm256_abs_epi8(q2), aw3 = _mm256_abs_epi8(q3);
           }
         } else {
-          const __m256i low4 = _mm256_set1_epi8(0x0F);
-          const __m256i x0 = _mm256_loadu_si256(qs), x1 = _mm256_loadu_si256(qs + 1);
-          q0 = _mm256_and_si256(x0, low4), q1 = _mm256_and_si256(_mm256_srli_epi16(x0, 4), low4);
-          q2 = _mm256_and_si256(x1, low4), q3 = _mm256_and_si256(_mm256_srli_epi16(x1, 4), low4);
+          __m256i q[4];
+          unpack_nibbles(wb.qs, q);
+          q0 = q[0], q1 = q[1], q2 = q[2], q3 = q[3];
         }
         if constexpr (Group::kFifth) {  // 16 where the register's qh word has the byte's bit
           const __m256i sixteen = _mm256_set1_epi8(16);

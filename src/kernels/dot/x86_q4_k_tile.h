@@ -64,7 +64,6 @@ struct Q4KGroupTile {
     for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const BlockQ4_Kx4*>(m.w) + (g0 + r) * nsb;
     const BlockA8Kx4* a[T];
     for (int t = 0; t < T; ++t) a[t] = m.x + (t0 + t) * nsb;
-    const __m256i low4 = _mm256_set1_epi8(0x0F);
     __m256 acc[R][T];
     for (int r = 0; r < R; ++r)
       for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
@@ -81,15 +80,13 @@ struct Q4KGroupTile {
       for (int j = 0; j < 8; ++j)
         for (int r = 0; r < R; ++r) {
           if constexpr (T == 1) _mm_prefetch(reinterpret_cast<const char*>(w[r] + sb + R * nsb) + 64 + 64 * j, _MM_HINT_T0);
-          const auto* qs = reinterpret_cast<const __m256i*>(w[r][sb].qs + 64 * j);
-          const __m256i x0 = _mm256_loadu_si256(qs), x1 = _mm256_loadu_si256(qs + 1);
-          const __m256i q0 = _mm256_and_si256(x0, low4), q1 = _mm256_and_si256(_mm256_srli_epi16(x0, 4), low4);
-          const __m256i q2 = _mm256_and_si256(x1, low4), q3 = _mm256_and_si256(_mm256_srli_epi16(x1, 4), low4);
+          __m256i q[4];
+          unpack_nibbles(w[r][sb].qs + 64 * j, q);
           const __m256i mult = q4_k_multiplier(s[r].sc, j);
           for (int t = 0; t < T; ++t) {
             const auto* xq = reinterpret_cast<const __m256i*>(a[t][sb].qs[j]);
-            const __m256i p01 = _mm256_add_epi16(_mm256_maddubs_epi16(q0, _mm256_load_si256(xq)), _mm256_maddubs_epi16(q1, _mm256_load_si256(xq + 1)));
-            const __m256i p23 = _mm256_add_epi16(_mm256_maddubs_epi16(q2, _mm256_load_si256(xq + 2)), _mm256_maddubs_epi16(q3, _mm256_load_si256(xq + 3)));
+            const __m256i p01 = _mm256_add_epi16(_mm256_maddubs_epi16(q[0], _mm256_load_si256(xq)), _mm256_maddubs_epi16(q[1], _mm256_load_si256(xq + 1)));
+            const __m256i p23 = _mm256_add_epi16(_mm256_maddubs_epi16(q[2], _mm256_load_si256(xq + 2)), _mm256_maddubs_epi16(q[3], _mm256_load_si256(xq + 3)));
             lanes[r][t] = Dot::madd_add(lanes[r][t], _mm256_add_epi16(p01, p23), mult);
           }
         }

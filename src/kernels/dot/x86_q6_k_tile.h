@@ -49,7 +49,7 @@ struct Q6KGroupTile {
     for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const BlockQ6_Kx4*>(m.w) + (g0 + r) * nsb;
     const BlockA8x4* a[T];
     for (int t = 0; t < T; ++t) a[t] = m.x + (t0 + t) * nsb * 8;
-    const __m256i low4 = _mm256_set1_epi8(0x0F), top2 = _mm256_set1_epi8(0x30);
+    const __m256i top2 = _mm256_set1_epi8(0x30);
     __m256 acc[R][T];
     for (int r = 0; r < R; ++r)
       for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
@@ -76,13 +76,13 @@ struct Q6KGroupTile {
             _mm_prefetch(next, _MM_HINT_T0);
             _mm_prefetch(next + sizeof(sub) - 1, _MM_HINT_T0);
           }
-          const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sub.ql));
-          const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sub.ql + 32));
+          __m256i q[4];
+          unpack_nibbles(sub.ql, q);
           const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sub.qh));  // register g's top bits at bits 2g
-          const __m256i q0 = _mm256_or_si256(_mm256_and_si256(x0, low4), _mm256_and_si256(_mm256_slli_epi16(h, 4), top2));
-          const __m256i q1 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(x0, 4), low4), _mm256_and_si256(_mm256_slli_epi16(h, 2), top2));
-          const __m256i q2 = _mm256_or_si256(_mm256_and_si256(x1, low4), _mm256_and_si256(h, top2));
-          const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(x1, 4), low4), _mm256_and_si256(_mm256_srli_epi16(h, 2), top2));
+          const __m256i q0 = _mm256_or_si256(q[0], _mm256_and_si256(_mm256_slli_epi16(h, 4), top2));
+          const __m256i q1 = _mm256_or_si256(q[1], _mm256_and_si256(_mm256_slli_epi16(h, 2), top2));
+          const __m256i q2 = _mm256_or_si256(q[2], _mm256_and_si256(h, top2));
+          const __m256i q3 = _mm256_or_si256(q[3], _mm256_and_si256(_mm256_srli_epi16(h, 2), top2));
           const Q6KMultipliers mult = q6_k_multipliers(w[r][sb].scales[j]);
           for (int t = 0; t < T; ++t) {
             const auto* xq = reinterpret_cast<const __m256i*>(a[t][8 * sb + j].qs);

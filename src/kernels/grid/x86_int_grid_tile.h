@@ -35,10 +35,7 @@ template <int kBits>
     return;
   }
   if constexpr (kBits >= 4) {
-    const __m256i low4 = _mm256_set1_epi8(0x0F);
-    const __m256i x0 = _mm256_loadu_si256(v), x1 = _mm256_loadu_si256(v + 1);
-    q[0] = _mm256_and_si256(x0, low4), q[1] = _mm256_and_si256(_mm256_srli_epi16(x0, 4), low4);
-    q[2] = _mm256_and_si256(x1, low4), q[3] = _mm256_and_si256(_mm256_srli_epi16(x1, 4), low4);
+    unpack_nibbles(p, q);
   }
   constexpr int kPairsAt = kBits >= 4 ? 64 : 0;
   if constexpr (kBits % 4 >= 2) {  // register K's pair at bits 2K..2K+1 of its byte
